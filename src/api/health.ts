@@ -1,0 +1,45 @@
+import { Elysia, t } from "elysia";
+import type { Store } from "../store/db";
+import { Runs } from "../store/runs";
+import { json } from "./http";
+
+const HealthBody = t.Object(
+  {
+    status: t.Union([t.Literal("ok"), t.Literal("not ready")]),
+    currentVersion: t.Integer(),
+    lastSuccessfulSync: t.Nullable(t.String({ format: "date-time" })),
+    lastRunStatus: t.Nullable(t.String()),
+  },
+  { examples: [{ status: "ok", currentVersion: 5, lastSuccessfulSync: "2025-04-10T08:30:00Z", lastRunStatus: "succeeded" }] },
+);
+
+/** GET /health (liveness) and GET /health/ready (a successful sync is in the file). No key needed. */
+export function healthApi(store: Store) {
+  const runs = new Runs(store);
+  const facts = () => {
+    const last = runs.recent(1)[0] ?? null;
+    const lastOk = runs.lastSuccessful();
+    return {
+      currentVersion: store.currentVersion(),
+      lastSuccessfulSync: lastOk?.finishedAt ?? null,
+      lastRunStatus: last?.status ?? null,
+    };
+  };
+  return new Elysia({ name: "health" })
+    .get("/health", () => json({ status: "ok", ...facts() }), {
+      response: { 200: HealthBody },
+      detail: { summary: "Liveness", tags: ["Operations"] },
+    })
+    .get(
+      "/health/ready",
+      () => {
+        const f = facts();
+        const ready = f.lastSuccessfulSync !== null;
+        return json({ status: ready ? "ok" : "not ready", ...f }, ready ? 200 : 503);
+      },
+      {
+        response: { 200: HealthBody, 503: HealthBody },
+        detail: { summary: "Readiness: 200 once the database holds a successful sync, else 503", tags: ["Operations"] },
+      },
+    );
+}

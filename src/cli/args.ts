@@ -1,0 +1,59 @@
+import { settingFlag } from "../config";
+
+export class UsageError extends Error {}
+
+/** Options of commands (not settings): name → whether it takes a value. */
+const COMMAND_OPTIONS: Record<string, boolean> = {
+  "--force": false,
+  "--json": false,
+  "--scope": true,
+  "--help": false,
+  "-h": false,
+  "--version": false,
+  "-v": false,
+};
+
+export interface ParsedArgs {
+  positionals: string[];
+  /** Setting flags, for loadConfig. */
+  settings: Map<string, string | true>;
+  /** Command options such as --force, --json, --scope. */
+  options: Map<string, string | true>;
+}
+
+/** Splits argv into positionals, setting flags and command options; `--name=value` and `--name value` both work. */
+export function parseArgs(argv: string[]): ParsedArgs {
+  const out: ParsedArgs = { positionals: [], settings: new Map(), options: new Map() };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      out.positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      out.positionals.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
+    const setting = settingFlag(name);
+    const takesValue = setting ? setting.takesValue : COMMAND_OPTIONS[name];
+    if (takesValue === undefined) {
+      if (name === "--upstream-api-key") {
+        throw new UsageError("There is no --upstream-api-key flag: a key on the command line shows in 'ps'. Set NOMPD_UPSTREAM_API_KEY or use --upstream-api-key-file FILE.");
+      }
+      throw new UsageError(`Unknown option ${name}. Run 'nompd --help' for the options.`);
+    }
+    let value: string | true = true;
+    if (takesValue) {
+      if (inline !== undefined) value = inline;
+      else if (i + 1 < argv.length) value = argv[++i]!;
+      else throw new UsageError(`Option ${name} needs a value. Run 'nompd --help' for the options.`);
+    } else if (inline !== undefined) {
+      throw new UsageError(`Option ${name} takes no value (got "${inline}").`);
+    }
+    (setting ? out.settings : out.options).set(name, value);
+  }
+  return out;
+}

@@ -1,0 +1,170 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+/**
+ * Every setting, once: its flag, its environment variable, its default, its check and its help line.
+ * Flag beats environment beats default. Nothing else in Nompd reads process.env.
+ */
+
+export class ConfigError extends Error {}
+
+const bool = z.preprocess((v) => {
+  if (typeof v === "boolean") return v;
+  const s = String(v).trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(s)) return true;
+  if (["0", "false", "no", "off"].includes(s)) return false;
+  return v;
+}, z.boolean({ error: "expected true or false" }));
+
+const port = z.coerce
+  .number({ error: "expected a port number" })
+  .int("expected a whole number")
+  .min(0, "expected a port from 0 to 65535")
+  .max(65535, "expected a port from 0 to 65535");
+
+const share = z.coerce
+  .number({ error: "expected a number from 0 to 1" })
+  .min(0, "expected a number from 0 to 1 (e.g. 0.5 for 50%)")
+  .max(1, "expected a number from 0 to 1 (e.g. 0.5 for 50%)");
+
+const httpUrl = z
+  .string()
+  .url("expected an http(s) URL such as https://fhir.example.no/api/")
+  .refine((u) => /^https?:\/\//i.test(u), "expected an http(s) URL such as https://fhir.example.no/api/");
+
+const positiveMs = z.coerce.number({ error: "expected milliseconds" }).int("expected whole milliseconds").min(1, "expected at least 1 ms");
+
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface SettingDef {
+  key: keyof Settings;
+  flag: string;
+  env: string;
+  /** A boolean flag takes no value; `--no-x` forms set it false. */
+  boolean?: boolean;
+  negatedFlag?: string;
+  default: unknown;
+  schema: z.ZodType;
+  help: string;
+  /** Shown in help instead of a value placeholder. */
+  placeholder?: string;
+}
+
+export interface Settings {
+  db: string;
+  host: string;
+  port: number;
+  upstreamUrl: string | null;
+  upstreamApiKeyFile: string | null;
+  upstreamKeyHeader: string;
+  upstreamTimeoutMs: number;
+  upstreamRetries: number;
+  syncCron: string;
+  syncTz: string;
+  syncSchedule: boolean;
+  maxDeleteShare: number;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  logFormat: "json" | "pretty";
+  metrics: boolean;
+}
+
+export const SETTINGS: SettingDef[] = [
+  { key: "db", flag: "--db", env: "NOMPD_DB", default: "data/nompd.db", schema: z.string().min(1, "expected a file path"), help: "SQLite database file", placeholder: "FILE" },
+  { key: "host", flag: "--host", env: "NOMPD_HOST", default: "127.0.0.1", schema: z.string().min(1, "expected a host name or address"), help: "address to listen on (0.0.0.0 for all)", placeholder: "ADDR" },
+  { key: "port", flag: "--port", env: "NOMPD_PORT", default: 8080, schema: port, help: "port to listen on", placeholder: "N" },
+  { key: "upstreamUrl", flag: "--upstream-url", env: "NOMPD_UPSTREAM_URL", default: null, schema: httpUrl.nullable(), help: "base URL of the national FHIR APIs (without it: no network sync)", placeholder: "URL" },
+  { key: "upstreamApiKeyFile", flag: "--upstream-api-key-file", env: "NOMPD_UPSTREAM_API_KEY_FILE", default: null, schema: z.string().min(1).nullable(), help: "file holding the upstream API key (or set NOMPD_UPSTREAM_API_KEY)", placeholder: "FILE" },
+  { key: "upstreamKeyHeader", flag: "--upstream-key-header", env: "NOMPD_UPSTREAM_KEY_HEADER", default: "X-API-KEY", schema: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "expected an HTTP header name"), help: "header that carries the upstream API key", placeholder: "NAME" },
+  { key: "upstreamTimeoutMs", flag: "--upstream-timeout-ms", env: "NOMPD_UPSTREAM_TIMEOUT_MS", default: 30000, schema: positiveMs, help: "timeout of one upstream request", placeholder: "MS" },
+  { key: "upstreamRetries", flag: "--upstream-retries", env: "NOMPD_UPSTREAM_RETRIES", default: 4, schema: z.coerce.number().int("expected a whole number").min(0, "expected 0 or more").max(20, "expected at most 20"), help: "retries of a failed upstream request (network error, 429, 5xx)", placeholder: "N" },
+  { key: "syncCron", flag: "--sync-cron", env: "NOMPD_SYNC_CRON", default: "0 2 * * *", schema: z.string().min(1), help: "schedule of the automatic sync (cron, 5 or 6 fields)", placeholder: "CRON" },
+  { key: "syncTz", flag: "--sync-tz", env: "NOMPD_SYNC_TZ", default: "Europe/Oslo", schema: z.string().refine(validTimeZone, "expected an IANA time zone such as Europe/Oslo"), help: "time zone of the schedule", placeholder: "TZ" },
+  { key: "syncSchedule", flag: "--sync-schedule", negatedFlag: "--no-sync-schedule", env: "NOMPD_SYNC_SCHEDULE", boolean: true, default: true, schema: bool, help: "run the scheduled sync (--no-sync-schedule turns it off)" },
+  { key: "maxDeleteShare", flag: "--max-delete-share", env: "NOMPD_MAX_DELETE_SHARE", default: 0.5, schema: share, help: "largest share of a collection one sync may delete without --force", placeholder: "0..1" },
+  { key: "tlsCert", flag: "--tls-cert", env: "NOMPD_TLS_CERT", default: null, schema: z.string().min(1).nullable(), help: "TLS certificate (PEM) to serve HTTPS; needs --tls-key", placeholder: "FILE" },
+  { key: "tlsKey", flag: "--tls-key", env: "NOMPD_TLS_KEY", default: null, schema: z.string().min(1).nullable(), help: "TLS private key (PEM); needs --tls-cert", placeholder: "FILE" },
+  { key: "logFormat", flag: "--log-format", env: "NOMPD_LOG_FORMAT", default: "pretty", schema: z.enum(["json", "pretty"], { error: "expected json or pretty" }), help: "log lines as JSON or as text", placeholder: "json|pretty" },
+  { key: "metrics", flag: "--metrics", negatedFlag: "--no-metrics", env: "NOMPD_METRICS", boolean: true, default: true, schema: bool, help: "serve GET /metrics (--no-metrics turns it off)" },
+];
+
+export interface Secrets {
+  /** From NOMPD_UPSTREAM_API_KEY or the file named by --upstream-api-key-file; never a plain flag. */
+  upstreamApiKey: string | null;
+  /** Read-scope keys from NOMPD_API_KEYS (comma-separated). */
+  apiKeys: string[];
+}
+
+export interface Config {
+  settings: Settings;
+  secrets: Secrets;
+}
+
+const byFlag = new Map<string, { def: SettingDef; value?: boolean }>();
+for (const def of SETTINGS) {
+  byFlag.set(def.flag, { def });
+  if (def.negatedFlag) byFlag.set(def.negatedFlag, { def, value: false });
+}
+
+/** Whether `flag` is a setting flag, and if so whether it takes the next argument as its value. */
+export function settingFlag(flag: string): { takesValue: boolean } | null {
+  const hit = byFlag.get(flag);
+  if (!hit) return null;
+  return { takesValue: !hit.def.boolean };
+}
+
+/**
+ * Settings from flags (already split into name → raw value) and the environment.
+ * Throws ConfigError with one line naming the setting, its source and what is expected.
+ */
+export function loadConfig(flags: Map<string, string | true>, env: Record<string, string | undefined>): Config {
+  const settings: Record<string, unknown> = {};
+  for (const def of SETTINGS) {
+    let raw: unknown = def.default;
+    let source = "default";
+    const envValue = env[def.env];
+    if (envValue !== undefined && envValue !== "") {
+      raw = envValue;
+      source = `environment variable ${def.env}`;
+    }
+    for (const flag of [def.flag, def.negatedFlag]) {
+      if (flag && flags.has(flag)) {
+        const v = flags.get(flag)!;
+        raw = flag === def.negatedFlag ? false : v === true ? true : v;
+        source = `flag ${flag}`;
+      }
+    }
+    const parsed = def.schema.safeParse(raw);
+    if (!parsed.success) {
+      const why = parsed.error.issues[0]?.message ?? "invalid value";
+      throw new ConfigError(`Invalid setting ${def.flag} (${source}): "${String(raw)}": ${why}.`);
+    }
+    settings[def.key] = parsed.data;
+  }
+  const s = settings as unknown as Settings;
+  if ((s.tlsCert === null) !== (s.tlsKey === null)) {
+    throw new ConfigError("Invalid setting --tls-cert/--tls-key: give both the certificate and the key, or neither.");
+  }
+
+  let upstreamApiKey = env.NOMPD_UPSTREAM_API_KEY?.trim() || null;
+  if (s.upstreamApiKeyFile !== null) {
+    try {
+      upstreamApiKey = readFileSync(s.upstreamApiKeyFile, "utf8").trim() || null;
+    } catch (err) {
+      throw new ConfigError(`Invalid setting --upstream-api-key-file: cannot read ${s.upstreamApiKeyFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+    }
+    if (upstreamApiKey === null) throw new ConfigError(`Invalid setting --upstream-api-key-file: ${s.upstreamApiKeyFile} is empty.`);
+  }
+  const apiKeys = (env.NOMPD_API_KEYS ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
+  return { settings: s, secrets: { upstreamApiKey, apiKeys } };
+}

@@ -1,0 +1,120 @@
+import { articleNumbers } from "../fhir/articleNumbers";
+import {
+  asArray,
+  businessKey,
+  datePart,
+  extensionNumber,
+  extensionsMatching,
+  isObj,
+  readCodeableConcept,
+  readCoding,
+  readPeriod,
+  str,
+  type CodeableConcept,
+  type Coding,
+  type Obj,
+} from "../fhir/read";
+import { medicines } from "./medicines";
+import type { TreatmentAlternative, TreatmentGroup } from "./models";
+
+export const RHF_SYSTEM = "urn:oid:2.16.578.1.12.4.1.102";
+
+/**
+ * Resolves `action.definitionCanonical` to an ActivityDefinition: exact match on the business key,
+ * else on the canonical's last URL segment without any `|version`.
+ */
+export class ActivityIndex {
+  private readonly byKey = new Map<string, Obj>();
+
+  constructor(activityDefinitions: Iterable<Obj>) {
+    for (const ad of activityDefinitions) {
+      const key = businessKey(ad);
+      if (key !== null && !this.byKey.has(key)) this.byKey.set(key, ad);
+    }
+  }
+
+  resolve(canonical: string): Obj | null {
+    const exact = this.byKey.get(canonical);
+    if (exact) return exact;
+    const withoutVersion = canonical.split("|")[0]!;
+    const lastSegment = withoutVersion.slice(withoutVersion.lastIndexOf("/") + 1);
+    return this.byKey.get(lastSegment) ?? null;
+  }
+}
+
+function diseaseGroup(pd: Obj): string | null {
+  for (const ext of extensionsMatching(pd, "diseaseGroup")) {
+    if (typeof ext.valueString === "string") return ext.valueString;
+  }
+  for (const type of asArray(pd.type)) {
+    if (!isObj(type)) continue;
+    const text = str(type.text);
+    if (text !== null) return text;
+    const first = asArray(type.coding)[0];
+    if (isObj(first) && typeof first.display === "string") return first.display;
+  }
+  return null;
+}
+
+function jurisdictions(pd: Obj): Coding[] {
+  const out: Coding[] = [];
+  for (const ctx of asArray(pd.useContext)) {
+    if (!isObj(ctx) || !isObj(ctx.valueCodeableConcept)) continue;
+    for (const c of asArray(ctx.valueCodeableConcept.coding)) {
+      const coding = readCoding(c);
+      if (coding && coding.system === RHF_SYSTEM) out.push(coding);
+    }
+  }
+  return out;
+}
+
+function indications(pd: Obj): CodeableConcept[] {
+  const out: CodeableConcept[] = [];
+  for (const goal of asArray(pd.goal)) {
+    if (!isObj(goal)) continue;
+    for (const addresses of asArray(goal.addresses)) {
+      const cc = readCodeableConcept(addresses);
+      if (cc) out.push(cc);
+    }
+  }
+  return out;
+}
+
+function rankOf(action: Obj, position: number): number {
+  for (const ext of extensionsMatching(action, "rank")) {
+    const n = extensionNumber(ext);
+    if (n !== null) return n;
+  }
+  return position;
+}
+
+function alternative(action: Obj, position: number, activities: ActivityIndex): TreatmentAlternative {
+  const canonical = str(action.definitionCanonical) ?? str(action.definitionUri);
+  const ad = canonical !== null ? activities.resolve(canonical) : null;
+  return {
+    rank: rankOf(action, position),
+    treatmentId: (ad ? businessKey(ad) : null) ?? canonical,
+    name: (ad ? str(ad.name) : null) ?? str(action.description) ?? str(action.title),
+    description: ad ? str(ad.description) : null,
+    medicines: ad ? medicines(articleNumbers(ad)) : [],
+  };
+}
+
+/** PlanDefinition (+ its ActivityDefinitions) → TreatmentGroup. The caller has checked the business key. */
+export function toTreatmentGroup(pd: Obj, id: string, activities: ActivityIndex): TreatmentGroup {
+  const actions = asArray(pd.action).filter(isObj);
+  const alternatives = actions.map((action, i) => alternative(action, i + 1, activities));
+  // Array.prototype.sort is stable, so equal ranks keep upstream order.
+  alternatives.sort((a, b) => a.rank - b.rank);
+  return {
+    id,
+    name: str(pd.name),
+    description: str(pd.description),
+    diseaseGroup: diseaseGroup(pd),
+    jurisdictions: jurisdictions(pd),
+    validityPeriod: readPeriod(pd.effectivePeriod),
+    reviewDate: datePart(pd.lastReviewDate),
+    indications: indications(pd),
+    treatmentAlternatives: alternatives,
+  };
+}

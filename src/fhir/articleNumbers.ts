@@ -1,0 +1,88 @@
+import { asArray, extensionsMatching, isObj, type Obj } from "./read";
+
+/**
+ * FEST article numbers (varenummer) of an ActivityDefinition or RegulatedAuthorization (SPEC §4).
+ * Upstream's place for them is not pinned down, so the places are tried in order and the first that
+ * yields any number wins. De-duplicated, upstream order kept.
+ */
+export function articleNumbers(resource: Obj): string[] {
+  const places: Array<() => string[]> = [
+    () => fromProperty(resource),
+    () => fromExtensions(resource),
+    () => fromVarenummerIdentifiers(resource),
+  ];
+  for (const place of places) {
+    const found = unique(place());
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function numberString(v: unknown): string | null {
+  if (typeof v === "string") return v.trim() === "" ? null : v.trim();
+  if (typeof v === "number" && Number.isInteger(v) && v >= 0) return String(v);
+  return null;
+}
+
+function fromProperty(resource: Obj): string[] {
+  const out: string[] = [];
+  for (const v of asArray(resource.articleNumbers)) {
+    const s = numberString(v);
+    if (s) out.push(s);
+  }
+  const single = numberString(resource.articleNumber);
+  if (single) out.push(single);
+  return out;
+}
+
+function fromExtensions(resource: Obj): string[] {
+  const out: string[] = [];
+  for (const ext of extensionsMatching(resource, "articleNumber")) {
+    const s =
+      numberString(ext.valueString) ??
+      numberString(ext.valueCode) ??
+      numberString(ext.valueInteger) ??
+      (isObj(ext.valueIdentifier) ? numberString(ext.valueIdentifier.value) : null) ??
+      (isObj(ext.valueCoding) ? numberString(ext.valueCoding.code) : null);
+    if (s) out.push(s);
+  }
+  return out;
+}
+
+function isVarenummerSystem(system: unknown): boolean {
+  return typeof system === "string" && system.toLowerCase().includes("varenummer");
+}
+
+function fromVarenummerIdentifiers(resource: Obj): string[] {
+  const out: string[] = [];
+  const pushIdentifier = (identifier: unknown) => {
+    for (const id of asArray(identifier)) {
+      if (isObj(id) && isVarenummerSystem(id.system)) {
+        const s = numberString(id.value);
+        if (s) out.push(s);
+      }
+    }
+  };
+  if (resource.resourceType === "ActivityDefinition") {
+    const product = resource.productCodeableConcept;
+    if (isObj(product)) {
+      for (const c of asArray(product.coding)) {
+        if (isObj(c) && isVarenummerSystem(c.system)) {
+          const s = numberString(c.code);
+          if (s) out.push(s);
+        }
+      }
+    }
+    const ref = resource.productReference;
+    if (isObj(ref)) pushIdentifier(ref.identifier);
+  } else if (resource.resourceType === "RegulatedAuthorization") {
+    for (const subject of asArray(resource.subject)) {
+      if (isObj(subject)) pushIdentifier(subject.identifier);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,72 @@
+import type { Collection } from "../convert/dataset";
+import type { Store } from "./db";
+
+/** A stored document as the API needs it: content is the JSON text, spliced into responses unparsed. */
+export interface DocumentRow {
+  id: string;
+  version: number;
+  last_changed: string;
+  is_deleted: number;
+  content: string;
+}
+
+const COLUMNS = "id, version, last_changed, is_deleted, content";
+
+/** Read-only queries over the versioned documents. Each method is one statement, i.e. one snapshot. */
+export class Documents {
+  private readonly q;
+
+  constructor(private readonly store: Store) {
+    const db = store.db;
+    this.q = {
+      live: db.query(`SELECT ${COLUMNS} FROM document WHERE collection = ? AND is_deleted = 0 ORDER BY id`),
+      // Served by the index document_by_version (collection, version, id).
+      since: db.query(`SELECT ${COLUMNS} FROM document WHERE collection = ? AND version > ? ORDER BY version, id`),
+      one: db.query(`SELECT ${COLUMNS} FROM document WHERE collection = ? AND id = ?`),
+      history: db.query(`SELECT ${COLUMNS} FROM document_history WHERE collection = ? AND id = ? ORDER BY version DESC`),
+      // SQLite's bare-column rule: with MAX(version), the other columns come from the row that has it.
+      asOf: db.query(
+        `SELECT ${COLUMNS} FROM (
+           SELECT id, MAX(version) AS version, last_changed, is_deleted, content
+           FROM document_history WHERE collection = ? AND version <= ? GROUP BY id
+         ) WHERE is_deleted = 0 ORDER BY id`,
+      ),
+      counts: db.query(
+        "SELECT collection, SUM(is_deleted = 0) AS live, SUM(is_deleted) AS deleted FROM document GROUP BY collection",
+      ),
+    };
+  }
+
+  /** Runs `read` in one read transaction, so that several queries see the same dataset version. */
+  snapshot<T>(read: () => T): T {
+    return this.store.db.transaction(read).deferred();
+  }
+
+  live(collection: Collection): DocumentRow[] {
+    return this.q.live.all(collection) as DocumentRow[];
+  }
+
+  since(collection: Collection, version: number): DocumentRow[] {
+    return this.q.since.all(collection, version) as DocumentRow[];
+  }
+
+  one(collection: Collection, id: string): DocumentRow | null {
+    return (this.q.one.get(collection, id) as DocumentRow | null) ?? null;
+  }
+
+  history(collection: Collection, id: string): DocumentRow[] {
+    return this.q.history.all(collection, id) as DocumentRow[];
+  }
+
+  asOf(collection: Collection, version: number): DocumentRow[] {
+    return this.q.asOf.all(collection, version) as DocumentRow[];
+  }
+
+  counts(): Record<string, { live: number; deleted: number }> {
+    const out: Record<string, { live: number; deleted: number }> = {};
+    for (const row of this.q.counts.all() as Array<{ collection: string; live: number; deleted: number }>) {
+      out[row.collection] = { live: row.live, deleted: row.deleted };
+    }
+    return out;
+  }
+}

@@ -1,0 +1,75 @@
+import { ALL_COLLECTIONS, convertDataset, RAW_COLLECTIONS, type Collection } from "../convert/dataset";
+import { commitDataset, emptyCounts, MassDeletionError, type CollectionCounts, type DesiredDocument } from "../store/commit";
+import type { Store } from "../store/db";
+import { Runs, type RunTrigger, type SyncRun } from "../store/runs";
+import { SyncLock } from "../store/syncLock";
+import { SourceError } from "../upstream/bundles";
+import type { FetchProgress, Source } from "../upstream/source";
+
+export interface SyncOptions {
+  trigger: RunTrigger;
+  force: boolean;
+  maxDeleteShare: number;
+  onProgress?: (p: FetchProgress) => void;
+  /** Sync time, for tests; defaults to now. */
+  now?: () => Date;
+}
+
+export interface SyncOutcome {
+  run: SyncRun;
+  /** Resources of other types that the source met and left out, by resourceType. */
+  ignored: Record<string, number>;
+  failure: FailureKind | null;
+}
+
+/** How a failed run failed: the source (network, upstream, files), the guard, or anything else. */
+export type FailureKind = "source" | "guard" | "internal";
+
+/**
+ * The sync pipeline: lock → fetch all three collections → convert → one transaction → run record.
+ * The lock is taken before the run is recorded, so a refused second trigger
+ * (SyncAlreadyRunningError) leaves no run behind; every other outcome is recorded, failures included.
+ */
+export async function runSync(store: Store, source: Source, options: SyncOptions): Promise<SyncOutcome> {
+  const lock = new SyncLock(store);
+  const runs = new Runs(store);
+  lock.acquire(options.trigger);
+  const now = options.now ?? (() => new Date());
+  const counts: Record<string, CollectionCounts> = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, emptyCounts()]));
+  let runId: number | null = null;
+  let ignored: Record<string, number> = {};
+  try {
+    runs.closeAbandoned();
+    runId = runs.start(options.trigger, now());
+    const fetched = await source.fetch(options.onProgress);
+    ignored = fetched.ignored;
+    const dataset = convertDataset(fetched.resources);
+
+    const desired = {} as Record<Collection, DesiredDocument[]>;
+    for (const c of RAW_COLLECTIONS) {
+      counts[c]!.fetched = fetched.resources[c].length;
+      desired[c] = dataset.raw[c].map((d) => ({ id: d.id, json: JSON.stringify(d.content) }));
+    }
+    desired.treatmentGroup = dataset.treatmentGroup.map((d) => ({ id: d.id, json: JSON.stringify(d.content) }));
+    desired.reimbursementGroup = dataset.reimbursementGroup.map((d) => ({ id: d.id, json: JSON.stringify(d.content) }));
+    for (const c of ALL_COLLECTIONS) {
+      const reasons = dataset.skipped[c];
+      counts[c]!.skippedReasons = reasons;
+      counts[c]!.skipped = Object.values(reasons).reduce((a, b) => a + b, 0);
+      if (c === "treatmentGroup" || c === "reimbursementGroup") counts[c]!.fetched = desired[c].length;
+    }
+
+    const result = commitDataset(store, desired, { maxDeleteShare: options.maxDeleteShare, force: options.force, runId, now: now() });
+    for (const [c, n] of Object.entries(result.counts)) Object.assign(counts[c]!, n);
+    const run = runs.finish(runId, result.version === null ? "no_changes" : "succeeded", result.version ?? result.previousVersion, counts, null);
+    return { run, ignored, failure: null };
+  } catch (err) {
+    if (runId === null) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    const failure: FailureKind = err instanceof MassDeletionError ? "guard" : err instanceof SourceError ? "source" : "internal";
+    const run = runs.finish(runId, failure === "guard" ? "aborted_by_guard" : "failed", store.currentVersion(), counts, message);
+    return { run, ignored, failure };
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,139 @@
+import { Database } from "bun:sqlite";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { commitDataset, MassDeletionError } from "../../src/store/commit";
+import { Store, StoreOpenError } from "../../src/store/db";
+import { Documents } from "../../src/store/documents";
+import { SCHEMA_VERSION, SchemaTooNewError } from "../../src/store/migrations";
+import { tempDbPath, tempDir } from "../support/tmp";
+
+const dir = tempDir();
+const opts = { maxDeleteShare: 0.5, force: false, runId: null };
+const docs = (...items: Array<[string, unknown]>) => items.map(([id, v]) => ({ id, json: JSON.stringify(v) }));
+const empty = { PlanDefinition: [], ActivityDefinition: [], RegulatedAuthorization: [], treatmentGroup: [], reimbursementGroup: [] };
+
+describe("opening", () => {
+  test("a new file gets the schema, WAL mode, version 0 and a dataset id that survives reopening", () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    expect(store.currentVersion()).toBe(0);
+    expect(store.datasetId).toMatch(/^[0-9a-f-]{36}$/);
+    expect((store.db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).toBe("wal");
+    expect((store.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
+    const id = store.datasetId;
+    store.close();
+    const again = Store.open(path);
+    expect(again.datasetId).toBe(id);
+    again.close();
+  });
+
+  test("a file from a newer nompd is refused with a clear message", () => {
+    const path = tempDbPath(dir);
+    Store.open(path).close();
+    const raw = new Database(path);
+    raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    expect(() => Store.open(path)).toThrow(SchemaTooNewError);
+    expect(() => Store.open(path)).toThrow(/newer nompd/);
+  });
+
+  test("a file that is not SQLite, or SQLite of another program, is refused", () => {
+    const junk = join(dir, "junk.db");
+    writeFileSync(junk, "this is not a database, just text that is long enough to fill a header".repeat(20));
+    expect(() => Store.open(junk)).toThrow(StoreOpenError);
+    const other = join(dir, "other.db");
+    const db = new Database(other);
+    db.exec("CREATE TABLE t (x)");
+    db.close();
+    expect(() => Store.open(other)).toThrow(/not a Nompd database/);
+  });
+});
+
+describe("versioned writes", () => {
+  test("add, unchanged, change, soft delete, revive: one version per changing sync, history of each", () => {
+    const store = Store.open(tempDbPath(dir));
+    const d = new Documents(store);
+    const t0 = new Date("2025-04-10T08:30:00.123Z");
+    const r1 = commitDataset(store, { ...empty, treatmentGroup: docs(["a", { v: 1 }], ["b", { v: 1 }], ["c", { v: 1 }]) }, { ...opts, now: t0 });
+    expect(r1.version).toBe(1);
+    expect(r1.lastChanged).toBe("2025-04-10T08:30:00Z");
+    expect(r1.counts.treatmentGroup).toEqual({ added: 3, changed: 0, deleted: 0, revived: 0, unchanged: 0 });
+
+    // Same content again: nothing written, no version.
+    const same = commitDataset(store, { ...empty, treatmentGroup: docs(["a", { v: 1 }], ["b", { v: 1 }], ["c", { v: 1 }]) }, opts);
+    expect(same.version).toBeNull();
+    expect(store.currentVersion()).toBe(1);
+    expect((store.db.query("SELECT count(*) AS n FROM document_history").get() as { n: number }).n).toBe(3);
+
+    // b changes, c goes away: version 2; a untouched keeps version 1.
+    const r2 = commitDataset(store, { ...empty, treatmentGroup: docs(["a", { v: 1 }], ["b", { v: 2 }]) }, opts);
+    expect(r2.version).toBe(2);
+    expect(r2.counts.treatmentGroup).toEqual({ added: 0, changed: 1, deleted: 1, revived: 0, unchanged: 1 });
+    expect(d.one("treatmentGroup", "a")!.version).toBe(1);
+    const c = d.one("treatmentGroup", "c")!;
+    expect(c.is_deleted).toBe(1);
+    expect(c.version).toBe(2);
+    expect(JSON.parse(c.content)).toEqual({ v: 1 }); // content kept
+    expect(d.live("treatmentGroup").map((r) => r.id)).toEqual(["a", "b"]);
+    expect(d.since("treatmentGroup", 1).map((r) => [r.id, r.version, r.is_deleted])).toEqual([
+      ["b", 2, 0],
+      ["c", 2, 1],
+    ]);
+
+    // c comes back: revived in version 3.
+    const r3 = commitDataset(store, { ...empty, treatmentGroup: docs(["a", { v: 1 }], ["b", { v: 2 }], ["c", { v: 3 }]) }, opts);
+    expect(r3.version).toBe(3);
+    expect(r3.counts.treatmentGroup!.revived).toBe(1);
+    expect(d.history("treatmentGroup", "c").map((r) => [r.version, r.is_deleted, JSON.parse(r.content).v])).toEqual([
+      [3, 0, 3],
+      [2, 1, 1],
+      [1, 0, 1],
+    ]);
+    // As of version 2 the live set was a and b (b at its v2 content).
+    expect(d.asOf("treatmentGroup", 2).map((r) => [r.id, JSON.parse(r.content).v])).toEqual([
+      ["a", 1],
+      ["b", 2],
+    ]);
+    expect(d.asOf("treatmentGroup", 0)).toEqual([]);
+    store.close();
+  });
+
+  test("the mass-deletion guard aborts and writes nothing; force lets it through", () => {
+    const store = Store.open(tempDbPath(dir));
+    commitDataset(store, { ...empty, reimbursementGroup: docs(["1", 1], ["2", 2], ["3", 3], ["4", 4]) }, opts);
+    // Deleting 2 of 4 (50%) is allowed at the 0.5 limit; 3 of 4 is not.
+    expect(() => commitDataset(store, { ...empty, reimbursementGroup: docs(["1", 1], ["9", 9]) }, opts)).toThrow(MassDeletionError);
+    expect(() => commitDataset(store, { ...empty, reimbursementGroup: docs(["1", 1]) }, opts)).toThrow(/would delete 3 of 4 live reimbursementGroup.*--force/);
+    expect(store.currentVersion()).toBe(1);
+    expect(new Documents(store).live("reimbursementGroup")).toHaveLength(4);
+    const forced = commitDataset(store, { ...empty, reimbursementGroup: [] }, { ...opts, force: true });
+    expect(forced.version).toBe(2);
+    expect(new Documents(store).live("reimbursementGroup")).toHaveLength(0);
+    store.close();
+  });
+
+  test("a commit that fails part-way leaves the previous version whole", () => {
+    const store = Store.open(tempDbPath(dir));
+    commitDataset(store, { ...empty, treatmentGroup: docs(["a", 1]) }, opts);
+    // Make the history insert of the second document fail inside the transaction.
+    store.db.exec(`CREATE TRIGGER boom BEFORE INSERT ON document_history WHEN NEW.id = 'zz' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`);
+    expect(() => commitDataset(store, { ...empty, treatmentGroup: docs(["a", 2], ["zz", 1]) }, opts)).toThrow(/disk trouble/);
+    expect(store.currentVersion()).toBe(1);
+    const d = new Documents(store);
+    expect(d.live("treatmentGroup").map((r) => [r.id, r.content])).toEqual([["a", "1"]]);
+    store.close();
+  });
+
+  test("a second connection (another process) sees the new version and generation changes", () => {
+    const path = tempDbPath(dir);
+    const reader = Store.open(path);
+    const writer = Store.open(path);
+    const g0 = reader.generation();
+    commitDataset(writer, { ...empty, treatmentGroup: docs(["a", 1]) }, opts);
+    expect(reader.generation()).not.toBe(g0);
+    expect(reader.currentVersion()).toBe(1);
+    reader.close();
+    writer.close();
+  });
+});
