@@ -3,14 +3,17 @@ import { Elysia } from "elysia";
 import type { Store } from "../store/db";
 import type { Keys } from "../store/keys";
 import type { Logger } from "../log";
+import type { SyncService } from "../sync/service";
 import { consumerApi } from "./consumer";
 import { healthApi } from "./health";
+import { internalApi } from "./internal";
 import { errorResponse } from "./http";
 
 export interface AppDeps {
   store: Store;
   keys: Keys;
   log: Logger;
+  sync: SyncService;
   version: string;
 }
 
@@ -40,6 +43,7 @@ export function createApp(deps: AppDeps) {
           },
           tags: [
             { name: "Consumer", description: "Read API (X-API-KEY with read or admin scope)" },
+            { name: "Admin", description: "Sync and run history (X-API-KEY with admin scope)" },
             { name: "Operations", description: "Health, no key needed" },
           ],
           components: {
@@ -49,7 +53,8 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(healthApi(deps.store))
-    .use(consumerApi(deps.store, deps.keys));
+    .use(consumerApi(deps.store, deps.keys))
+    .use(internalApi(deps.store, deps.keys, deps.sync, deps.log));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -3,6 +3,7 @@ import { Store } from "../store/db";
 import { Keys } from "../store/keys";
 import { Runs } from "../store/runs";
 import { runSync } from "../sync/run";
+import { SyncService } from "../sync/service";
 import { sampleSource } from "../upstream/sample";
 import { EXIT, type CliContext } from "./context";
 import { curlLine } from "./keys";
@@ -24,7 +25,8 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
   let firstKey: string | null = null;
   if (!keys.any()) firstKey = keys.create("default", "read");
 
-  const app = createApp({ store, keys, log: ctx.log, version: ctx.version });
+  const sync = new SyncService(store, null, settings.maxDeleteShare);
+  const app = createApp({ store, keys, log: ctx.log, sync, version: ctx.version });
   let server;
   try {
     server = Bun.serve({

@@ -1,0 +1,29 @@
+import type { Store } from "../store/db";
+import type { RunTrigger } from "../store/runs";
+import type { Source } from "../upstream/source";
+import { runSync, type SyncOutcome } from "./run";
+
+export class NoSourceError extends Error {
+  constructor() {
+    super("No upstream is configured, so there is nothing to sync from. Start nompd with --upstream-url (and NOMPD_UPSTREAM_API_KEY), or load files with 'nompd import PATH...'.");
+  }
+}
+
+/** The server's one way to start a sync, for the schedule and the HTTP trigger alike. */
+export class SyncService {
+  constructor(
+    private readonly store: Store,
+    private readonly source: Source | null,
+    private readonly maxDeleteShare: number,
+  ) {}
+
+  get configured(): boolean {
+    return this.source !== null;
+  }
+
+  /** Throws NoSourceError, or SyncAlreadyRunningError (from the lock); every other outcome is a run. */
+  run(trigger: RunTrigger, force: boolean): Promise<SyncOutcome> {
+    if (!this.source) throw new NoSourceError();
+    return runSync(this.store, this.source, { trigger, force, maxDeleteShare: this.maxDeleteShare });
+  }
+}

@@ -1,0 +1,149 @@
+import { beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Database } from "bun:sqlite";
+import { ensureBinary, nompd, ROOT, serve, stopServersAfterAll } from "../support/binary";
+import { tempDir } from "../support/tmp";
+
+const dir = tempDir("nompd-cli-");
+stopServersAfterAll();
+beforeAll(() => {
+  ensureBinary();
+});
+
+describe("first run", () => {
+  test("serve on an empty database loads the embedded sample, prints a key once with a curl line that works", async () => {
+    const db = join(dir, "first.db");
+    const server = await serve(["--db", db]);
+    // The key and curl line are on stdout, once.
+    await Bun.sleep(50);
+    const out = server.stdout();
+    const curl = /curl -H "X-API-KEY: (nompd_[A-Za-z0-9_-]+)" (http:\/\/\S+)/.exec(out);
+    expect(curl).not.toBeNull();
+    const [, key, url] = curl!;
+    expect(out.split(key!).length - 1).toBe(2); // the key alone, and inside the curl line
+    expect(server.stderr()).not.toContain(key!); // never in the log
+    const res = await fetch(url!, { headers: { "X-API-KEY": key! } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as any;
+    expect(body.currentVersion).toBe(1);
+    expect(body.items.length).toBeGreaterThanOrEqual(12);
+    await server.stop();
+
+    // The second start prints no key: one exists, stored only as its hash.
+    const again = await serve(["--db", db]);
+    await Bun.sleep(50);
+    expect(again.stdout()).not.toContain("nompd_");
+    const stored = JSON.stringify(new Database(db, { readonly: true }).query("SELECT * FROM api_key").all());
+    expect(stored).not.toContain(key!);
+    expect((await fetch(url!.replace(/:\d+\//, `:${new URL(again.url).port}/`), { headers: { "X-API-KEY": key! } })).status).toBe(200);
+  });
+
+  test("NOMPD_API_KEYS counts as a key: no key is made", async () => {
+    const server = await serve(["--db", join(dir, "envkeys.db")], { NOMPD_API_KEYS: "k-one, k-two" });
+    await Bun.sleep(50);
+    expect(server.stdout()).not.toContain("nompd_");
+    expect((await fetch(server.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "k-two" } })).status).toBe(200);
+  });
+});
+
+describe("keys", () => {
+  test("create, list, revoke; errors name the way out", async () => {
+    const db = join(dir, "keys.db");
+    const made = await nompd(["keys", "create", "pharmacy", "--scope", "admin", "--db", db]);
+    expect(made.exitCode).toBe(0);
+    expect(made.stdout).toMatch(/nompd_[A-Za-z0-9_-]{43}/);
+    expect(made.stdout).toContain("curl -H");
+    const dup = await nompd(["keys", "create", "pharmacy", "--db", db]);
+    expect(dup.exitCode).toBe(1);
+    expect(dup.stderr).toContain("keys revoke pharmacy");
+    const list = JSON.parse((await nompd(["keys", "list", "--json", "--db", db])).stdout);
+    expect(list).toEqual([expect.objectContaining({ name: "pharmacy", scope: "admin", revokedAt: null })]);
+    expect(JSON.stringify(list)).not.toContain("nompd_");
+    expect((await nompd(["keys", "revoke", "pharmacy", "--db", db])).exitCode).toBe(0);
+    const missing = await nompd(["keys", "revoke", "pharmacy", "--db", db]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toContain("keys list");
+    const badScope = await nompd(["keys", "create", "x", "--scope", "write", "--db", db]);
+    expect(badScope.exitCode).toBe(2);
+    expect(badScope.stderr).toContain("read or admin");
+  });
+});
+
+describe("settings and usage", () => {
+  test("a wrong setting stops the program with one line naming it; flag beats environment", async () => {
+    const bad = await nompd(["status", "--db", join(dir, "s.db")], { NOMPD_MAX_DELETE_SHARE: "2" });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(bad.stderr).toContain("--max-delete-share (environment variable NOMPD_MAX_DELETE_SHARE)");
+    const flagWins = await nompd(["status", "--db", join(dir, "s.db"), "--max-delete-share", "0.3"], { NOMPD_MAX_DELETE_SHARE: "2" });
+    expect(flagWins.exitCode).toBe(0);
+    const envDb = join(dir, "from-env.db");
+    expect((await nompd(["status"], { NOMPD_DB: envDb })).exitCode).toBe(0);
+    expect(existsSync(envDb)).toBe(true);
+    for (const [args, fragment] of [
+      [["--port", "http"], "--port"],
+      [["--sync-tz", "Mars/Olympus"], "--sync-tz"],
+      [["--log-format", "xml"], "--log-format"],
+      [["--upstream-url", "ftp://x"], "--upstream-url"],
+      [["--bogus"], "Unknown option --bogus"],
+      [["--upstream-api-key", "secret"], "NOMPD_UPSTREAM_API_KEY"],
+    ] as const) {
+      const r = await nompd(["status", "--db", join(dir, "s.db"), ...args]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain(fragment);
+    }
+  });
+
+  test("--help documents every command and setting; --version prints the version", async () => {
+    const help = await nompd(["--help"]);
+    expect(help.exitCode).toBe(0);
+    for (const word of ["serve", "sync", "import", "keys create", "keys list", "keys revoke", "status", "backup", "--db", "NOMPD_DB", "--upstream-url", "--upstream-api-key-file", "NOMPD_UPSTREAM_API_KEY", "--sync-cron", "--sync-tz", "--no-sync-schedule", "--max-delete-share", "--tls-cert", "--tls-key", "--log-format", "NOMPD_API_KEYS"]) {
+      expect(help.stdout).toContain(word);
+    }
+    const pkg = await Bun.file(join(ROOT, "package.json")).json();
+    expect((await nompd(["--version"])).stdout.trim()).toBe(`nompd ${pkg.version}`);
+  });
+
+  test("import of a bad file says which file and what is expected, and exits non-zero", async () => {
+    const db = join(dir, "bad-import.db");
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, "{ not json");
+    const r = await nompd(["import", bad, "--db", db]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout + r.stderr).toContain("bad.json line 1 is not valid JSON");
+    const none = await nompd(["import", join(dir, "does-not-exist.json"), "--db", db]);
+    expect(none.exitCode).toBe(1);
+    expect(none.stdout + none.stderr).toContain("no such file");
+    expect((await nompd(["import", "--db", db])).exitCode).toBe(2);
+  });
+
+  test("a database file of a newer nompd is refused with a clear message", async () => {
+    const db = join(dir, "newer.db");
+    expect((await nompd(["status", "--db", db])).exitCode).toBe(0);
+    const raw = new Database(db);
+    raw.exec("PRAGMA user_version = 999");
+    raw.close();
+    const r = await nompd(["status", "--db", db]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("newer nompd");
+  });
+});
+
+describe("status and backup", () => {
+  test("backup makes a consistent copy that opens as the same dataset; it never overwrites", async () => {
+    const db = join(dir, "backup-src.db");
+    expect((await nompd(["import", join(ROOT, "data", "sample"), "--db", db])).exitCode).toBe(0);
+    const copy = join(dir, "copy.db");
+    const r = await nompd(["backup", copy, "--db", db]);
+    expect(r.exitCode).toBe(0);
+    const a = JSON.parse((await nompd(["status", "--json", "--db", db])).stdout);
+    const b = JSON.parse((await nompd(["status", "--json", "--db", copy])).stdout);
+    expect(b.datasetId).toBe(a.datasetId);
+    expect(b.currentVersion).toBe(1);
+    expect(b.collections).toEqual(a.collections);
+    const again = await nompd(["backup", copy, "--db", db]);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toContain("never overwrites");
+  });
+});

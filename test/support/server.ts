@@ -1,0 +1,33 @@
+import { afterAll } from "bun:test";
+import { createApp } from "../../src/api/app";
+import { createLogger } from "../../src/log";
+import type { Store } from "../../src/store/db";
+import { Keys } from "../../src/store/keys";
+import { SyncService } from "../../src/sync/service";
+import type { Source } from "../../src/upstream/source";
+
+export interface TestServer {
+  url: string;
+  keys: Keys;
+  logs: string[];
+  get(path: string, headers?: Record<string, string>): Promise<Response>;
+  post(path: string, headers?: Record<string, string>): Promise<Response>;
+}
+
+/** The real application on a real HTTP server at 127.0.0.1:<free port>, stopped after the test file. */
+export function startServer(store: Store, opts: { source?: Source | null; envKeys?: string[]; maxDeleteShare?: number } = {}): TestServer {
+  const logs: string[] = [];
+  const keys = new Keys(store, opts.envKeys ?? []);
+  const sync = new SyncService(store, opts.source ?? null, opts.maxDeleteShare ?? 0.5);
+  const app = createApp({ store, keys, log: createLogger("json", (l) => logs.push(l)), sync, version: "test" });
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (r) => app.handle(r) });
+  afterAll(() => server.stop(true));
+  const url = `http://127.0.0.1:${server.port}`;
+  return {
+    url,
+    keys,
+    logs,
+    get: (path, headers = {}) => fetch(url + path, { headers, decompress: false } as RequestInit),
+    post: (path, headers = {}) => fetch(url + path, { method: "POST", headers }),
+  };
+}

@@ -1,0 +1,110 @@
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Store } from "../../src/store/db";
+import { Documents } from "../../src/store/documents";
+import { Runs } from "../../src/store/runs";
+import { SyncAlreadyRunningError, SyncLock } from "../../src/store/syncLock";
+import { runSync } from "../../src/sync/run";
+import { fileSource } from "../../src/upstream/files";
+import type { Source } from "../../src/upstream/source";
+import { smallDataset } from "../support/fhir";
+import { datasetSource } from "../support/source";
+import { tempDbPath, tempDir } from "../support/tmp";
+
+const dir = tempDir();
+const opts = { trigger: "import" as const, force: false, maxDeleteShare: 0.5 };
+
+describe("sync runs", () => {
+  test("a successful run is recorded with counts per collection and skip reasons", async () => {
+    const store = Store.open(tempDbPath(dir));
+    const data = smallDataset(3, 2);
+    data.RegulatedAuthorization.push({ resourceType: "RegulatedAuthorization", identifier: [] });
+    data.PlanDefinition.push({ resourceType: "PlanDefinition" });
+    const { run, failure } = await runSync(store, datasetSource(dir, data), opts);
+    expect(failure).toBeNull();
+    expect(run.status).toBe("succeeded");
+    expect(run.version).toBe(1);
+    expect(run.counts.PlanDefinition).toMatchObject({ fetched: 4, added: 3, skipped: 1, skippedReasons: { "no identifier[0].value": 1 } });
+    expect(run.counts.RegulatedAuthorization).toMatchObject({ fetched: 3, added: 2, skipped: 1 });
+    expect(run.counts.treatmentGroup).toMatchObject({ fetched: 3, added: 3 });
+    expect(run.finishedAt).not.toBeNull();
+
+    const again = await runSync(store, datasetSource(dir, data), opts);
+    expect(again.run.status).toBe("no_changes");
+    expect(again.run.version).toBe(1);
+    expect(store.currentVersion()).toBe(1);
+    expect(new Runs(store).recent().map((r) => r.status)).toEqual(["no_changes", "succeeded"]);
+    store.close();
+  });
+
+  test("a failing source is recorded as failed and changes nothing", async () => {
+    const store = Store.open(tempDbPath(dir));
+    await runSync(store, datasetSource(dir, smallDataset()), opts);
+    const broken = join(dir, "broken.json");
+    writeFileSync(broken, '{"resourceType": "Bundle", "entry": [');
+    const { run, failure } = await runSync(store, fileSource([broken]), opts);
+    expect(failure).toBe("source");
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain("broken.json");
+    expect(store.currentVersion()).toBe(1);
+    store.close();
+  });
+
+  test("an upstream that suddenly answers empty is stopped by the guard, and goes through with force", async () => {
+    const store = Store.open(tempDbPath(dir));
+    await runSync(store, datasetSource(dir, smallDataset()), opts);
+    const empty = { PlanDefinition: [], ActivityDefinition: [], RegulatedAuthorization: [] };
+    const stopped = await runSync(store, datasetSource(dir, empty), opts);
+    expect(stopped.failure).toBe("guard");
+    expect(stopped.run.status).toBe("aborted_by_guard");
+    expect(stopped.run.error).toContain("--force");
+    expect(new Documents(store).live("treatmentGroup")).toHaveLength(4);
+    const forced = await runSync(store, datasetSource(dir, empty), { ...opts, force: true });
+    expect(forced.run.status).toBe("succeeded");
+    expect(new Documents(store).live("treatmentGroup")).toHaveLength(0);
+    store.close();
+  });
+});
+
+describe("one sync at a time", () => {
+  test("a second sync while one runs is refused, in this process and from another connection", async () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow: Source = {
+      describe: () => "slow",
+      async fetch() {
+        await gate;
+        return datasetSource(dir, smallDataset()).fetch();
+      },
+    };
+    const first = runSync(store, slow, opts);
+    await expect(runSync(store, datasetSource(dir, smallDataset()), opts)).rejects.toThrow(SyncAlreadyRunningError);
+    const other = Store.open(path);
+    await expect(runSync(other, datasetSource(dir, smallDataset()), opts)).rejects.toThrow(/already running/);
+    release();
+    expect((await first).run.status).toBe("succeeded");
+    // Free again once the first finished.
+    expect((await runSync(other, datasetSource(dir, smallDataset()), opts)).run.status).toBe("no_changes");
+    // The refused triggers left no run records.
+    expect(new Runs(store).recent()).toHaveLength(2);
+    other.close();
+    store.close();
+  });
+
+  test("a lock left by a killed process is taken over and its run closed as failed", async () => {
+    const store = Store.open(tempDbPath(dir));
+    const dead = Bun.spawnSync(["true"]).pid; // a pid that has exited
+    store.db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at) VALUES (1, ?, ?, 'cli', '2025-01-01T00:00:00Z')").run(dead, (await import("node:os")).hostname());
+    store.db.query("INSERT INTO sync_run (trigger, started_at, status) VALUES ('cli', '2025-01-01T00:00:00Z', 'running')").run();
+    const { run } = await runSync(store, datasetSource(dir, smallDataset()), opts);
+    expect(run.status).toBe("succeeded");
+    const abandoned = new Runs(store).recent().find((r) => r.id !== run.id)!;
+    expect(abandoned.status).toBe("failed");
+    expect(abandoned.error).toContain("stopped before it finished");
+    expect(new SyncLock(store).holder()).toBeNull();
+    store.close();
+  });
+});
