@@ -66,6 +66,7 @@ export interface Settings {
   upstreamKeyHeader: string;
   upstreamTimeoutMs: number;
   upstreamRetries: number;
+  upstreamBackoffMs: number;
   syncCron: string;
   syncTz: string;
   syncSchedule: boolean;
@@ -85,6 +86,7 @@ export const SETTINGS: SettingDef[] = [
   { key: "upstreamKeyHeader", flag: "--upstream-key-header", env: "NOMPD_UPSTREAM_KEY_HEADER", default: "X-API-KEY", schema: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "expected an HTTP header name"), help: "header that carries the upstream API key", placeholder: "NAME" },
   { key: "upstreamTimeoutMs", flag: "--upstream-timeout-ms", env: "NOMPD_UPSTREAM_TIMEOUT_MS", default: 30000, schema: positiveMs, help: "timeout of one upstream request", placeholder: "MS" },
   { key: "upstreamRetries", flag: "--upstream-retries", env: "NOMPD_UPSTREAM_RETRIES", default: 4, schema: z.coerce.number().int("expected a whole number").min(0, "expected 0 or more").max(20, "expected at most 20"), help: "retries of a failed upstream request (network error, 429, 5xx)", placeholder: "N" },
+  { key: "upstreamBackoffMs", flag: "--upstream-backoff-ms", env: "NOMPD_UPSTREAM_BACKOFF_MS", default: 1000, schema: positiveMs, help: "first retry delay; doubles on each retry (Retry-After wins)", placeholder: "MS" },
   { key: "syncCron", flag: "--sync-cron", env: "NOMPD_SYNC_CRON", default: "0 2 * * *", schema: z.string().min(1), help: "schedule of the automatic sync (cron, 5 or 6 fields)", placeholder: "CRON" },
   { key: "syncTz", flag: "--sync-tz", env: "NOMPD_SYNC_TZ", default: "Europe/Oslo", schema: z.string().refine(validTimeZone, "expected an IANA time zone such as Europe/Oslo"), help: "time zone of the schedule", placeholder: "TZ" },
   { key: "syncSchedule", flag: "--sync-schedule", negatedFlag: "--no-sync-schedule", env: "NOMPD_SYNC_SCHEDULE", boolean: true, default: true, schema: bool, help: "run the scheduled sync (--no-sync-schedule turns it off)" },

@@ -13,7 +13,7 @@ import { helpText } from "./cli/help";
 import { keysCommand } from "./cli/keys";
 import { serveCommand } from "./cli/serve";
 import { statusCommand } from "./cli/status";
-import { importCommand } from "./cli/sync";
+import { importCommand, syncCommand } from "./cli/sync";
 
 const COMMANDS = ["serve", "sync", "import", "keys", "status", "backup", "help", "version"] as const;
 
@@ -56,7 +56,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       case "backup":
         return backupCommand(ctx);
       case "sync":
-        throw new UsageError("nompd sync needs --upstream-url (or NOMPD_UPSTREAM_URL); to load files use 'nompd import PATH...'.");
+        return await syncCommand(ctx);
     }
     return EXIT.usage;
   } catch (e) {

@@ -7,6 +7,7 @@ import type { SyncService } from "../sync/service";
 import { consumerApi } from "./consumer";
 import { healthApi } from "./health";
 import { internalApi } from "./internal";
+import { metricsApi, RequestMetrics } from "./metrics";
 import { errorResponse } from "./http";
 
 export interface AppDeps {
@@ -15,11 +16,17 @@ export interface AppDeps {
   log: Logger;
   sync: SyncService;
   version: string;
+  /** The sync schedule, when one runs: shown by /health. */
+  schedule?: { cron: string; timeZone: string } | null;
+  /** Serve GET /metrics (default true). */
+  metrics?: boolean;
+  /** Request counters for /metrics; the server feeds them (see instrument()). */
+  requestMetrics?: RequestMetrics;
 }
 
 /** The HTTP application: every route group as a plugin, JSON errors everywhere, the OpenAPI document. */
 export function createApp(deps: AppDeps) {
-  return new Elysia()
+  const app = new Elysia()
     .onError(({ code, error, request }) => {
       if (code === "NOT_FOUND") {
         return errorResponse(404, `No such endpoint: ${request.method} ${new URL(request.url).pathname}. See /swagger for the API.`);
@@ -52,9 +59,23 @@ export function createApp(deps: AppDeps) {
         },
       }),
     )
-    .use(healthApi(deps.store))
+    .use(healthApi(deps.store, deps.schedule ?? null))
     .use(consumerApi(deps.store, deps.keys))
     .use(internalApi(deps.store, deps.keys, deps.sync, deps.log));
+  return deps.metrics === false ? app : app.use(metricsApi(deps.store, deps.requestMetrics ?? new RequestMetrics()));
+}
+
+/** The server's fetch handler: the app, timed into the request metrics. */
+export function instrument(app: { handle(request: Request): Promise<Response> }, metrics: RequestMetrics) {
+  return async (request: Request): Promise<Response> => {
+    const start = performance.now();
+    const response = await app.handle(request);
+    const url = request.url;
+    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+    const queryStart = url.indexOf("?", pathStart);
+    metrics.observe(url.slice(pathStart, queryStart === -1 ? undefined : queryStart), response.status, (performance.now() - start) / 1000);
+    return response;
+  };
 }
 
 export type App = ReturnType<typeof createApp>;

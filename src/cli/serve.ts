@@ -1,22 +1,41 @@
-import { createApp } from "../api/app";
+import { createApp, instrument } from "../api/app";
+import { RequestMetrics } from "../api/metrics";
 import { Store } from "../store/db";
 import { Keys } from "../store/keys";
 import { Runs } from "../store/runs";
+import { SyncAlreadyRunningError } from "../store/syncLock";
 import { runSync } from "../sync/run";
+import { checkCron, nextRun, syncSchedule } from "../sync/schedule";
 import { SyncService } from "../sync/service";
+import { upstreamFromConfig } from "../upstream/fromSettings";
 import { sampleSource } from "../upstream/sample";
+import { UsageError } from "./args";
 import { EXIT, type CliContext } from "./context";
 import { curlLine } from "./keys";
 import { runSummary } from "./summary";
 
-/** `nompd serve`: the HTTP server (and, with an upstream, the sync schedule) until SIGINT/SIGTERM. */
+/** `nompd serve`: the HTTP server and, with an upstream, the sync schedule, until SIGINT/SIGTERM. */
 export async function serveCommand(ctx: CliContext): Promise<number> {
   const { settings, secrets } = ctx.config;
+  const source = upstreamFromConfig(ctx.config);
+  const scheduled = source !== null && settings.syncSchedule;
+  if (scheduled) {
+    try {
+      checkCron(settings.syncCron, settings.syncTz);
+    } catch (err) {
+      throw new UsageError(`Invalid setting --sync-cron: "${settings.syncCron}": ${(err as Error).message}. Use 5 fields (minute hour day month weekday) or 6 with seconds first, e.g. "0 2 * * *".`);
+    }
+  }
+  if (source !== null && secrets.upstreamApiKey === null) {
+    ctx.log.warn("no upstream API key: set NOMPD_UPSTREAM_API_KEY or --upstream-api-key-file if the upstream needs one");
+  }
+
   const store = Store.open(settings.db);
   const keys = new Keys(store, secrets.apiKeys);
+  const runs = new Runs(store);
 
   // First run with no upstream: the embedded sample data, so that a newcomer has a working API at once.
-  if (store.currentVersion() === 0 && settings.upstreamUrl === null && new Runs(store).lastSuccessful() === null) {
+  if (source === null && store.currentVersion() === 0 && runs.lastSuccessful() === null) {
     const { run, ignored } = await runSync(store, sampleSource(), { trigger: "first-run", force: false, maxDeleteShare: settings.maxDeleteShare });
     ctx.log.info("no upstream configured and the database was empty: loaded the embedded sample dataset", { version: run.version, status: run.status });
     if (run.status !== "succeeded") ctx.err(runSummary(run, ignored));
@@ -25,17 +44,22 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
   let firstKey: string | null = null;
   if (!keys.any()) firstKey = keys.create("default", "read");
 
-  const sync = new SyncService(store, null, settings.maxDeleteShare);
-  const app = createApp({ store, keys, log: ctx.log, sync, version: ctx.version });
+  const sync = new SyncService(store, source, settings.maxDeleteShare);
+  const schedule = scheduled ? { cron: settings.syncCron, timeZone: settings.syncTz } : null;
+  const requestMetrics = new RequestMetrics();
+  let app = createApp({ store, keys, log: ctx.log, sync, version: ctx.version, schedule, metrics: settings.metrics, requestMetrics });
+  if (scheduled) app = app.use(syncSchedule(settings.syncCron, settings.syncTz, sync, ctx.log)) as typeof app;
+
   let server;
   try {
     server = Bun.serve({
       hostname: settings.host,
       port: settings.port,
-      fetch: (request) => app.handle(request),
+      fetch: settings.metrics ? instrument(app, requestMetrics) : (request) => app.handle(request),
       ...(settings.tlsCert && settings.tlsKey ? { tls: { cert: Bun.file(settings.tlsCert), key: Bun.file(settings.tlsKey) } } : {}),
     });
   } catch (err) {
+    stopSchedule(app);
     store.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {
@@ -46,10 +70,28 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
     return EXIT.failed;
   }
   const url = `${settings.tlsCert ? "https" : "http"}://${server.hostname}:${server.port}`;
-  ctx.log.info("nompd listening", { url, db: store.path, version: store.currentVersion(), datasetId: store.datasetId });
+  ctx.log.info("nompd listening", {
+    url,
+    db: store.path,
+    version: store.currentVersion(),
+    datasetId: store.datasetId,
+    upstream: source?.describe() ?? "none",
+    nextSync: scheduled ? nextRun(settings.syncCron, settings.syncTz) : "off",
+  });
   if (firstKey) {
+    const port = server.port ?? settings.port;
     ctx.out(
-      `\nNo API key existed, so one was made (read scope, named "default"). It is shown only this once; only its hash is stored:\n\n  ${firstKey}\n\nTry it:\n  ${curlLine({ ...ctx, config: { ...ctx.config, settings: { ...settings, port: server.port ?? settings.port } } }, firstKey)}\n\nOpenAPI: ${url}/swagger\n`,
+      `\nNo API key existed, so one was made (read scope, named "default"). It is shown only this once; only its hash is stored:\n\n  ${firstKey}\n\nTry it:\n  ${curlLine({ ...ctx, config: { ...ctx.config, settings: { ...settings, port } } }, firstKey)}\n\nOpenAPI: ${url}/swagger\n`,
+    );
+  }
+
+  // With an upstream and nothing synced yet, sync now rather than at the first scheduled time.
+  if (source !== null && runs.lastSuccessful() === null) {
+    void sync.run("schedule", false).then(
+      ({ run }) => (run.error ? ctx.log.error("initial sync failed", { run: run.id, error: run.error }) : ctx.log.info("initial sync finished", { run: run.id, status: run.status, version: run.version })),
+      (err) => {
+        if (!(err instanceof SyncAlreadyRunningError)) ctx.log.error("initial sync failed", { error: String(err) });
+      },
     );
   }
 
@@ -61,7 +103,16 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
+  stopSchedule(app);
   await server.stop();
-  store.close();
+  // A sync still fetching is abandoned: its transaction never started, and the next sync closes its
+  // run record. Closing the store under it would only turn that into a confusing error.
+  if (sync.busy) ctx.log.warn("stopped during a sync; it is abandoned and nothing of it was written");
+  else store.close();
   return EXIT.ok;
+}
+
+function stopSchedule(app: { store: unknown }): void {
+  const jobs = (app.store as { cron?: Record<string, { stop(): void }> }).cron ?? {};
+  for (const job of Object.values(jobs)) job.stop();
 }

@@ -2,6 +2,7 @@ import { Store } from "../store/db";
 import { SyncAlreadyRunningError } from "../store/syncLock";
 import { runSync } from "../sync/run";
 import { fileSource } from "../upstream/files";
+import { upstreamFromConfig } from "../upstream/fromSettings";
 import type { FetchProgress, Source } from "../upstream/source";
 import { UsageError } from "./args";
 import { EXIT, type CliContext } from "./context";
@@ -55,4 +56,11 @@ export function importCommand(ctx: CliContext): Promise<number> {
   const paths = ctx.args.positionals.slice(1);
   if (paths.length === 0) throw new UsageError("nompd import needs at least one PATH: a Bundle file (JSON or NDJSON) or a folder of them.");
   return syncWith(ctx, fileSource(paths), "import");
+}
+
+export function syncCommand(ctx: CliContext): Promise<number> {
+  if (ctx.args.positionals.length > 1) throw new UsageError(`nompd sync takes no PATH (got "${ctx.args.positionals[1]}"); to load files use 'nompd import PATH...'.`);
+  const source = upstreamFromConfig(ctx.config);
+  if (!source) throw new UsageError("nompd sync needs --upstream-url (or NOMPD_UPSTREAM_URL); to load files use 'nompd import PATH...'.");
+  return syncWith(ctx, source, "cli");
 }

@@ -1,4 +1,9 @@
+import { cron } from "@elysiajs/cron";
 import { Cron } from "croner";
+import type { Logger } from "../log";
+import { SyncAlreadyRunningError } from "../store/syncLock";
+import { isoSeconds } from "../store/time";
+import type { SyncService } from "./service";
 
 /** Throws with croner's reason when the pattern or zone is invalid. */
 export function checkCron(pattern: string, timezone: string): void {
@@ -10,5 +15,29 @@ export function nextRun(pattern: string, timezone: string, from?: Date): string 
   const job = new Cron(pattern, { timezone, paused: true });
   const next = job.nextRun(from);
   job.stop();
-  return next ? next.toISOString().replace(/\.\d{3}Z$/, "Z") : null;
+  return next ? isoSeconds(next) : null;
+}
+
+/**
+ * The scheduled sync as an @elysiajs/cron plugin. `protect` keeps a slow sync from overlapping the
+ * next tick; the database lock keeps it from overlapping a CLI or HTTP sync.
+ */
+export function syncSchedule(pattern: string, timezone: string, sync: SyncService, log: Logger) {
+  return cron({
+    name: "sync",
+    pattern,
+    timezone,
+    protect: true,
+    async run() {
+      try {
+        const { run } = await sync.run("schedule", false);
+        const fields = { run: run.id, status: run.status, version: run.version, next: nextRun(pattern, timezone) };
+        if (run.error) log.error("scheduled sync failed", { ...fields, error: run.error });
+        else log.info("scheduled sync finished", fields);
+      } catch (err) {
+        if (err instanceof SyncAlreadyRunningError) log.warn("scheduled sync skipped: another sync is running", { holder: err.holder.trigger });
+        else log.error("scheduled sync failed", { error: String((err as Error)?.stack ?? err) });
+      }
+    },
+  });
 }

@@ -17,13 +17,25 @@ export class SyncService {
     private readonly maxDeleteShare: number,
   ) {}
 
+  private running = 0;
+
   get configured(): boolean {
     return this.source !== null;
   }
 
+  /** True while a sync started here is under way. */
+  get busy(): boolean {
+    return this.running > 0;
+  }
+
   /** Throws NoSourceError, or SyncAlreadyRunningError (from the lock); every other outcome is a run. */
-  run(trigger: RunTrigger, force: boolean): Promise<SyncOutcome> {
+  async run(trigger: RunTrigger, force: boolean): Promise<SyncOutcome> {
     if (!this.source) throw new NoSourceError();
-    return runSync(this.store, this.source, { trigger, force, maxDeleteShare: this.maxDeleteShare });
+    this.running++;
+    try {
+      return await runSync(this.store, this.source, { trigger, force, maxDeleteShare: this.maxDeleteShare });
+    } finally {
+      this.running--;
+    }
   }
 }

@@ -39,7 +39,7 @@ async function body(res: Response): Promise<any> {
 
 describe("authentication", () => {
   test("no key, wrong key: 401 with exactly the reference body", async () => {
-    for (const headers of [{}, { "X-API-KEY": "wrong" }, { "X-API-KEY": "" }]) {
+    for (const headers of [{}, { "X-API-KEY": "wrong" }, { "X-API-KEY": "" }] as Array<Record<string, string>>) {
       const res = await server.get("/api/v1/treatmentGroup", headers);
       expect(res.status).toBe(401);
       expect(await res.text()).toBe('{"error":"Invalid or missing API key."}');
@@ -194,7 +194,8 @@ describe("health and errors", () => {
     const res = await server.get("/health/ready");
     expect(res.status).toBe(200);
     const b = await body(res);
-    expect(Object.keys(b).sort()).toEqual(["currentVersion", "lastRunStatus", "lastSuccessfulSync", "status"]);
+    expect(Object.keys(b).sort()).toEqual(["currentVersion", "lastRunStatus", "lastSuccessfulSync", "nextScheduledSync", "status"]);
+    expect(b.nextScheduledSync).toBeNull();
     expect(b.currentVersion).toBe(store.currentVersion());
     expect(b.lastRunStatus).toBe("succeeded");
     expect((await server.get("/health")).status).toBe(200);

@@ -1,0 +1,4 @@
+declare module "debug" {
+  const debug: { disable(): string };
+  export default debug;
+}

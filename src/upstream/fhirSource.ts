@@ -1,0 +1,188 @@
+import createDebug from "debug";
+import { Client } from "fhir-kit-client";
+import { RAW_COLLECTIONS, type RawCollection } from "../convert/dataset";
+import { asArray, isObj } from "../fhir/read";
+import { emptyResources, SourceError } from "./bundles";
+import type { FetchProgress, Source, SourceResult } from "./source";
+
+// fhir-kit-client can log request headers (our upstream key among them) through `debug` when DEBUG is
+// set in the environment. The key must never reach a log: switch that logging off.
+createDebug.disable();
+
+/** Where each collection lives under the upstream base URL (SPEC §3). */
+export const UPSTREAM_PATHS: Record<RawCollection, { service: string; type: RawCollection }> = {
+  PlanDefinition: { service: "HreseptGuidelines", type: "PlanDefinition" },
+  ActivityDefinition: { service: "HreseptGuidelines", type: "ActivityDefinition" },
+  RegulatedAuthorization: { service: "HreseptReimbursement", type: "RegulatedAuthorization" },
+};
+
+export interface UpstreamOptions {
+  baseUrl: string;
+  apiKey: string | null;
+  keyHeader: string;
+  timeoutMs: number;
+  retries: number;
+  /** First retry delay; doubles each retry (with jitter), capped at 30 s. */
+  backoffMs: number;
+  /** The longest Retry-After honoured; a longer one is waited for only this long. */
+  maxRetryAfterMs?: number;
+  /** Safety stop against a next link that never ends. */
+  maxPages?: number;
+}
+
+/** An upstream HTTP failure as fhir-kit-client reports it. */
+interface HttpFailure {
+  response?: { status?: number };
+  config?: { headers?: Headers };
+}
+
+/** The URL as safe to show: no user info, no query (page tokens are opaque but long). */
+function shown(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}${u.search ? "?…" : ""}`;
+  } catch {
+    return "(unparseable URL)";
+  }
+}
+
+/**
+ * A `next` link as an absolute URL. FHIR servers send absolute links; tolerated besides: "?query"
+ * (relative to the page just read), "/path" (relative to the host), and "Type?query" (relative to the
+ * service base, as FHIR references are).
+ */
+export function resolveNext(next: string, pageUrl: string, serviceBase: string): string {
+  if (/^https?:\/\//i.test(next)) return next;
+  if (next.startsWith("?") || next.startsWith("/")) return new URL(next, pageUrl).toString();
+  return new URL(next, serviceBase.endsWith("/") ? serviceBase : serviceBase + "/").toString();
+}
+
+function retryAfterMs(headers: Headers | undefined): number | null {
+  const value = headers?.get("retry-after");
+  if (!value) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
+
+class Transient extends Error {
+  constructor(
+    message: string,
+    readonly waitMs: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The national FHIR APIs as a sync source, through fhir-kit-client: the three searches run at once,
+ * each follows its `next` links to the end; every request carries the key header and a timeout;
+ * network errors, timeouts, 429 and 5xx (and a cut-off body) are retried with backoff, honouring
+ * Retry-After. Any final failure aborts the whole fetch with one message naming the collection, the
+ * URL and the status — never the key.
+ */
+export function fhirSource(options: UpstreamOptions): Source {
+  const base = options.baseUrl.replace(/\/+$/, "");
+  const headers: Record<string, string> = { accept: "application/fhir+json" };
+  if (options.apiKey) headers[options.keyHeader] = options.apiKey;
+  const clients = new Map<string, Client>();
+  const clientFor = (service: string) => {
+    let client = clients.get(service);
+    if (!client) {
+      client = new Client({ baseUrl: `${base}/${service}`, customHeaders: headers });
+      clients.set(service, client);
+    }
+    return client;
+  };
+  const maxRetryAfter = options.maxRetryAfterMs ?? 120_000;
+  const maxPages = options.maxPages ?? 100_000;
+
+  async function attempt(collection: RawCollection, url: string, request: (signal: AbortSignal) => Promise<unknown>, abort: AbortSignal): Promise<Record<string, unknown>> {
+    for (let tryNo = 0; ; tryNo++) {
+      if (abort.aborted) throw new SourceError(`${collection}: stopped because another collection failed.`);
+      const signal = AbortSignal.any([abort, AbortSignal.timeout(options.timeoutMs)]);
+      try {
+        const body = await request(signal);
+        if (!isObj(body) || body.resourceType !== "Bundle") {
+          const type = isObj(body) && typeof body.resourceType === "string" ? body.resourceType : typeof body;
+          throw new SourceError(`${collection}: upstream answered a ${type} instead of a Bundle at ${shown(url)}. Check --upstream-url.`);
+        }
+        return body;
+      } catch (err) {
+        if (err instanceof SourceError) throw err;
+        const failure = classify(collection, url, err, abort);
+        if (failure instanceof SourceError) throw failure;
+        if (tryNo >= options.retries) {
+          throw new SourceError(`${failure.message}; gave up after ${tryNo + 1} attempts. Nothing was written; the served data is unchanged.`);
+        }
+        const backoff = Math.min(30_000, options.backoffMs * 2 ** tryNo) * (0.75 + Math.random() * 0.5);
+        await Bun.sleep(failure.waitMs !== null ? Math.min(failure.waitMs, maxRetryAfter) : backoff);
+      }
+    }
+  }
+
+  function classify(collection: RawCollection, url: string, err: unknown, abort: AbortSignal): SourceError | Transient {
+    const where = `${collection} at ${shown(url)}`;
+    if (abort.aborted) return new SourceError(`${collection}: stopped because another collection failed.`);
+    const name = (err as Error)?.name;
+    if (name === "TimeoutError" || name === "AbortError") return new Transient(`${where}: no answer within ${options.timeoutMs} ms`, null);
+    const status = (err as HttpFailure)?.response?.status;
+    if (typeof status !== "number") return new Transient(`${where}: network error (${(err as Error)?.message ?? String(err)})`, null);
+    if (status >= 200 && status < 300) return new Transient(`${where}: the answer was not valid JSON (cut off?)`, null);
+    if (status === 429) return new Transient(`${where}: HTTP 429 Too Many Requests`, retryAfterMs((err as HttpFailure).config?.headers));
+    if (status >= 500) return new Transient(`${where}: HTTP ${status}`, retryAfterMs((err as HttpFailure).config?.headers));
+    if (status === 401 || status === 403) {
+      return new SourceError(`${where}: HTTP ${status}, the upstream refused the API key. Check NOMPD_UPSTREAM_API_KEY (or --upstream-api-key-file) and --upstream-key-header. Nothing was written.`);
+    }
+    if (status === 404) return new SourceError(`${where}: HTTP 404 Not Found. Check --upstream-url. Nothing was written.`);
+    return new SourceError(`${where}: HTTP ${status}. Nothing was written; the served data is unchanged.`);
+  }
+
+  async function fetchCollection(collection: RawCollection, into: unknown[], abort: AbortSignal, onProgress?: (p: FetchProgress) => void): Promise<void> {
+    const { service, type } = UPSTREAM_PATHS[collection];
+    const client = clientFor(service);
+    const serviceBase = `${base}/${service}`;
+    let url = `${serviceBase}/${type}`;
+    let bundle = await attempt(collection, url, (signal) => client.resourceSearch({ resourceType: type, searchParams: {}, options: { signal } }), abort);
+    const seen = new Set<string>([url]);
+    for (let pages = 1; ; pages++) {
+      for (const entry of asArray(bundle.entry)) {
+        if (!isObj(entry)) continue;
+        const search = entry.search;
+        // OperationOutcome entries (search.mode "outcome") carry warnings, not data.
+        if (isObj(search) && search.mode === "outcome") continue;
+        into.push(entry.resource);
+      }
+      const nextLink = asArray(bundle.link).find((l) => isObj(l) && l.relation === "next" && typeof l.url === "string") as { url: string } | undefined;
+      onProgress?.({ collection, pages, resources: into.length, done: !nextLink });
+      if (!nextLink) return;
+      if (pages >= maxPages) throw new SourceError(`${collection}: more than ${maxPages} pages; stopped. Nothing was written.`);
+      const next = resolveNext(nextLink.url, url, serviceBase);
+      if (seen.has(next)) throw new SourceError(`${collection}: the next link at page ${pages} points back to a page already read (${shown(next)}); stopped to avoid a loop. Nothing was written.`);
+      seen.add(next);
+      url = next;
+      bundle = await attempt(collection, url, (signal) => client.nextPage({ bundle: { resourceType: "Bundle", link: [{ relation: "next", url: next }] } as never, options: { signal } }) as Promise<unknown>, abort);
+    }
+  }
+
+  return {
+    describe: () => `the FHIR API at ${shown(base)}`,
+    async fetch(onProgress): Promise<SourceResult> {
+      const resources = emptyResources();
+      const controller = new AbortController();
+      const settled = await Promise.allSettled(
+        RAW_COLLECTIONS.map((c) =>
+          fetchCollection(c, resources[c], controller.signal, onProgress).catch((err) => {
+            controller.abort();
+            throw err;
+          }),
+        ),
+      );
+      // Report the first real failure, not the "stopped because another failed" of its siblings.
+      const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) => s.reason as Error);
+      const primary = failures.find((e) => !/stopped because another collection failed/.test(e.message)) ?? failures[0];
+      if (primary) throw primary instanceof SourceError ? primary : new SourceError(String(primary?.message ?? primary));
+      return { resources, ignored: {} };
+    },
+  };
+}
