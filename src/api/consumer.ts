@@ -1,10 +1,11 @@
 import { Elysia, t } from "elysia";
 import { z } from "zod";
-import type { OutputCollection } from "../convert/dataset";
+import { RAW_COLLECTIONS, type Collection, type OutputCollection } from "../convert/dataset";
 import type { Store } from "../store/db";
 import { Documents } from "../store/documents";
 import type { Keys } from "../store/keys";
 import { requireScope } from "./auth";
+import { FILTER_NAMES, FILTERS, type FilterName } from "./filters";
 import { errorResponse, PreparedBody, sendJson } from "./http";
 import {
   envelopeOf,
@@ -12,89 +13,233 @@ import {
   INVALID_KEY_EXAMPLE,
   NATALIZUMAB_EXAMPLE,
   REIMBURSEMENT_EXAMPLE,
+  VersionedRawResource,
   VersionedReimbursementGroup,
   VersionedTreatmentGroup,
 } from "./schemas";
-import { envelopeJson, FullLists } from "./views";
+import { envelopeJson, envelopeOfItems, LiveLists, versionedItemJson } from "./views";
 
 const wholeNumber = z.string().regex(/^\d{1,15}$/).transform(Number);
 
-/** `?sinceVersion=N`: a whole number ≥ 0; the message names what is allowed. */
-export function parseVersionParam(name: string, raw: string | undefined): { ok: true; value: number | undefined } | { ok: false; error: string } {
-  if (raw === undefined) return { ok: true, value: undefined };
+type Query = Record<string, string | string[] | undefined>;
+class BadRequest extends Error {}
+
+/** A whole number ≥ 0 from the query, or undefined when absent; the message names what is allowed. */
+export function versionParam(query: Query, name: string): number | undefined {
+  const raw = single(query, name);
+  if (raw === undefined) return undefined;
   const parsed = wholeNumber.safeParse(raw);
-  if (!parsed.success) {
-    return { ok: false, error: `${name} must be a whole number ≥ 0 (the currentVersion of an earlier answer), got "${raw}".` };
+  if (!parsed.success) throw new BadRequest(`${name} must be a whole number ≥ 0 (a currentVersion of an earlier answer), got "${raw}".`);
+  return parsed.data;
+}
+
+/**
+ * The query exactly as sent (Elysia's parsed query drops parameters its schema does not name, and
+ * empty values): unknown, repeated and empty parameters must be seen to be refused.
+ */
+function rawQuery(request: Request): Query {
+  const url = request.url;
+  const at = url.indexOf("?");
+  const query: Query = {};
+  if (at === -1) return query;
+  for (const [name, value] of new URLSearchParams(url.slice(at + 1))) {
+    const prev = query[name];
+    query[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
   }
-  return { ok: true, value: parsed.data };
+  return query;
+}
+
+function single(query: Query, name: string): string | undefined {
+  const v = query[name];
+  if (Array.isArray(v)) throw new BadRequest(`Give ${name} once (it was given ${v.length} times).`);
+  return v;
+}
+
+function checkKnown(query: Query, allowed: readonly string[]): void {
+  for (const name of Object.keys(query)) {
+    if (!allowed.includes(name)) {
+      throw new BadRequest(`Unknown query parameter "${name}". Allowed here: ${allowed.length ? allowed.join(", ") : "none"}.`);
+    }
+  }
 }
 
 const security = [{ apiKey: [] as string[] }];
+const unauthorized = t.Object({ error: t.Literal("Invalid or missing API key.") }, { examples: [INVALID_KEY_EXAMPLE] });
 
-const LISTS: Array<{ collection: OutputCollection; path: string; item: typeof VersionedTreatmentGroup | typeof VersionedReimbursementGroup; example: unknown; summary: string }> = [
-  { collection: "treatmentGroup", path: "/treatmentGroup", item: VersionedTreatmentGroup, example: NATALIZUMAB_EXAMPLE, summary: "Treatment groups (hospital treatment-group rankings)" },
-  { collection: "reimbursementGroup", path: "/reimbursementGroup", item: VersionedReimbursementGroup, example: REIMBURSEMENT_EXAMPLE, summary: "Reimbursement groups (H-resept reimbursement authorizations)" },
+const versionDoc = {
+  sinceVersion:
+    "Whole number ≥ 0. Only items whose version is greater, deleted ones included (isDeleted: true), ordered by version then id. 0 gives every item that ever existed. Not combinable with filters or asOfVersion.",
+  asOfVersion: "Whole number ≥ 0, at most currentVersion. The live items as they stood at that dataset version (currentVersion in the answer stays the server's current one).",
+};
+const filterDoc: Record<FilterName, string> = {
+  diseaseGroup: "Treatment groups of this disease group (case-insensitive), e.g. MS",
+  jurisdiction: "Treatment groups valid in this regional health authority (RHF code, urn:oid:2.16.578.1.12.4.1.102), e.g. 100022",
+  indication: "Items with this indication: an ICD-10 code (G35) or system|code (urn:oid:2.16.578.1.12.4.1.1.7110|G35)",
+  varenummer: "Items that list this FEST varenummer (package), e.g. 166028",
+};
+
+interface ListDef {
+  collection: Collection;
+  path: string;
+  item: typeof VersionedTreatmentGroup | typeof VersionedReimbursementGroup | typeof VersionedRawResource;
+  example?: unknown;
+  summary: string;
+  tags: string[];
+}
+
+const OUTPUT_LISTS: ListDef[] = [
+  { collection: "treatmentGroup", path: "/treatmentGroup", item: VersionedTreatmentGroup, example: NATALIZUMAB_EXAMPLE, summary: "Treatment groups (hospital treatment-group rankings)", tags: ["Consumer"] },
+  { collection: "reimbursementGroup", path: "/reimbursementGroup", item: VersionedReimbursementGroup, example: REIMBURSEMENT_EXAMPLE, summary: "Reimbursement groups (H-resept reimbursement authorizations)", tags: ["Consumer"] },
 ];
+const RAW_LISTS: ListDef[] = RAW_COLLECTIONS.map((c) => ({
+  collection: c,
+  path: `/fhir/${c}`,
+  item: VersionedRawResource,
+  summary: `Raw upstream ${c} resources, exactly as upstream sent them`,
+  tags: ["Raw FHIR"],
+}));
 
 /** The consumer API under /api/v1 (SPEC §7): read scope, the reference service's envelope. */
 export function consumerApi(store: Store, keys: Keys) {
   const documents = new Documents(store);
-  const fullLists = new FullLists(store, documents);
+  const lists = new LiveLists(store, documents);
   const datasetHeader = { "x-nompd-dataset": store.datasetId };
+  const fail = (err: unknown) => {
+    if (err instanceof BadRequest) return errorResponse(400, err.message, datasetHeader);
+    throw err;
+  };
 
-  const app = new Elysia({ name: "consumer", prefix: "/api/v1" });
-  return app.guard({ beforeHandle: requireScope(keys, "read") }, (guarded) => {
-    for (const { collection, path, item, example, summary } of LISTS) {
+  function list(request: Request, collection: Collection, query: Query): Response {
+    const filterable = FILTER_NAMES.filter((f) => (FILTERS[f] as readonly string[]).includes(collection));
+    checkKnown(query, ["sinceVersion", "asOfVersion", ...filterable]);
+    const since = versionParam(query, "sinceVersion");
+    const asOf = versionParam(query, "asOfVersion");
+    const filters: Array<[FilterName, string]> = [];
+    for (const name of filterable) {
+      const value = single(query, name);
+      if (value === undefined) continue;
+      if (value.trim() === "") throw new BadRequest(`${name} must not be empty.`);
+      filters.push([name, value]);
+    }
+    if (since !== undefined && (filters.length > 0 || asOf !== undefined)) {
+      throw new BadRequest(
+        `sinceVersion cannot be combined with ${filters.length > 0 ? "filters" : "asOfVersion"}: a filtered diff would miss items that leave the filter. Diff the whole list, and filter on your side.`,
+      );
+    }
+    if (asOf !== undefined && filters.length > 0) throw new BadRequest("asOfVersion cannot be combined with filters; filters apply to the current list.");
+
+    if (since !== undefined) {
+      const answer = documents.snapshot(() => {
+        const current = store.currentVersion();
+        return { current, json: since > current ? null : envelopeJson(current, documents.since(collection, since)) };
+      });
+      if (answer.json === null) {
+        return errorResponse(
+          409,
+          `sinceVersion ${since} is newer than this server's currentVersion ${answer.current}: its database was reset or restored. ` +
+            `Fetch everything again without sinceVersion and keep the new currentVersion.`,
+          datasetHeader,
+        );
+      }
+      return sendJson(request, PreparedBody.fromJson(answer.json), 200, datasetHeader);
+    }
+    if (asOf !== undefined) {
+      const answer = documents.snapshot(() => {
+        const current = store.currentVersion();
+        return { current, json: asOf > current ? null : envelopeJson(current, documents.asOf(collection, asOf)) };
+      });
+      if (answer.json === null) throw new BadRequest(`asOfVersion ${asOf} is greater than the currentVersion ${answer.current}.`);
+      return sendJson(request, PreparedBody.fromJson(answer.json), 200, datasetHeader);
+    }
+    const live = lists.get(collection);
+    if (filters.length === 0) return sendJson(request, live.body, 200, datasetHeader);
+    return sendJson(request, PreparedBody.fromJson(envelopeOfItems(live.version, live.filter(filters))), 200, datasetHeader);
+  }
+
+  function one(collection: OutputCollection, id: string): Response {
+    const row = documents.one(collection, id);
+    if (!row) return errorResponse(404, `No ${collection} with id "${id}". GET /api/v1/${collection} lists them.`, datasetHeader);
+    const body = versionedItemJson(row);
+    return new Response(body, {
+      status: row.is_deleted ? 410 : 200,
+      headers: { "content-type": "application/json; charset=utf-8", ...datasetHeader },
+    });
+  }
+
+  function history(request: Request, collection: OutputCollection, id: string): Response {
+    const answer = documents.snapshot(() => ({ current: store.currentVersion(), rows: documents.history(collection, id) }));
+    if (answer.rows.length === 0) return errorResponse(404, `No ${collection} with id "${id}". GET /api/v1/${collection} lists them.`, datasetHeader);
+    return sendJson(request, PreparedBody.fromJson(envelopeJson(answer.current, answer.rows)), 200, datasetHeader);
+  }
+
+  const listQuery = (collection: Collection) =>
+    t.Object({
+      sinceVersion: t.Optional(t.String({ description: versionDoc.sinceVersion, examples: ["4"] })),
+      asOfVersion: t.Optional(t.String({ description: versionDoc.asOfVersion, examples: ["3"] })),
+      ...Object.fromEntries(
+        FILTER_NAMES.filter((f) => (FILTERS[f] as readonly string[]).includes(collection)).map((f) => [f, t.Optional(t.String({ description: filterDoc[f] }))]),
+      ),
+    });
+
+  return new Elysia({ name: "consumer", prefix: "/api/v1" }).guard({ beforeHandle: requireScope(keys, "read") }, (guarded) => {
+    for (const def of [...OUTPUT_LISTS, ...RAW_LISTS]) {
       guarded.get(
-        path,
-        ({ request, query }) => {
-          const since = parseVersionParam("sinceVersion", query.sinceVersion);
-          if (!since.ok) return errorResponse(400, since.error, datasetHeader);
-          if (since.value === undefined) return sendJson(request, fullLists.get(collection), 200, datasetHeader);
-
-          const sinceVersion = since.value;
-          const answer = documents.snapshot(() => {
-            const current = store.currentVersion();
-            if (sinceVersion > current) return { current, json: null };
-            return { current, json: envelopeJson(current, documents.since(collection, sinceVersion)) };
-          });
-          if (answer.json === null) {
-            return errorResponse(
-              409,
-              `sinceVersion ${sinceVersion} is newer than this server's currentVersion ${answer.current}: its database was reset or restored. ` +
-                `Fetch everything again without sinceVersion and keep the new currentVersion.`,
-              datasetHeader,
-            );
+        def.path,
+        ({ request }) => {
+          try {
+            return list(request, def.collection, rawQuery(request));
+          } catch (err) {
+            return fail(err);
           }
-          return sendJson(request, PreparedBody.fromJson(answer.json), 200, datasetHeader);
         },
         {
-          query: t.Object({
-            sinceVersion: t.Optional(
-              t.String({
-                description:
-                  "Whole number ≥ 0. Only items whose version is greater, deleted ones included (isDeleted: true), ordered by version then id. 0 gives every item that ever existed.",
-                examples: ["4"],
-              }),
-            ),
-          }),
+          query: listQuery(def.collection),
           response: {
-            200: envelopeOf(item, `${collection}List`, example),
+            200: envelopeOf(def.item, `${def.collection}List`, def.example),
             304: t.Void({ description: "Not modified (If-None-Match matched the ETag)" }),
             400: ErrorBody,
-            401: t.Object({ error: t.Literal("Invalid or missing API key.") }, { examples: [INVALID_KEY_EXAMPLE] }),
+            401: unauthorized,
             409: ErrorBody,
           },
           detail: {
-            summary,
+            summary: def.summary,
             description:
-              "Without sinceVersion: all live items ordered by id. With sinceVersion=N: every item with version > N, ordered by version then id. " +
-              "Responses carry ETag (If-None-Match answers 304) and X-Nompd-Dataset, and are compressed when the client accepts gzip or br.",
-            tags: ["Consumer"],
+              "Without parameters: all live items ordered by id. With sinceVersion=N: every item with version > N, deleted ones included, ordered by version then id. " +
+              "Responses carry ETag (If-None-Match answers 304) and X-Nompd-Dataset (the dataset id: when it changes, fetch everything again), and are compressed when the client accepts gzip or br.",
+            tags: def.tags,
             security,
           },
         },
       );
+    }
+    guarded.get(
+      "/fhir/:type",
+      ({ params }) => errorResponse(404, `Unknown FHIR resource type "${params.type}". Use ${RAW_COLLECTIONS.join(", ")}.`, datasetHeader),
+      { detail: { hide: true } },
+    );
+    for (const def of OUTPUT_LISTS) {
+      const collection = def.collection as OutputCollection;
+      guarded
+        .get(`${def.path}/:id`, ({ params }) => one(collection, params.id), {
+          params: t.Object({ id: t.String({ description: "The item's id (identifier[0].value upstream)" }) }),
+          response: {
+            200: def.item,
+            401: unauthorized,
+            404: ErrorBody,
+            410: t.Object(def.item.properties, { description: "Deleted: the last version of the item, with isDeleted true" }),
+          },
+          detail: { summary: `One ${collection} by id (410 with its last version when deleted)`, tags: ["Consumer"], security },
+        })
+        .get(`${def.path}/:id/history`, ({ request, params }) => history(request, collection, params.id), {
+          params: t.Object({ id: t.String() }),
+          response: { 200: envelopeOf(def.item, `${collection}History`), 401: unauthorized, 404: ErrorBody },
+          detail: {
+            summary: `Every version of one ${collection}, newest first`,
+            description: "Each change (add, change, delete, revive) is one item; a deletion has isDeleted true and the last content.",
+            tags: ["Consumer"],
+            security,
+          },
+        });
     }
     return guarded;
   });
