@@ -77,7 +77,8 @@ export function keyResources(collection: RawCollection, resources: unknown[], sk
 export function convertDataset(resources: RawResources): ConvertedDataset {
   const skipped = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, {}])) as Record<Collection, SkipReasons>;
   const raw = Object.fromEntries(
-    RAW_COLLECTIONS.map((c) => [c, keyResources(c, resources[c], skipped[c])]),
+    // A collection the source did not deliver at all is read as empty.
+    RAW_COLLECTIONS.map((c) => [c, keyResources(c, resources[c] ?? [], skipped[c])]),
   ) as Record<RawCollection, KeyedDocument<Obj>[]>;
 
   const activities = new ActivityIndex(raw.ActivityDefinition.map((d) => d.content));

@@ -102,8 +102,8 @@ function alternative(action: Obj, position: number, activities: ActivityIndex): 
 
 /** PlanDefinition (+ its ActivityDefinitions) → TreatmentGroup. The caller has checked the business key. */
 export function toTreatmentGroup(pd: Obj, id: string, activities: ActivityIndex): TreatmentGroup {
-  const actions = asArray(pd.action).filter(isObj);
-  const alternatives = actions.map((action, i) => alternative(action, i + 1, activities));
+  // The fallback rank is the 1-based position in action[] as sent, entries that are not objects included.
+  const alternatives = asArray(pd.action).flatMap((action, i) => (isObj(action) ? [alternative(action, i + 1, activities)] : []));
   // Array.prototype.sort is stable, so equal ranks keep upstream order.
   alternatives.sort((a, b) => a.rank - b.rank);
   return {
