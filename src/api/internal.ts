@@ -14,7 +14,7 @@ const security = [{ apiKey: [] as string[] }];
 const RunBody = t.Object(
   {
     id: t.Integer(),
-    trigger: t.String({ description: "schedule, http, cli, import or first-run" }),
+    trigger: t.String({ description: "schedule, startup, http, cli, import or first-run" }),
     startedAt: t.String({ format: "date-time" }),
     finishedAt: t.Nullable(t.String({ format: "date-time" })),
     status: t.String({ description: "running, succeeded, no_changes, failed or aborted_by_guard" }),

@@ -87,7 +87,7 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
 
   // With an upstream and nothing synced yet, sync now rather than at the first scheduled time.
   if (source !== null && runs.lastSuccessful() === null) {
-    void sync.run("schedule", false).then(
+    void sync.run("startup", false).then(
       ({ run }) => (run.error ? ctx.log.error("initial sync failed", { run: run.id, error: run.error }) : ctx.log.info("initial sync finished", { run: run.id, status: run.status, version: run.version })),
       (err) => {
         if (!(err instanceof SyncAlreadyRunningError)) ctx.log.error("initial sync failed", { error: String(err) });

@@ -2,7 +2,7 @@ import type { Store } from "./db";
 import type { CollectionCounts } from "./commit";
 import { isoSeconds } from "./time";
 
-export type RunTrigger = "schedule" | "cli" | "http" | "import" | "first-run";
+export type RunTrigger = "schedule" | "startup" | "cli" | "http" | "import" | "first-run";
 export type RunStatus = "running" | "succeeded" | "no_changes" | "failed" | "aborted_by_guard";
 
 export interface SyncRun {
