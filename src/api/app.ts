@@ -24,8 +24,12 @@ export interface AppDeps {
   requestMetrics?: RequestMetrics;
 }
 
-/** The HTTP application: every route group as a plugin, JSON errors everywhere, the OpenAPI document. */
+/**
+ * The HTTP application: every route group as a plugin, JSON errors everywhere, the OpenAPI document;
+ * plus `routes`, the list endpoints for Bun.serve's native router (see consumerApi).
+ */
 export function createApp(deps: AppDeps) {
+  const consumer = consumerApi(deps.store, deps.keys);
   const app = new Elysia()
     .onError(({ code, error, request }) => {
       if (code === "NOT_FOUND") {
@@ -60,22 +64,37 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(healthApi(deps.store, deps.schedule ?? null))
-    .use(consumerApi(deps.store, deps.keys))
+    .use(consumer.plugin)
     .use(internalApi(deps.store, deps.keys, deps.sync, deps.log));
-  return deps.metrics === false ? app : app.use(metricsApi(deps.store, deps.requestMetrics ?? new RequestMetrics()));
+  return { app: deps.metrics === false ? app : app.use(metricsApi(deps.store, deps.requestMetrics ?? new RequestMetrics())), routes: consumer.listRoutes };
 }
 
-/** The server's fetch handler: the app, timed into the request metrics. */
-export function instrument(app: { handle(request: Request): Promise<Response> }, metrics: RequestMetrics) {
-  return async (request: Request): Promise<Response> => {
+export type App = ReturnType<typeof createApp>["app"];
+
+type Handler = (request: Request) => Response | Promise<Response>;
+
+function pathOf(url: string): string {
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const queryStart = url.indexOf("?", pathStart);
+  return url.slice(pathStart, queryStart === -1 ? undefined : queryStart);
+}
+
+/** A handler timed into the request metrics. */
+export function instrument(handler: Handler, metrics: RequestMetrics): (request: Request) => Promise<Response> {
+  return async (request) => {
     const start = performance.now();
-    const response = await app.handle(request);
-    const url = request.url;
-    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-    const queryStart = url.indexOf("?", pathStart);
-    metrics.observe(url.slice(pathStart, queryStart === -1 ? undefined : queryStart), response.status, (performance.now() - start) / 1000);
+    const response = await handler(request);
+    metrics.observe(pathOf(request.url), response.status, (performance.now() - start) / 1000);
     return response;
   };
 }
 
-export type App = ReturnType<typeof createApp>;
+/** Options for Bun.serve: the list routes on the native router (GET), everything else through Elysia. */
+export function serveOptions(created: ReturnType<typeof createApp>, metrics: RequestMetrics | null) {
+  const wrap = (h: Handler) => (metrics ? instrument(h, metrics) : h);
+  return {
+    routes: Object.fromEntries(Object.entries(created.routes).map(([path, handler]) => [path, { GET: wrap(handler) }])),
+    fetch: wrap((request: Request) => created.app.handle(request)),
+  };
+}
+

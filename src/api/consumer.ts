@@ -99,7 +99,16 @@ const RAW_LISTS: ListDef[] = RAW_COLLECTIONS.map((c) => ({
   tags: ["Raw FHIR"],
 }));
 
-/** The consumer API under /api/v1 (SPEC §7): read scope, the reference service's envelope. */
+export const API_PREFIX = "/api/v1";
+
+/**
+ * The consumer API under /api/v1 (SPEC §7): read scope, the reference service's envelope.
+ *
+ * `plugin` is the Elysia group (every route, and the OpenAPI description). `listRoutes` holds the list
+ * endpoints as plain (request) => Response functions, path by path, each doing its own key check: the
+ * server hands them to Bun.serve's native router, so the hottest requests skip the framework's
+ * per-request work. The Elysia routes call the very same functions, so both paths answer alike.
+ */
 export function consumerApi(store: Store, keys: Keys) {
   const documents = new Documents(store);
   const lists = new LiveLists(store, documents);
@@ -181,37 +190,43 @@ export function consumerApi(store: Store, keys: Keys) {
       ),
     });
 
-  return new Elysia({ name: "consumer", prefix: "/api/v1" }).guard({ beforeHandle: requireScope(keys, "read") }, (guarded) => {
-    for (const def of [...OUTPUT_LISTS, ...RAW_LISTS]) {
-      guarded.get(
-        def.path,
-        ({ request }) => {
-          try {
-            return list(request, def.collection, rawQuery(request));
-          } catch (err) {
-            return fail(err);
-          }
-        },
-        {
-          query: listQuery(def.collection),
-          response: {
-            200: envelopeOf(def.item, `${def.collection}List`, def.example),
-            304: t.Void({ description: "Not modified (If-None-Match matched the ETag)" }),
-            400: ErrorBody,
-            401: unauthorized,
-            409: ErrorBody,
-          },
-          detail: {
-            summary: def.summary,
-            description:
-              "Without parameters: all live items ordered by id. With sinceVersion=N: every item with version > N, deleted ones included, ordered by version then id. " +
-              "Responses carry ETag (If-None-Match answers 304) and X-Nompd-Dataset (the dataset id: when it changes, fetch everything again), and are compressed when the client accepts gzip or br.",
-            tags: def.tags,
-            security,
-          },
-        },
-      );
-    }
+  const authorize = requireScope(keys, "read");
+  const listRoutes: Record<string, (request: Request) => Response> = {};
+  for (const def of [...OUTPUT_LISTS, ...RAW_LISTS]) {
+    listRoutes[API_PREFIX + def.path] = (request) => {
+      const refused = authorize({ request });
+      if (refused) return refused;
+      try {
+        return list(request, def.collection, rawQuery(request));
+      } catch (err) {
+        return fail(err);
+      }
+    };
+  }
+
+  const plugin = new Elysia({ name: "consumer", prefix: API_PREFIX });
+  for (const def of [...OUTPUT_LISTS, ...RAW_LISTS]) {
+    const handle = listRoutes[API_PREFIX + def.path]!;
+    plugin.get(def.path, ({ request }) => handle(request), {
+      query: listQuery(def.collection),
+      response: {
+        200: envelopeOf(def.item, `${def.collection}List`, def.example),
+        304: t.Void({ description: "Not modified (If-None-Match matched the ETag)" }),
+        400: ErrorBody,
+        401: unauthorized,
+        409: ErrorBody,
+      },
+      detail: {
+        summary: def.summary,
+        description:
+          "Without parameters: all live items ordered by id. With sinceVersion=N: every item with version > N, deleted ones included, ordered by version then id. " +
+          "Responses carry ETag (If-None-Match answers 304) and X-Nompd-Dataset (the dataset id: when it changes, fetch everything again), and are compressed when the client accepts gzip or br.",
+        tags: def.tags,
+        security,
+      },
+    });
+  }
+  plugin.guard({ beforeHandle: authorize }, (guarded) => {
     guarded.get(
       "/fhir/:type",
       ({ params }) => errorResponse(404, `Unknown FHIR resource type "${params.type}". Use ${RAW_COLLECTIONS.join(", ")}.`, datasetHeader),
@@ -243,4 +258,5 @@ export function consumerApi(store: Store, keys: Keys) {
     }
     return guarded;
   });
+  return { plugin, listRoutes };
 }

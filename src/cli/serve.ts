@@ -1,4 +1,4 @@
-import { createApp, instrument } from "../api/app";
+import { createApp, serveOptions } from "../api/app";
 import { RequestMetrics } from "../api/metrics";
 import { Store } from "../store/db";
 import { Keys } from "../store/keys";
@@ -47,15 +47,16 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
   const sync = new SyncService(store, source, settings.maxDeleteShare);
   const schedule = scheduled ? { cron: settings.syncCron, timeZone: settings.syncTz } : null;
   const requestMetrics = new RequestMetrics();
-  let app = createApp({ store, keys, log: ctx.log, sync, version: ctx.version, schedule, metrics: settings.metrics, requestMetrics });
-  if (scheduled) app = app.use(syncSchedule(settings.syncCron, settings.syncTz, sync, ctx.log)) as typeof app;
+  const created = createApp({ store, keys, log: ctx.log, sync, version: ctx.version, schedule, metrics: settings.metrics, requestMetrics });
+  const app = created.app;
+  if (scheduled) app.use(syncSchedule(settings.syncCron, settings.syncTz, sync, ctx.log));
 
   let server;
   try {
     server = Bun.serve({
       hostname: settings.host,
       port: settings.port,
-      fetch: settings.metrics ? instrument(app, requestMetrics) : (request) => app.handle(request),
+      ...serveOptions(created, settings.metrics ? requestMetrics : null),
       ...(settings.tlsCert && settings.tlsKey ? { tls: { cert: Bun.file(settings.tlsCert), key: Bun.file(settings.tlsKey) } } : {}),
     });
   } catch (err) {

@@ -189,6 +189,24 @@ describe("GET /api/v1/treatmentGroup and /reimbursementGroup", () => {
   });
 });
 
+describe("the two ways into a list", () => {
+  test("Bun's native route and the Elysia route answer the same status, headers and bytes", async () => {
+    const { createApp } = await import("../../src/api/app");
+    const { createLogger } = await import("../../src/log");
+    const { SyncService } = await import("../../src/sync/service");
+    const { app } = createApp({ store, keys: server.keys, log: createLogger("json", () => {}), sync: new SyncService(store, null, 0.5), version: "test" });
+    for (const path of ["/api/v1/treatmentGroup", "/api/v1/reimbursementGroup?sinceVersion=1", "/api/v1/treatmentGroup?sinceVersion=x", "/api/v1/fhir/PlanDefinition?varenummer=1", "/api/v1/treatmentGroup?diseaseGroup=MS"]) {
+      for (const headers of [withKey(), {}, { ...withKey(), "Accept-Encoding": "gzip" }]) {
+        const viaNative = await server.get(path, headers);
+        const viaElysia = await app.handle(new Request(server.url + path, { headers }));
+        expect(viaElysia.status).toBe(viaNative.status);
+        for (const h of ["content-type", "etag", "content-encoding", "x-nompd-dataset", "vary"]) expect(viaElysia.headers.get(h)).toBe(viaNative.headers.get(h));
+        expect(Buffer.from(await viaElysia.arrayBuffer()).equals(Buffer.from(await viaNative.arrayBuffer()))).toBe(true);
+      }
+    }
+  });
+});
+
 describe("health and errors", () => {
   test("/health and /health/ready say version, last good sync and last run status, without a key", async () => {
     const res = await server.get("/health/ready");

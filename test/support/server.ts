@@ -1,5 +1,5 @@
 import { afterAll } from "bun:test";
-import { createApp } from "../../src/api/app";
+import { createApp, serveOptions } from "../../src/api/app";
 import { createLogger } from "../../src/log";
 import type { Store } from "../../src/store/db";
 import { Keys } from "../../src/store/keys";
@@ -19,8 +19,9 @@ export function startServer(store: Store, opts: { source?: Source | null; envKey
   const logs: string[] = [];
   const keys = new Keys(store, opts.envKeys ?? []);
   const sync = new SyncService(store, opts.source ?? null, opts.maxDeleteShare ?? 0.5);
-  const app = createApp({ store, keys, log: createLogger("json", (l) => logs.push(l)), sync, version: "test" });
-  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (r) => app.handle(r) });
+  const created = createApp({ store, keys, log: createLogger("json", (l) => logs.push(l)), sync, version: "test" });
+  // As `nompd serve` does: list routes on Bun's router, the rest through Elysia.
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, ...serveOptions(created, null) });
   afterAll(() => server.stop(true));
   const url = `http://127.0.0.1:${server.port}`;
   return {
