@@ -6,6 +6,7 @@
  *
  *   make bench                       # everything
  *   BENCH_SECONDS=10 make bench      # longer load runs
+ *   BENCH_ONLY=sync make bench       # one part: read, diff, sync, startup
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,9 @@ const ROOT = resolve(import.meta.dir, "..");
 const BINARY = join(ROOT, "dist", "nompd");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 32;
+/** BENCH_ONLY=read,diff,sync,startup runs only those parts. */
+const ONLY = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",") : null;
+const part = (name: string) => ONLY === null || ONLY.includes(name);
 const work = mkdtempSync(join(tmpdir(), "nompd-bench-"));
 const children: Subprocess[] = [];
 const rows: Array<{ what: string; value: string; target: string; verdict: string }> = [];
@@ -110,12 +114,23 @@ async function main() {
   console.error(`nompd bench: ${SECONDS}s per load run, ${navigator.hardwareConcurrency} cores, Bun ${Bun.version}`);
 
   // ---- 1. Read path -------------------------------------------------------------------------
+  // The 1,000-group database is also used by the start-up part.
   console.error(`\n1. Read path: 1,000 treatment groups, wrk -t1 -c${CONNECTIONS} -d${SECONDS}s`);
   const readDir = join(work, "read");
   writeBundles(readDir, generateDataset({ groups: 1000, alternatives: 5, auths: 2000 }));
   const readDb = join(work, "read.db");
   if (cli(["import", readDir, "--db", readDb]).exitCode !== 0) throw new Error("import failed");
   const key = JSON.parse(cli(["keys", "create", "bench", "--json", "--db", readDb]).stdout).key as string;
+  if (part("read")) await readPath(readDb, key);
+  if (part("diff")) await diffPath();
+  if (part("sync")) await syncPath();
+  if (part("startup")) await startup(readDb, key);
+
+  console.log(`\n| measurement | result | target | |\n|---|---|---|---|`);
+  for (const r of rows) console.log(`| ${r.what} | ${r.value} | ${r.target} | ${r.verdict} |`);
+}
+
+async function readPath(readDb: string, key: string) {
   const nompd = await serve(readDb);
   const list = `${nompd.url}/api/v1/treatmentGroup`;
   const auth = { "X-API-KEY": key };
@@ -153,7 +168,9 @@ async function main() {
   nompd.proc.kill();
   await nompd.proc.exited;
 
-  // ---- 2. Diff path --------------------------------------------------------------------------
+}
+
+async function diffPath() {
   console.error(`\n2. Diff path: sinceVersion with 10 changed items out of 10,000`);
   const diffDb = join(work, "diff.db");
   const diffData = generateDataset({ groups: 0, auths: 10_000 });
@@ -171,7 +188,9 @@ async function main() {
   row(`diff GET (10 of 10,000 changed), ${CONNECTIONS} connections`, `${fmt(diff.rps)} req/s, p50 ${fmt(diff.p50, 2)} ms, p99 ${fmt(diff.p99, 2)} ms`, "p99 < 5 ms", diff.p99 < 5);
   diffServer.proc.kill();
 
-  // ---- 3. Sync of 100,000 upstream resources ------------------------------------------------
+}
+
+async function syncPath() {
   console.error(`\n3. Sync: 100,000 upstream resources, paged (100 per page), from the fake upstream on loopback`);
   const big = generateDataset({ groups: 10_000, alternatives: 5, auths: 65_000 });
   const total = big.PlanDefinition.length + big.ActivityDefinition.length + big.RegulatedAuthorization.length;
@@ -216,7 +235,10 @@ async function main() {
   );
   await upstream.stop();
 
-  // ---- 4. Start-up ---------------------------------------------------------------------------
+}
+
+async function startup(readDb: string, key: string) {
+  const auth = { "X-API-KEY": key };
   console.error(`\n4. Start-up: binary start to first successful request (1,000-group database)`);
   const times: number[] = [];
   let idleRss = NaN;
@@ -249,8 +271,6 @@ async function main() {
   row("start to first successful request (median of 5)", `${fmt(median)} ms`, "< 300 ms", median < 300);
   row("idle RSS after serving the 1,000-group list", `${fmt(idleRss)} MB`, "", null);
 
-  console.log(`\n| measurement | result | target | |\n|---|---|---|---|`);
-  for (const r of rows) console.log(`| ${r.what} | ${r.value} | ${r.target} | ${r.verdict} |`);
 }
 
 await main();

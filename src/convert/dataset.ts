@@ -45,9 +45,11 @@ function count(reasons: SkipReasons, reason: string): void {
   reasons[reason] = (reasons[reason] ?? 0) + 1;
 }
 
-/** Checks type and business key of each resource; skipped ones are counted by reason, never thrown. */
-export function keyResources(collection: RawCollection, resources: unknown[], skipped: SkipReasons): KeyedDocument<Obj>[] {
-  const seen = new Set<string>();
+/**
+ * Checks type and business key of each resource; skipped ones are counted by reason, never thrown.
+ * `seen` carries the keys met so far when a collection arrives in several pages.
+ */
+export function keyResources(collection: RawCollection, resources: unknown[], skipped: SkipReasons, seen = new Set<string>()): KeyedDocument<Obj>[] {
   const out: KeyedDocument<Obj>[] = [];
   for (const resource of resources) {
     if (!isObj(resource)) {
@@ -73,19 +75,52 @@ export function keyResources(collection: RawCollection, resources: unknown[], sk
   return out;
 }
 
+/** Receives each keyed document as soon as it is known: raw resources and output models alike. */
+export type DocumentSink = (collection: Collection, id: string, content: unknown) => void;
+
+/**
+ * Builds the dataset page by page as resources arrive, in any order of collections: each resource is
+ * checked and keyed at once and handed to `emit`, which decides where it lives (the sync stages it
+ * in SQLite, so a large upstream is never held in memory). A reimbursement group is converted at once;
+ * treatment groups wait for finish(), when every ActivityDefinition they may point at has arrived, so
+ * only PlanDefinitions are held until then. ActivityDefinitions are kept only as the few facts an
+ * alternative needs.
+ */
+export class DatasetBuilder {
+  private readonly seen = Object.fromEntries(RAW_COLLECTIONS.map((c) => [c, new Set<string>()])) as Record<RawCollection, Set<string>>;
+  readonly skipped = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, {}])) as Record<Collection, SkipReasons>;
+  private readonly activities = new ActivityIndex();
+  private plans: KeyedDocument<Obj>[] = [];
+
+  constructor(private readonly emit: DocumentSink) {}
+
+  add(collection: RawCollection, resources: unknown[]): void {
+    for (const { id, content } of keyResources(collection, resources, this.skipped[collection], this.seen[collection])) {
+      this.emit(collection, id, content);
+      if (collection === "PlanDefinition") this.plans.push({ id, content });
+      else if (collection === "ActivityDefinition") this.activities.add(id, content);
+      else this.emit("reimbursementGroup", id, toReimbursementGroup(content, id));
+    }
+  }
+
+  /** Emits the treatment groups, in PlanDefinition order. */
+  finish(): void {
+    for (const { id, content } of this.plans) this.emit("treatmentGroup", id, toTreatmentGroup(content, id, this.activities));
+    this.plans = [];
+  }
+}
+
 /** Pure: raw upstream resources → keyed raw documents and output models, with skip counts. */
 export function convertDataset(resources: RawResources): ConvertedDataset {
-  const skipped = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, {}])) as Record<Collection, SkipReasons>;
-  const raw = Object.fromEntries(
-    // A collection the source did not deliver at all is read as empty.
-    RAW_COLLECTIONS.map((c) => [c, keyResources(c, resources[c] ?? [], skipped[c])]),
-  ) as Record<RawCollection, KeyedDocument<Obj>[]>;
-
-  const activities = new ActivityIndex(raw.ActivityDefinition.map((d) => d.content));
+  const out: Record<Collection, KeyedDocument<unknown>[]> = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, []])) as never;
+  const builder = new DatasetBuilder((collection, id, content) => out[collection].push({ id, content }));
+  // A collection the source did not deliver at all is read as empty.
+  for (const c of RAW_COLLECTIONS) builder.add(c, resources[c] ?? []);
+  builder.finish();
   return {
-    raw,
-    treatmentGroup: raw.PlanDefinition.map(({ id, content }) => ({ id, content: toTreatmentGroup(content, id, activities) })),
-    reimbursementGroup: raw.RegulatedAuthorization.map(({ id, content }) => ({ id, content: toReimbursementGroup(content, id) })),
-    skipped,
-  };
+    raw: { PlanDefinition: out.PlanDefinition, ActivityDefinition: out.ActivityDefinition, RegulatedAuthorization: out.RegulatedAuthorization },
+    treatmentGroup: out.treatmentGroup,
+    reimbursementGroup: out.reimbursementGroup,
+    skipped: builder.skipped,
+  } as ConvertedDataset;
 }

@@ -19,21 +19,35 @@ import type { TreatmentAlternative, TreatmentGroup } from "./models";
 
 export const RHF_SYSTEM = "urn:oid:2.16.578.1.12.4.1.102";
 
+/** What a treatment alternative needs of its ActivityDefinition: read once, the resource itself not kept. */
+export interface ActivityFacts {
+  treatmentId: string;
+  name: string | null;
+  description: string | null;
+  articleNumbers: string[];
+}
+
 /**
  * Resolves `action.definitionCanonical` to an ActivityDefinition: exact match on the business key,
  * else on the canonical's last URL segment without any `|version`.
  */
 export class ActivityIndex {
-  private readonly byKey = new Map<string, Obj>();
+  private readonly byKey = new Map<string, ActivityFacts>();
 
-  constructor(activityDefinitions: Iterable<Obj>) {
+  constructor(activityDefinitions: Iterable<Obj> = []) {
     for (const ad of activityDefinitions) {
       const key = businessKey(ad);
-      if (key !== null && !this.byKey.has(key)) this.byKey.set(key, ad);
+      if (key !== null) this.add(key, ad);
     }
   }
 
-  resolve(canonical: string): Obj | null {
+  /** The first ActivityDefinition with a key wins. */
+  add(key: string, ad: Obj): void {
+    if (this.byKey.has(key)) return;
+    this.byKey.set(key, { treatmentId: key, name: str(ad.name), description: str(ad.description), articleNumbers: articleNumbers(ad) });
+  }
+
+  resolve(canonical: string): ActivityFacts | null {
     const exact = this.byKey.get(canonical);
     if (exact) return exact;
     const withoutVersion = canonical.split("|")[0]!;
@@ -93,10 +107,10 @@ function alternative(action: Obj, position: number, activities: ActivityIndex): 
   const ad = canonical !== null ? activities.resolve(canonical) : null;
   return {
     rank: rankOf(action, position),
-    treatmentId: (ad ? businessKey(ad) : null) ?? canonical,
-    name: (ad ? str(ad.name) : null) ?? str(action.description) ?? str(action.title),
-    description: ad ? str(ad.description) : null,
-    medicines: ad ? medicines(articleNumbers(ad)) : [],
+    treatmentId: ad?.treatmentId ?? canonical,
+    name: ad?.name ?? str(action.description) ?? str(action.title),
+    description: ad?.description ?? null,
+    medicines: ad ? medicines(ad.articleNumbers) : [],
   };
 }
 

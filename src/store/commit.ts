@@ -1,6 +1,9 @@
 import type { Collection } from "../convert/dataset";
 import type { Store } from "./db";
+import { Staging } from "./staging";
 import { isoSeconds } from "./time";
+
+export { contentHash } from "./staging";
 
 /** One document as a sync wants it to be: its key and its content serialized once. */
 export interface DesiredDocument {
@@ -31,12 +34,14 @@ export interface CommitOptions {
   now?: Date;
 }
 
+type ChangeCounts = Pick<CollectionCounts, "added" | "changed" | "deleted" | "revived" | "unchanged">;
+
 export interface CommitResult {
   /** The new dataset version, or null when nothing changed. */
   version: number | null;
   previousVersion: number;
   lastChanged: string;
-  counts: Record<string, Pick<CollectionCounts, "added" | "changed" | "deleted" | "revived" | "unchanged">>;
+  counts: Record<string, ChangeCounts>;
 }
 
 export class MassDeletionError extends Error {
@@ -55,105 +60,71 @@ export class MassDeletionError extends Error {
   }
 }
 
-export function contentHash(json: string): string {
-  return new Bun.CryptoHasher("sha256").update(json).digest("hex");
-}
-
-interface ExistingRow {
-  id: string;
-  hash: string;
-  is_deleted: number;
-}
+// A staged document and the stored one, side by side (LEFT JOIN: no stored one for a new document).
+const STAGED_VS_STORED = `FROM temp.staging s LEFT JOIN main.document d ON d.collection = s.collection AND d.id = s.id WHERE s.collection = ?1`;
+const WANTS_WRITE = `(d.id IS NULL OR d.is_deleted = 1 OR d.hash <> s.hash)`;
+const GONE = `d.collection = ?1 AND d.is_deleted = 0 AND NOT EXISTS (SELECT 1 FROM temp.staging s WHERE s.collection = d.collection AND s.id = d.id)`;
 
 /**
- * Writes a whole sync as one transaction (BEGIN IMMEDIATE … COMMIT): every changed document of every
- * collection, the soft deletes, the history rows and the new dataset version. Readers in WAL mode see
- * the old version or the new one, never a mix; a crash or kill before COMMIT leaves the old version.
- * A sync that changes nothing writes nothing and creates no version.
+ * Commits what a sync staged, for the given collections, as one transaction (BEGIN IMMEDIATE …
+ * COMMIT): every added, changed or revived document, the soft deletes, their history rows and the new
+ * dataset version. The comparison and the writes are set operations in SQL, so memory does not grow
+ * with the dataset. Readers in WAL mode see the old version or the new one, never a mix; a crash or
+ * kill before COMMIT leaves the old version. A sync that changes nothing writes nothing and creates
+ * no version. The mass-deletion guard is checked for every collection before anything is written.
  */
-export function commitDataset(store: Store, desired: Record<Collection, DesiredDocument[]>, options: CommitOptions): CommitResult {
+export function commitStaged(store: Store, collections: readonly Collection[], options: CommitOptions): CommitResult {
   const { db } = store;
   const lastChanged = isoSeconds(options.now);
-  const selectExisting = db.query("SELECT id, hash, is_deleted FROM document WHERE collection = ?");
-  const upsert = db.query(
-    `INSERT INTO document (collection, id, version, last_changed, is_deleted, hash, content)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-     ON CONFLICT (collection, id) DO UPDATE SET
-       version = excluded.version, last_changed = excluded.last_changed, is_deleted = excluded.is_deleted,
-       hash = excluded.hash, content = excluded.content`,
-  );
-  const markDeleted = db.query("UPDATE document SET version = ?3, last_changed = ?4, is_deleted = 1 WHERE collection = ?1 AND id = ?2");
-  const historyRow = db.query(
-    `INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)`,
-  );
-  const historyDeleted = db.query(
-    `INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
-     SELECT collection, id, version, last_changed, 1, hash, content FROM document WHERE collection = ?1 AND id = ?2`,
-  );
+  const q = {
+    compare: db.query(
+      `SELECT count(*) AS staged, coalesce(sum(d.id IS NULL), 0) AS added, coalesce(sum(d.is_deleted = 1), 0) AS revived,
+              coalesce(sum(d.is_deleted = 0 AND d.hash <> s.hash), 0) AS changed ${STAGED_VS_STORED}`,
+    ),
+    gone: db.query(`SELECT count(*) AS live, coalesce(sum(NOT EXISTS (SELECT 1 FROM temp.staging s WHERE s.collection = d.collection AND s.id = d.id)), 0) AS deleted FROM main.document d WHERE d.collection = ?1 AND d.is_deleted = 0`),
+    historyOfWrites: db.query(
+      `INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
+       SELECT s.collection, s.id, ?2, ?3, 0, s.hash, s.content ${STAGED_VS_STORED} AND ${WANTS_WRITE}`,
+    ),
+    historyOfDeletes: db.query(
+      `INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
+       SELECT d.collection, d.id, ?2, ?3, 1, d.hash, d.content FROM main.document d WHERE ${GONE}`,
+    ),
+    markDeleted: db.query(`UPDATE main.document AS d SET version = ?2, last_changed = ?3, is_deleted = 1 WHERE ${GONE}`),
+    upsert: db.query(
+      `INSERT INTO main.document (collection, id, version, last_changed, is_deleted, hash, content)
+       SELECT s.collection, s.id, ?2, ?3, 0, s.hash, s.content ${STAGED_VS_STORED} AND ${WANTS_WRITE}
+       ON CONFLICT (collection, id) DO UPDATE SET
+         version = excluded.version, last_changed = excluded.last_changed, is_deleted = 0,
+         hash = excluded.hash, content = excluded.content`,
+    ),
+  };
 
   const run = db.transaction((): CommitResult => {
     const previousVersion = store.currentVersion();
     const version = previousVersion + 1;
-    const counts: CommitResult["counts"] = {};
-    type Write = { id: string; json: string; hash: string; op: "add" | "change" | "revive" };
-    const plan: Array<{ collection: Collection; writes: Write[]; deletes: string[] }> = [];
+    const counts: Record<string, ChangeCounts> = {};
+    let changes = 0;
 
-    // 1. Compare with what is stored; nothing is written yet.
-    for (const collection of Object.keys(desired) as Collection[]) {
-      const existing = new Map<string, ExistingRow>();
-      let live = 0;
-      for (const row of selectExisting.all(collection) as ExistingRow[]) {
-        existing.set(row.id, row);
-        if (!row.is_deleted) live++;
+    // 1. Compare with what is stored, and apply the guard; nothing is written yet.
+    for (const collection of collections) {
+      const c = q.compare.get(collection) as { staged: number; added: number; revived: number; changed: number };
+      const g = q.gone.get(collection) as { live: number; deleted: number };
+      const unchanged = c.staged - c.added - c.revived - c.changed;
+      if (!options.force && g.live > 0 && g.deleted / g.live > options.maxDeleteShare) {
+        throw new MassDeletionError(collection, g.deleted, g.live, options.maxDeleteShare);
       }
-      const c = { added: 0, changed: 0, deleted: 0, revived: 0, unchanged: 0 };
-      const writes: Write[] = [];
-      const present = new Set<string>();
-      for (const doc of desired[collection]) {
-        present.add(doc.id);
-        const hash = contentHash(doc.json);
-        const old = existing.get(doc.id);
-        if (!old) {
-          c.added++;
-          writes.push({ id: doc.id, json: doc.json, hash, op: "add" });
-        } else if (old.is_deleted) {
-          c.revived++;
-          writes.push({ id: doc.id, json: doc.json, hash, op: "revive" });
-        } else if (old.hash !== hash) {
-          c.changed++;
-          writes.push({ id: doc.id, json: doc.json, hash, op: "change" });
-        } else {
-          c.unchanged++;
-        }
-      }
-      const deletes: string[] = [];
-      for (const row of existing.values()) {
-        if (!row.is_deleted && !present.has(row.id)) deletes.push(row.id);
-      }
-      c.deleted = deletes.length;
-      // 2. The mass-deletion guard, per collection, before anything is written.
-      if (!options.force && live > 0 && deletes.length / live > options.maxDeleteShare) {
-        throw new MassDeletionError(collection, deletes.length, live, options.maxDeleteShare);
-      }
-      counts[collection] = c;
-      plan.push({ collection, writes, deletes });
+      counts[collection] = { added: c.added, changed: c.changed, deleted: g.deleted, revived: c.revived, unchanged };
+      changes += c.added + c.changed + c.revived + g.deleted;
     }
+    if (changes === 0) return { version: null, previousVersion, lastChanged, counts };
 
-    if (plan.every((p) => p.writes.length === 0 && p.deletes.length === 0)) {
-      return { version: null, previousVersion, lastChanged, counts };
-    }
-
-    // 3. Write the new version.
-    for (const { collection, writes, deletes } of plan) {
-      for (const w of writes) {
-        upsert.run(collection, w.id, version, lastChanged, 0, w.hash, w.json);
-        historyRow.run(collection, w.id, version, lastChanged, 0, w.hash, w.json);
-      }
-      for (const id of deletes) {
-        markDeleted.run(collection, id, version, lastChanged);
-        historyDeleted.run(collection, id);
-      }
+    // 2. Write the new version. History rows first: they compare against the stored rows as they were.
+    for (const collection of collections) {
+      q.historyOfWrites.run(collection, version, lastChanged);
+      q.historyOfDeletes.run(collection, version, lastChanged);
+      q.markDeleted.run(collection, version, lastChanged);
+      q.upsert.run(collection, version, lastChanged);
     }
     db.query("UPDATE meta SET value = ? WHERE key = 'version'").run(String(version));
     db.query("INSERT INTO dataset_version (version, created_at, run_id) VALUES (?, ?, ?)").run(version, lastChanged, options.runId);
@@ -163,4 +134,17 @@ export function commitDataset(store: Store, desired: Record<Collection, DesiredD
   const result = run.immediate();
   if (result.version !== null) store.noteLocalWrite();
   return result;
+}
+
+/** Stages the given documents and commits them: the whole of a sync, for callers that hold it in memory. */
+export function commitDataset(store: Store, desired: Partial<Record<Collection, DesiredDocument[]>>, options: CommitOptions): CommitResult {
+  const staging = new Staging(store);
+  try {
+    const collections = Object.keys(desired) as Collection[];
+    for (const collection of collections) for (const doc of desired[collection]!) staging.put(collection, doc.id, doc.json);
+    staging.flush();
+    return commitStaged(store, collections, options);
+  } finally {
+    staging.clear();
+  }
 }

@@ -1,5 +1,6 @@
-import { ALL_COLLECTIONS, convertDataset, RAW_COLLECTIONS, type Collection } from "../convert/dataset";
-import { commitDataset, emptyCounts, MassDeletionError, type CollectionCounts, type DesiredDocument } from "../store/commit";
+import { ALL_COLLECTIONS, DatasetBuilder, type Collection } from "../convert/dataset";
+import { commitStaged, emptyCounts, MassDeletionError, type CollectionCounts } from "../store/commit";
+import { Staging } from "../store/staging";
 import type { Store } from "../store/db";
 import { Runs, type RunTrigger, type SyncRun } from "../store/runs";
 import { SyncLock } from "../store/syncLock";
@@ -38,28 +39,34 @@ export async function runSync(store: Store, source: Source, options: SyncOptions
   const counts: Record<string, CollectionCounts> = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, emptyCounts()]));
   let runId: number | null = null;
   let ignored: Record<string, number> = {};
+  let staging: Staging | null = null;
   try {
+    // Only once the lock is held: a Staging empties this connection's staging table.
+    staging = new Staging(store);
     runs.closeAbandoned();
     runId = runs.start(options.trigger, now());
-    const fetched = await source.fetch(options.onProgress);
+    // Resources are checked, converted and staged page by page as they arrive: the sync never holds
+    // a large upstream in memory, and the comparison with what is stored runs in SQL at commit.
+    const staged = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, 0])) as Record<Collection, number>;
+    const builder = new DatasetBuilder((collection, id, content) => {
+      staged[collection]++;
+      staging!.put(collection, id, JSON.stringify(content));
+    });
+    const fetched = await source.fetch((collection, resources) => {
+      counts[collection]!.fetched += resources.length;
+      builder.add(collection, resources);
+    }, options.onProgress);
     ignored = fetched.ignored;
-    const dataset = convertDataset(fetched.resources);
-
-    const desired = {} as Record<Collection, DesiredDocument[]>;
-    for (const c of RAW_COLLECTIONS) {
-      counts[c]!.fetched = fetched.resources[c].length;
-      desired[c] = dataset.raw[c].map((d) => ({ id: d.id, json: JSON.stringify(d.content) }));
-    }
-    desired.treatmentGroup = dataset.treatmentGroup.map((d) => ({ id: d.id, json: JSON.stringify(d.content) }));
-    desired.reimbursementGroup = dataset.reimbursementGroup.map((d) => ({ id: d.id, json: JSON.stringify(d.content) }));
+    builder.finish();
+    staging.flush();
     for (const c of ALL_COLLECTIONS) {
-      const reasons = dataset.skipped[c];
+      const reasons = builder.skipped[c];
       counts[c]!.skippedReasons = reasons;
       counts[c]!.skipped = Object.values(reasons).reduce((a, b) => a + b, 0);
-      if (c === "treatmentGroup" || c === "reimbursementGroup") counts[c]!.fetched = desired[c].length;
+      if (c === "treatmentGroup" || c === "reimbursementGroup") counts[c]!.fetched = staged[c];
     }
 
-    const result = commitDataset(store, desired, { maxDeleteShare: options.maxDeleteShare, force: options.force, runId, now: now() });
+    const result = commitStaged(store, ALL_COLLECTIONS, { maxDeleteShare: options.maxDeleteShare, force: options.force, runId, now: now() });
     for (const [c, n] of Object.entries(result.counts)) Object.assign(counts[c]!, n);
     const run = runs.finish(runId, result.version === null ? "no_changes" : "succeeded", result.version ?? result.previousVersion, counts, null);
     return { run, ignored, failure: null };
@@ -70,6 +77,7 @@ export async function runSync(store: Store, source: Source, options: SyncOptions
     const run = runs.finish(runId, failure === "guard" ? "aborted_by_guard" : "failed", store.currentVersion(), counts, message);
     return { run, ignored, failure };
   } finally {
+    staging?.clear();
     lock.release();
   }
 }

@@ -1,37 +1,31 @@
-import { RAW_COLLECTIONS, isRawCollection, type RawResources } from "../convert/dataset";
+import { isRawCollection, type RawCollection } from "../convert/dataset";
 import { asArray, isObj } from "../fhir/read";
+import type { ResourceSink } from "./source";
 
 export class SourceError extends Error {}
-
-export function emptyResources(): RawResources {
-  return Object.fromEntries(RAW_COLLECTIONS.map((c) => [c, []])) as unknown as RawResources;
-}
 
 /** Resources a source met that belong to none of the three collections, by resourceType. */
 export type Ignored = Record<string, number>;
 
 /**
- * Routes one parsed JSON value — a Bundle (entries' resources) or a single resource — into the three
- * collections by resourceType. Other resource types are counted in `ignored`, not fatal: a file export
- * may carry OperationOutcomes or related resources.
+ * Routes one parsed JSON value — a Bundle (entries' resources) or a single resource — to the sink by
+ * collection. Other resource types are counted in `ignored`, not fatal: a file export may carry
+ * OperationOutcomes or related resources.
  */
-export function collect(value: unknown, into: RawResources, ignored: Ignored, where: string): void {
+export function collect(value: unknown, sink: ResourceSink, ignored: Ignored, where: string): void {
   if (!isObj(value)) throw new SourceError(`${where}: expected a FHIR Bundle or resource (a JSON object), found ${Array.isArray(value) ? "an array" : typeof value}.`);
-  if (value.resourceType === "Bundle") {
-    for (const entry of asArray(value.entry)) {
-      const resource = isObj(entry) ? entry.resource : undefined;
-      route(resource, into, ignored);
-    }
-    return;
-  }
-  if (typeof value.resourceType !== "string") {
+  if (value.resourceType !== "Bundle" && typeof value.resourceType !== "string") {
     throw new SourceError(`${where}: the JSON object has no resourceType; expected a FHIR Bundle or resource.`);
   }
-  route(value, into, ignored);
-}
-
-function route(resource: unknown, into: RawResources, ignored: Ignored): void {
-  const type = isObj(resource) && typeof resource.resourceType === "string" ? resource.resourceType : "(not a resource)";
-  if (isRawCollection(type)) into[type].push(resource);
-  else ignored[type] = (ignored[type] ?? 0) + 1;
+  const resources = value.resourceType === "Bundle" ? asArray(value.entry).map((entry) => (isObj(entry) ? entry.resource : undefined)) : [value];
+  const batches = new Map<RawCollection, unknown[]>();
+  for (const resource of resources) {
+    const type = isObj(resource) && typeof resource.resourceType === "string" ? resource.resourceType : "(not a resource)";
+    if (isRawCollection(type)) {
+      let batch = batches.get(type);
+      if (!batch) batches.set(type, (batch = []));
+      batch.push(resource);
+    } else ignored[type] = (ignored[type] ?? 0) + 1;
+  }
+  for (const [collection, batch] of batches) sink(collection, batch);
 }

@@ -2,8 +2,8 @@ import createDebug from "debug";
 import { Client } from "fhir-kit-client";
 import { RAW_COLLECTIONS, type RawCollection } from "../convert/dataset";
 import { asArray, isObj } from "../fhir/read";
-import { emptyResources, SourceError } from "./bundles";
-import type { FetchProgress, Source, SourceResult } from "./source";
+import { SourceError } from "./bundles";
+import type { FetchProgress, ResourceSink, Source, SourceResult } from "./source";
 
 // fhir-kit-client can log request headers (our upstream key among them) through `debug` when DEBUG is
 // set in the environment. The key must never reach a log: switch that logging off.
@@ -138,23 +138,27 @@ export function fhirSource(options: UpstreamOptions): Source {
     return new SourceError(`${where}: HTTP ${status}. Nothing was written; the served data is unchanged.`);
   }
 
-  async function fetchCollection(collection: RawCollection, into: unknown[], abort: AbortSignal, onProgress?: (p: FetchProgress) => void): Promise<void> {
+  async function fetchCollection(collection: RawCollection, sink: ResourceSink, abort: AbortSignal, onProgress?: (p: FetchProgress) => void): Promise<void> {
     const { service, type } = UPSTREAM_PATHS[collection];
     const client = clientFor(service);
     const serviceBase = `${base}/${service}`;
     let url = `${serviceBase}/${type}`;
     let bundle = await attempt(collection, url, (signal) => client.resourceSearch({ resourceType: type, searchParams: {}, options: { signal } }), abort);
     const seen = new Set<string>([url]);
+    let received = 0;
     for (let pages = 1; ; pages++) {
+      const page: unknown[] = [];
       for (const entry of asArray(bundle.entry)) {
         if (!isObj(entry)) continue;
         const search = entry.search;
         // OperationOutcome entries (search.mode "outcome") carry warnings, not data.
         if (isObj(search) && search.mode === "outcome") continue;
-        into.push(entry.resource);
+        page.push(entry.resource);
       }
+      received += page.length;
+      sink(collection, page);
       const nextLink = asArray(bundle.link).find((l) => isObj(l) && l.relation === "next" && typeof l.url === "string") as { url: string } | undefined;
-      onProgress?.({ collection, pages, resources: into.length, done: !nextLink });
+      onProgress?.({ collection, pages, resources: received, done: !nextLink });
       if (!nextLink) return;
       if (pages >= maxPages) throw new SourceError(`${collection}: more than ${maxPages} pages; stopped. Nothing was written.`);
       const next = resolveNext(nextLink.url, url, serviceBase);
@@ -167,12 +171,11 @@ export function fhirSource(options: UpstreamOptions): Source {
 
   return {
     describe: () => `the FHIR API at ${shown(base)}`,
-    async fetch(onProgress): Promise<SourceResult> {
-      const resources = emptyResources();
+    async fetch(sink, onProgress): Promise<SourceResult> {
       const controller = new AbortController();
       const settled = await Promise.allSettled(
         RAW_COLLECTIONS.map((c) =>
-          fetchCollection(c, resources[c], controller.signal, onProgress).catch((err) => {
+          fetchCollection(c, sink, controller.signal, onProgress).catch((err) => {
             controller.abort();
             throw err;
           }),
@@ -182,7 +185,7 @@ export function fhirSource(options: UpstreamOptions): Source {
       const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) => s.reason as Error);
       const primary = failures.find((e) => !/stopped because another collection failed/.test(e.message)) ?? failures[0];
       if (primary) throw primary instanceof SourceError ? primary : new SourceError(String(primary?.message ?? primary));
-      return { resources, ignored: {} };
+      return { ignored: {} };
     },
   };
 }

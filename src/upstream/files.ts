@@ -1,8 +1,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import type { RawResources } from "../convert/dataset";
-import { collect, emptyResources, SourceError, type Ignored } from "./bundles";
-import type { Source, SourceResult } from "./source";
+import { collect, SourceError, type Ignored } from "./bundles";
+import type { ResourceSink, Source, SourceResult } from "./source";
 
 function expand(path: string): string[] {
   let stat;
@@ -19,7 +18,7 @@ function expand(path: string): string[] {
 }
 
 /** Parses a file's text: one JSON document (Bundle or resource), or NDJSON (one per line). */
-export function collectText(text: string, where: string, into: RawResources, ignored: Ignored): void {
+export function collectText(text: string, where: string, sink: ResourceSink, ignored: Ignored): void {
   const trimmed = text.trim();
   if (trimmed === "") throw new SourceError(`${where} is empty; expected a FHIR Bundle (JSON) or resources as NDJSON.`);
   let whole: unknown;
@@ -29,7 +28,7 @@ export function collectText(text: string, where: string, into: RawResources, ign
     whole = undefined;
   }
   if (whole !== undefined) {
-    collect(whole, into, ignored, where);
+    collect(whole, sink, ignored, where);
     return;
   }
   // Not one JSON document: read it as NDJSON, one resource (or Bundle) per line.
@@ -42,7 +41,7 @@ export function collectText(text: string, where: string, into: RawResources, ign
     } catch (err) {
       throw new SourceError(`${where} line ${i + 1} is not valid JSON (${(err as Error).message}). Expected a FHIR Bundle as JSON, or one resource per line (NDJSON).`);
     }
-    collect(value, into, ignored, `${where} line ${i + 1}`);
+    collect(value, sink, ignored, `${where} line ${i + 1}`);
   });
 }
 
@@ -50,8 +49,7 @@ export function collectText(text: string, where: string, into: RawResources, ign
 export function fileSource(paths: string[]): Source {
   return {
     describe: () => `files ${paths.join(", ")}`,
-    async fetch(): Promise<SourceResult> {
-      const resources = emptyResources();
+    async fetch(sink): Promise<SourceResult> {
       const ignored: Ignored = {};
       const files = paths.flatMap(expand);
       if (files.length === 0) throw new SourceError(`No .json or .ndjson files found in ${paths.join(", ")}.`);
@@ -62,9 +60,9 @@ export function fileSource(paths: string[]): Source {
         } catch (err) {
           throw new SourceError(`Cannot read ${file}: ${(err as Error).message}.`);
         }
-        collectText(text, file, resources, ignored);
+        collectText(text, file, sink, ignored);
       }
-      return { resources, ignored };
+      return { ignored };
     },
   };
 }

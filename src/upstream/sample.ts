@@ -1,7 +1,7 @@
 import activityDefinitions from "../../data/sample/ActivityDefinition.json";
 import planDefinitions from "../../data/sample/PlanDefinition.json";
 import regulatedAuthorizations from "../../data/sample/RegulatedAuthorization.json";
-import { collect, emptyResources, type Ignored } from "./bundles";
+import { collect, type Ignored } from "./bundles";
 import type { Source, SourceResult } from "./source";
 
 /** The bundled sample dataset (data/sample/), embedded in the binary by these imports. */
@@ -14,14 +14,13 @@ export const SAMPLE_BUNDLES: Record<string, unknown> = {
 export function sampleSource(): Source {
   return {
     describe: () => "the embedded sample dataset",
-    async fetch(): Promise<SourceResult> {
-      const resources = emptyResources();
+    async fetch(sink): Promise<SourceResult> {
       const ignored: Ignored = {};
       for (const [name, bundle] of Object.entries(SAMPLE_BUNDLES)) {
         // structuredClone: the sync must never share objects with the module-level bundles.
-        collect(structuredClone(bundle), resources, ignored, `embedded data/sample/${name}`);
+        collect(structuredClone(bundle), sink, ignored, `embedded data/sample/${name}`);
       }
-      return { resources, ignored };
+      return { ignored };
     },
   };
 }

@@ -1,8 +1,7 @@
-import type { RawCollection, RawResources } from "../convert/dataset";
+import type { RawCollection } from "../convert/dataset";
 import type { Ignored } from "./bundles";
 
 export interface SourceResult {
-  resources: RawResources;
   /** Resources of other types that were met and left out, by resourceType. */
   ignored: Ignored;
 }
@@ -14,8 +13,11 @@ export interface FetchProgress {
   done: boolean;
 }
 
+/** Receives resources as they arrive, a page (or file) at a time; collections may interleave. */
+export type ResourceSink = (collection: RawCollection, resources: unknown[]) => void;
+
 /** Where a sync reads the three collections from: the national FHIR API, Bundle files, the embedded sample. */
 export interface Source {
   describe(): string;
-  fetch(onProgress?: (p: FetchProgress) => void): Promise<SourceResult>;
+  fetch(sink: ResourceSink, onProgress?: (p: FetchProgress) => void): Promise<SourceResult>;
 }

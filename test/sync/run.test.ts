@@ -75,9 +75,9 @@ describe("one sync at a time", () => {
     const gate = new Promise<void>((r) => (release = r));
     const slow: Source = {
       describe: () => "slow",
-      async fetch() {
+      async fetch(sink) {
         await gate;
-        return datasetSource(dir, smallDataset()).fetch();
+        return datasetSource(dir, smallDataset()).fetch(sink);
       },
     };
     const first = runSync(store, slow, opts);
