@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { z } from "zod";
-import { RAW_COLLECTIONS, type Collection, type OutputCollection } from "../convert/dataset";
+import { ALL_COLLECTIONS, RAW_COLLECTIONS, type Collection, type OutputCollection } from "../convert/dataset";
 import type { Store } from "../store/db";
 import { Documents } from "../store/documents";
 import type { Keys } from "../store/keys";
@@ -17,7 +17,7 @@ import {
   VersionedReimbursementGroup,
   VersionedTreatmentGroup,
 } from "./schemas";
-import { envelopeJson, envelopeOfItems, LiveLists, versionedItemJson } from "./views";
+import { envelopeJson, LiveLists, versionedItemJson } from "./views";
 
 const wholeNumber = z.string().regex(/^\d{1,15}$/).transform(Number);
 
@@ -111,16 +111,18 @@ export const API_PREFIX = "/api/v1";
  */
 export function consumerApi(store: Store, keys: Keys) {
   const documents = new Documents(store);
-  const lists = new LiveLists(store, documents);
   const datasetHeader = { "x-nompd-dataset": store.datasetId };
+  const lists = new LiveLists(store, documents, datasetHeader);
+  const filterableOf = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, FILTER_NAMES.filter((f) => (FILTERS[f] as readonly string[]).includes(c))])) as Record<Collection, FilterName[]>;
+  const allowedOf = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, ["sinceVersion", "asOfVersion", ...filterableOf[c]]])) as Record<Collection, string[]>;
   const fail = (err: unknown) => {
     if (err instanceof BadRequest) return errorResponse(400, err.message, datasetHeader);
     throw err;
   };
 
-  function list(request: Request, collection: Collection, query: Query): Response {
-    const filterable = FILTER_NAMES.filter((f) => (FILTERS[f] as readonly string[]).includes(collection));
-    checkKnown(query, ["sinceVersion", "asOfVersion", ...filterable]);
+  function list(request: Request, collection: Collection, query: Query, generation: string): Response {
+    const filterable = filterableOf[collection];
+    checkKnown(query, allowedOf[collection]);
     const since = versionParam(query, "sinceVersion");
     const asOf = versionParam(query, "asOfVersion");
     const filters: Array<[FilterName, string]> = [];
@@ -150,7 +152,7 @@ export function consumerApi(store: Store, keys: Keys) {
           datasetHeader,
         );
       }
-      return sendJson(request, PreparedBody.fromJson(answer.json), 200, datasetHeader);
+      return sendJson(request, PreparedBody.fromJson(answer.json, datasetHeader));
     }
     if (asOf !== undefined) {
       const answer = documents.snapshot(() => {
@@ -158,11 +160,11 @@ export function consumerApi(store: Store, keys: Keys) {
         return { current, json: asOf > current ? null : envelopeJson(current, documents.asOf(collection, asOf)) };
       });
       if (answer.json === null) throw new BadRequest(`asOfVersion ${asOf} is greater than the currentVersion ${answer.current}.`);
-      return sendJson(request, PreparedBody.fromJson(answer.json), 200, datasetHeader);
+      return sendJson(request, PreparedBody.fromJson(answer.json, datasetHeader));
     }
-    const live = lists.get(collection);
-    if (filters.length === 0) return sendJson(request, live.body, 200, datasetHeader);
-    return sendJson(request, PreparedBody.fromJson(envelopeOfItems(live.version, live.filter(filters))), 200, datasetHeader);
+    const live = lists.get(collection, generation);
+    if (filters.length === 0) return sendJson(request, live.body);
+    return sendJson(request, live.filtered(filters));
   }
 
   function one(collection: OutputCollection, id: string): Response {
@@ -178,7 +180,7 @@ export function consumerApi(store: Store, keys: Keys) {
   function history(request: Request, collection: OutputCollection, id: string): Response {
     const answer = documents.snapshot(() => ({ current: store.currentVersion(), rows: documents.history(collection, id) }));
     if (answer.rows.length === 0) return errorResponse(404, `No ${collection} with id "${id}". GET /api/v1/${collection} lists them.`, datasetHeader);
-    return sendJson(request, PreparedBody.fromJson(envelopeJson(answer.current, answer.rows)), 200, datasetHeader);
+    return sendJson(request, PreparedBody.fromJson(envelopeJson(answer.current, answer.rows), datasetHeader));
   }
 
   const listQuery = (collection: Collection) =>
@@ -194,10 +196,12 @@ export function consumerApi(store: Store, keys: Keys) {
   const listRoutes: Record<string, (request: Request) => Response> = {};
   for (const def of [...OUTPUT_LISTS, ...RAW_LISTS]) {
     listRoutes[API_PREFIX + def.path] = (request) => {
-      const refused = authorize({ request });
+      // One look at the file's change counter serves both the key check and the list cache.
+      const generation = store.generation();
+      const refused = authorize({ request }, generation);
       if (refused) return refused;
       try {
-        return list(request, def.collection, rawQuery(request));
+        return list(request, def.collection, rawQuery(request), generation);
       } catch (err) {
         return fail(err);
       }

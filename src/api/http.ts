@@ -13,6 +13,18 @@ const JSON_TYPE = "application/json; charset=utf-8";
  */
 export function negotiateEncoding(acceptEncoding: string | null): Encoding {
   if (!acceptEncoding) return "identity";
+  // Clients send the same few Accept-Encoding values over and over: remember the answers.
+  const known = negotiated.get(acceptEncoding);
+  if (known) return known;
+  const encoding = parseAcceptEncoding(acceptEncoding);
+  if (negotiated.size >= 256) negotiated.clear();
+  negotiated.set(acceptEncoding, encoding);
+  return encoding;
+}
+
+const negotiated = new Map<string, Encoding>();
+
+function parseAcceptEncoding(acceptEncoding: string): Encoding {
   let br = -1;
   let gzip = -1;
   let star = -1;
@@ -52,57 +64,61 @@ export function notModified(ifNoneMatch: string | null, etag: string): boolean {
 }
 
 /**
- * A JSON body held once in memory with its compressed forms made on first use: the precomputed
- * answer for a whole list at one dataset version.
+ * A JSON body held once in memory with its compressed forms (made on first use) and the response
+ * headers of each: the precomputed answer for a whole list at one dataset version.
  */
 export class PreparedBody {
   readonly etag: string;
-  private gz: Uint8Array | null = null;
-  private brotli: Uint8Array | null = null;
+  private readonly forms = new Map<Encoding, { bytes: Uint8Array; headers: Record<string, string> }>();
 
-  constructor(readonly bytes: Uint8Array) {
+  /** `headers`: extra response headers, the same for every request this body answers. */
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly headers: Record<string, string> = {},
+  ) {
     this.etag = etagOf(bytes);
   }
 
-  static fromJson(json: string): PreparedBody {
-    return new PreparedBody(new TextEncoder().encode(json));
+  static fromJson(json: string, headers: Record<string, string> = {}): PreparedBody {
+    return new PreparedBody(new TextEncoder().encode(json), headers);
+  }
+
+  form(encoding: Encoding): { bytes: Uint8Array; headers: Record<string, string> } {
+    let form = this.forms.get(encoding);
+    if (!form) {
+      const bytes = this.compress(encoding);
+      const headers: Record<string, string> = { "content-type": JSON_TYPE, etag: this.etag, vary: "Accept-Encoding", "cache-control": "no-cache", ...this.headers };
+      if (bytes !== this.bytes) headers["content-encoding"] = encoding;
+      this.forms.set(encoding, (form = { bytes, headers }));
+    }
+    return form;
   }
 
   encoded(encoding: Encoding): Uint8Array {
+    return this.form(encoding).bytes;
+  }
+
+  private compress(encoding: Encoding): Uint8Array {
     if (this.bytes.length < COMPRESS_MIN_BYTES || encoding === "identity") return this.bytes;
-    if (encoding === "gzip") return (this.gz ??= gzipSync(this.bytes, { level: 6 }));
-    return (this.brotli ??= brotliCompressSync(this.bytes, {
+    if (encoding === "gzip") return gzipSync(this.bytes, { level: 6 });
+    return brotliCompressSync(this.bytes, {
       params: {
         [zlibConstants.BROTLI_PARAM_QUALITY]: 9,
         [zlibConstants.BROTLI_PARAM_SIZE_HINT]: this.bytes.length,
       },
-    }));
-  }
-
-  /** Compressed forms, for callers that want them ready before the first request. */
-  warm(): this {
-    this.encoded("gzip");
-    this.encoded("br");
-    return this;
+    });
   }
 }
 
-/** Answers a JSON body with ETag / 304 and content negotiation. */
-export function sendJson(request: Request, body: PreparedBody, status = 200, extraHeaders: Record<string, string> = {}): Response {
-  const headers: Record<string, string> = {
-    "content-type": JSON_TYPE,
-    etag: body.etag,
-    vary: "Accept-Encoding",
-    "cache-control": "no-cache",
-    ...extraHeaders,
-  };
-  if (status === 200 && notModified(request.headers.get("if-none-match"), body.etag)) {
+/** Answers a prepared JSON body with ETag / 304 and content negotiation. */
+export function sendJson(request: Request, body: PreparedBody, status = 200): Response {
+  const ifNoneMatch = request.headers.get("if-none-match");
+  const form = body.form(negotiateEncoding(request.headers.get("accept-encoding")));
+  if (status === 200 && ifNoneMatch !== null && notModified(ifNoneMatch, body.etag)) {
+    const { "content-encoding": _, ...headers } = form.headers;
     return new Response(null, { status: 304, headers });
   }
-  const encoding = negotiateEncoding(request.headers.get("accept-encoding"));
-  const bytes = body.encoded(encoding);
-  if (bytes !== body.bytes) headers["content-encoding"] = encoding;
-  return new Response(bytes, { status, headers });
+  return new Response(form.bytes, { status, headers: form.headers });
 }
 
 /** A small JSON answer without caching headers: errors, health. */

@@ -25,11 +25,14 @@ export class RequestMetrics {
 
   observe(pathname: string, status: number, seconds: number): void {
     const route = routeOf(pathname);
-    const key = `${route}\u0000${status}`;
+    const key = `${route} ${status}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     let h = this.histograms.get(route);
     if (!h) this.histograms.set(route, (h = { buckets: BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 }));
-    for (let i = 0; i < BUCKETS_SECONDS.length; i++) if (seconds <= BUCKETS_SECONDS[i]!) h.buckets[i]!++;
+    // Per-bucket counts here; render() makes them cumulative as Prometheus wants.
+    let i = 0;
+    while (i < BUCKETS_SECONDS.length && seconds > BUCKETS_SECONDS[i]!) i++;
+    if (i < BUCKETS_SECONDS.length) h.buckets[i]!++;
     h.sum += seconds;
     h.count++;
   }
@@ -37,12 +40,18 @@ export class RequestMetrics {
   render(): string[] {
     const lines = ["# HELP nompd_http_requests_total HTTP requests by route and status.", "# TYPE nompd_http_requests_total counter"];
     for (const [key, n] of this.counts) {
-      const [route, status] = key.split("\u0000");
+      const at = key.lastIndexOf(" ");
+      const route = key.slice(0, at);
+      const status = key.slice(at + 1);
       lines.push(`nompd_http_requests_total{route="${route}",status="${status}"} ${n}`);
     }
     lines.push("# HELP nompd_http_request_duration_seconds Time to answer a request.", "# TYPE nompd_http_request_duration_seconds histogram");
     for (const [route, h] of this.histograms) {
-      BUCKETS_SECONDS.forEach((le, i) => lines.push(`nompd_http_request_duration_seconds_bucket{route="${route}",le="${le}"} ${h.buckets[i]}`));
+      let cumulative = 0;
+      BUCKETS_SECONDS.forEach((le, i) => {
+        cumulative += h.buckets[i]!;
+        lines.push(`nompd_http_request_duration_seconds_bucket{route="${route}",le="${le}"} ${cumulative}`);
+      });
       lines.push(`nompd_http_request_duration_seconds_bucket{route="${route}",le="+Inf"} ${h.count}`);
       lines.push(`nompd_http_request_duration_seconds_sum{route="${route}"} ${h.sum}`);
       lines.push(`nompd_http_request_duration_seconds_count{route="${route}"} ${h.count}`);

@@ -18,17 +18,41 @@ export function envelopeJson(currentVersion: number, rows: DocumentRow[]): strin
   return envelopeOfItems(currentVersion, rows.map(versionedItemJson));
 }
 
+/** How many filtered answers a list keeps per version (oldest dropped first). */
+const MAX_FILTERED_BODIES = 256;
+
 /** One collection's live list at one dataset version: the prepared full body, and the filter index. */
 class LiveList {
   readonly body: PreparedBody;
   private index: Map<string, Map<string, number[]>> | null = null;
 
+  /** The file's change counter when this list was last known to be current. */
+  generation = "";
+
+  private readonly filteredBodies = new Map<string, PreparedBody>();
+
   constructor(
     readonly version: number,
     readonly collection: Collection,
     private readonly rows: DocumentRow[],
+    private readonly headers: Record<string, string>,
   ) {
-    this.body = PreparedBody.fromJson(envelopeJson(version, rows));
+    this.body = PreparedBody.fromJson(envelopeJson(version, rows), headers);
+  }
+
+  /**
+   * The answer to a filtered list, made once per version and filter set and kept (a bounded number
+   * of them), compressed forms included.
+   */
+  filtered(filters: Array<[FilterName, string]>): PreparedBody {
+    const key = JSON.stringify(filters);
+    let body = this.filteredBodies.get(key);
+    if (!body) {
+      if (this.filteredBodies.size >= MAX_FILTERED_BODIES) this.filteredBodies.delete(this.filteredBodies.keys().next().value!);
+      body = PreparedBody.fromJson(envelopeOfItems(this.version, this.filter(filters)), this.headers);
+      this.filteredBodies.set(key, body);
+    }
+    return body;
   }
 
   /** Items matching every filter (AND), in id order. The index is built once per version, on first use. */
@@ -80,7 +104,8 @@ function intersectSorted(a: number[], b: number[]): number[] {
 /**
  * The live list of each collection, built once per dataset version with its compressed forms and its
  * filter index, and served from memory until the version changes — also when another process
- * committed the change, since the version is read from the file on every request (one indexed row).
+ * committed the change. Per request it costs one look at the file's change counter (PRAGMA
+ * data_version, via Store.generation()); only when that moved is the version row read again.
  */
 export class LiveLists {
   private readonly cache = new Map<Collection, LiveList>();
@@ -88,14 +113,19 @@ export class LiveLists {
   constructor(
     private readonly store: Store,
     private readonly documents: Documents,
+    private readonly headers: Record<string, string>,
   ) {}
 
-  get(collection: Collection): LiveList {
-    const version = this.store.currentVersion();
+  get(collection: Collection, generation = this.store.generation()): LiveList {
     const hit = this.cache.get(collection);
-    if (hit && hit.version === version) return hit;
+    if (hit && hit.generation === generation) return hit;
+    if (hit && hit.version === this.store.currentVersion()) {
+      hit.generation = generation;
+      return hit;
+    }
     // Version and rows from one read transaction: a sync committing in between cannot mix them.
-    const built = this.documents.snapshot(() => new LiveList(this.store.currentVersion(), collection, this.documents.live(collection)));
+    const built = this.documents.snapshot(() => new LiveList(this.store.currentVersion(), collection, this.documents.live(collection), this.headers));
+    built.generation = generation;
     this.cache.set(collection, built);
     return built;
   }

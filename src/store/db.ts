@@ -86,8 +86,8 @@ export class Store {
 
   /** Changes whenever anything committed to the file, by this process or another one. */
   generation(): string {
-    const { data_version } = this.dataVersionQuery.get() as { data_version: number };
-    return `${data_version}:${this.localWrites}`;
+    const dataVersion = (this.dataVersionQuery.values() as number[][])[0]![0];
+    return `${dataVersion}:${this.localWrites}`;
   }
 
   noteLocalWrite(): void {

@@ -24,7 +24,8 @@ export function generateKey(): string {
  * to brute-force that a slow password hash would protect. Only this hash is stored, never the key.
  */
 export function hashKey(key: string): Buffer {
-  return Buffer.from(new Bun.CryptoHasher("sha256").update(key).digest());
+  const digest = Bun.SHA256.hash(key) as Uint8Array;
+  return Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength);
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -88,26 +89,25 @@ export class Keys {
 
   /** True when at least one key can open the API (stored and active, or from the environment). */
   any(): boolean {
-    return this.activeKeys().length > 0;
+    return this.activeKeys(this.store.generation()).length > 0;
   }
 
   /**
    * The scope of a presented key, or null. Every active key's hash is compared in constant time and
    * the loop never exits early, so timing tells nothing about which key, if any, matched.
    */
-  verify(presented: string | null | undefined): { name: string; scope: Scope } | null {
+  verify(presented: string | null | undefined, generation = this.store.generation()): { name: string; scope: Scope } | null {
     if (!presented) return null;
     const hash = hashKey(presented);
     let match: ActiveKey | null = null;
-    for (const key of this.activeKeys()) {
+    for (const key of this.activeKeys(generation)) {
       if (timingSafeEqual(key.hash, hash) && match === null) match = key;
     }
     return match ? { name: match.name, scope: match.scope } : null;
   }
 
   /** Reloaded whenever the file changed, so a key created or revoked by the CLI counts at the next request. */
-  private activeKeys(): ActiveKey[] {
-    const generation = this.store.generation();
+  private activeKeys(generation: string): ActiveKey[] {
     if (generation !== this.seenGeneration) {
       const rows = this.store.db.query("SELECT name, scope, hash FROM api_key WHERE revoked_at IS NULL").all() as KeyRow[];
       this.active = [

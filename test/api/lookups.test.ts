@@ -191,3 +191,19 @@ describe("OpenAPI", () => {
     expect(doc.paths["/api/v1/fhir/{type}"]).toBeUndefined();
   });
 });
+
+describe("filtered answers are remade when the data changes", () => {
+  test("a filtered list reflects the next sync; the same filter twice answers the same ETag", async () => {
+    const first = await get("/api/v1/treatmentGroup?diseaseGroup=HIV");
+    expect(ids(first.body)).toEqual(["C"]);
+    expect((await get("/api/v1/treatmentGroup?diseaseGroup=HIV")).headers.get("etag")).toBe(first.headers.get("etag"));
+    const next = structuredClone(versions[3]!);
+    next.PlanDefinition.push(plan("E", "HIV bytte", { diseaseGroup: "HIV", rhf: ["100020"], icd: ["B20"], actions: ["ad-biktarvy"] }));
+    await runSync(store, datasetSource(dir, next), { trigger: "import", force: false, maxDeleteShare: 0.5 });
+    const after = await get("/api/v1/treatmentGroup?diseaseGroup=HIV");
+    expect(ids(after.body)).toEqual(["C", "E"]);
+    expect(after.headers.get("etag")).not.toBe(first.headers.get("etag"));
+    await runSync(store, datasetSource(dir, versions[3]!), { trigger: "import", force: false, maxDeleteShare: 0.5 });
+    expect(ids((await get("/api/v1/treatmentGroup?diseaseGroup=HIV")).body)).toEqual(["C"]);
+  });
+});

@@ -47,6 +47,37 @@ describe("first run", () => {
   });
 });
 
+describe("metrics", () => {
+  test("GET /metrics: requests by route and status, latency histogram, version, last sync, items; --no-metrics turns it off", async () => {
+    const db = join(dir, "metrics.db");
+    const server = await serve(["--db", db], { NOMPD_API_KEYS: "metrics-key" });
+    const k = { "X-API-KEY": "metrics-key" };
+    await fetch(server.url + "/api/v1/treatmentGroup", { headers: k });
+    await fetch(server.url + "/api/v1/treatmentGroup", { headers: k });
+    await fetch(server.url + "/api/v1/treatmentGroup");
+    await fetch(server.url + "/api/v1/treatmentGroup/4077eb19-b094-4712-89b1-c3b5a021ef8d", { headers: k });
+    const res = await fetch(server.url + "/metrics");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const text = await res.text();
+    expect(text).toContain('nompd_http_requests_total{route="/api/v1/treatmentGroup",status="200"} 2');
+    expect(text).toContain('nompd_http_requests_total{route="/api/v1/treatmentGroup",status="401"} 1');
+    expect(text).toContain('nompd_http_requests_total{route="/api/v1/treatmentGroup/:id",status="200"} 1');
+    expect(text).toContain('nompd_http_request_duration_seconds_bucket{route="/api/v1/treatmentGroup",le="+Inf"} 3');
+    expect(text).toContain('nompd_http_request_duration_seconds_count{route="/api/v1/treatmentGroup"} 3');
+    expect(text).toContain("nompd_dataset_version 1");
+    expect(text).toMatch(/nompd_last_successful_sync_timestamp_seconds \d{10}/);
+    expect(text).toContain('nompd_last_sync_status{status="succeeded"} 1');
+    expect(text).toMatch(/nompd_items\{collection="treatmentGroup",state="live"\} \d+/);
+    // Buckets are cumulative: never decreasing.
+    const buckets = [...text.matchAll(/nompd_http_request_duration_seconds_bucket\{route="\/api\/v1\/treatmentGroup",le="[^"]+"\} (\d+)/g)].map((m) => Number(m[1]));
+    expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
+    await server.stop();
+    const off = await serve(["--db", db, "--no-metrics"], { NOMPD_API_KEYS: "metrics-key" });
+    expect((await fetch(off.url + "/metrics")).status).toBe(404);
+  });
+});
+
 describe("keys", () => {
   test("create, list, revoke; errors name the way out", async () => {
     const db = join(dir, "keys.db");
