@@ -7,7 +7,7 @@ import type { SyncService } from "../sync/service";
 import { consumerApi } from "./consumer";
 import { healthApi } from "./health";
 import { internalApi } from "./internal";
-import { metricsApi, RequestMetrics } from "./metrics";
+import { metricsApi, RequestMetrics, routeOf } from "./metrics";
 import { errorResponse } from "./http";
 
 export interface AppDeps {
@@ -79,27 +79,30 @@ function pathOf(url: string): string {
   return url.slice(pathStart, queryStart === -1 ? undefined : queryStart);
 }
 
-/** A handler timed into the request metrics (synchronous handlers stay synchronous). */
-export function instrument(handler: Handler, metrics: RequestMetrics): Handler {
+/**
+ * A handler timed into the request metrics (synchronous handlers stay synchronous). `route` names the
+ * series when the caller knows it; otherwise it is worked out from the path.
+ */
+export function instrument(handler: Handler, metrics: RequestMetrics, route?: string): Handler {
   return (request) => {
     const start = performance.now();
     const answer = handler(request);
     if (answer instanceof Promise) {
       return answer.then((response) => {
-        metrics.observe(pathOf(request.url), response.status, (performance.now() - start) / 1000);
+        metrics.observe(route ?? routeOf(pathOf(request.url)), response.status, (performance.now() - start) / 1000);
         return response;
       });
     }
-    metrics.observe(pathOf(request.url), answer.status, (performance.now() - start) / 1000);
+    metrics.observe(route ?? routeOf(pathOf(request.url)), answer.status, (performance.now() - start) / 1000);
     return answer;
   };
 }
 
 /** Options for Bun.serve: the list routes on the native router (GET), everything else through Elysia. */
 export function serveOptions(created: ReturnType<typeof createApp>, metrics: RequestMetrics | null) {
-  const wrap = (h: Handler) => (metrics ? instrument(h, metrics) : h);
+  const wrap = (h: Handler, route?: string) => (metrics ? instrument(h, metrics, route) : h);
   return {
-    routes: Object.fromEntries(Object.entries(created.routes).map(([path, handler]) => [path, { GET: wrap(handler) }])),
+    routes: Object.fromEntries(Object.entries(created.routes).map(([path, handler]) => [path, { GET: wrap(handler, path) }])),
     fetch: wrap((request: Request) => created.app.handle(request)),
   };
 }

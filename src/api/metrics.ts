@@ -23,8 +23,8 @@ export class RequestMetrics {
   private readonly counts = new Map<string, number>();
   private readonly histograms = new Map<string, { buckets: number[]; sum: number; count: number }>();
 
-  observe(pathname: string, status: number, seconds: number): void {
-    const route = routeOf(pathname);
+  /** `route`: a route template (see routeOf), never a raw path. */
+  observe(route: string, status: number, seconds: number): void {
     const key = `${route} ${status}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     let h = this.histograms.get(route);
