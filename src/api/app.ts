@@ -7,6 +7,7 @@ import type { SyncService } from "../sync/service";
 import { consumerApi } from "./consumer";
 import { healthApi } from "./health";
 import { internalApi } from "./internal";
+import { SCALAR_BUNDLE_PATH, swaggerUiAssets } from "./swaggerUi";
 import { metricsApi, RequestMetrics, routeOf } from "./metrics";
 import { errorResponse } from "./http";
 
@@ -43,7 +44,10 @@ export function createApp(deps: AppDeps) {
     .use(
       swagger({
         path: "/swagger",
-        exclude: ["/swagger", "/swagger/json"],
+        exclude: ["/swagger", "/swagger/json", SCALAR_BUNDLE_PATH],
+        // The UI's script comes from the binary, and no web fonts are fetched: /swagger works offline.
+        scalarCDN: SCALAR_BUNDLE_PATH,
+        scalarConfig: { withDefaultFonts: false } as never,
         documentation: {
           info: {
             title: "Nompd API",
@@ -63,6 +67,7 @@ export function createApp(deps: AppDeps) {
         },
       }),
     )
+    .use(swaggerUiAssets())
     .use(healthApi(deps.store, deps.schedule ?? null))
     .use(consumer.plugin)
     .use(internalApi(deps.store, deps.keys, deps.sync, deps.log));

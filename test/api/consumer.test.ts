@@ -250,6 +250,15 @@ describe("OpenAPI", () => {
     expect(JSON.stringify(doc.paths["/api/v1/treatmentGroup"].get.responses["200"])).toContain("4077eb19-b094-4712-89b1-c3b5a021ef8d");
     const ui = await server.get("/swagger");
     expect(ui.status).toBe(200);
-    expect(await ui.text()).toContain("<html");
+    const page = await ui.text();
+    expect(page).toContain("<html");
+    // The UI's script is served by Nompd itself, so /swagger works without internet.
+    const scripts = [...page.matchAll(/<script[^>]*src="([^"]+)"/g)].map((m) => m[1]!);
+    expect(scripts).toEqual(["/swagger/scalar.js"]);
+    expect(page).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)[^"' ]+\.(js|css)/);
+    const script = await server.get("/swagger/scalar.js");
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toContain("javascript");
+    expect((await script.text()).length).toBeGreaterThan(100_000);
   });
 });

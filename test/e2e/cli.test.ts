@@ -78,6 +78,22 @@ describe("metrics", () => {
   });
 });
 
+describe("TLS", () => {
+  test("--tls-cert and --tls-key serve HTTPS; one without the other stops at start", async () => {
+    const cert = join(dir, "cert.pem");
+    const key = join(dir, "key.pem");
+    const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], { stderr: "pipe" });
+    expect(made.exitCode).toBe(0);
+    const server = await serve(["--db", join(dir, "tls.db"), "--tls-cert", cert, "--tls-key", key], { NOMPD_API_KEYS: "tls-key" });
+    expect(server.url.startsWith("https://")).toBe(true);
+    const res = await fetch(server.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "tls-key" }, tls: { rejectUnauthorized: false } } as RequestInit);
+    expect(res.status).toBe(200);
+    const half = await nompd(["serve", "--db", join(dir, "tls.db"), "--tls-cert", cert]);
+    expect(half.exitCode).toBe(2);
+    expect(half.stderr).toContain("--tls-cert/--tls-key");
+  });
+});
+
 describe("keys", () => {
   test("create, list, revoke; errors name the way out", async () => {
     const db = join(dir, "keys.db");

@@ -1,0 +1,32 @@
+import { Elysia } from "elysia";
+import { gzipSync } from "node:zlib";
+// The API reference UI's script, embedded in the binary so that /swagger works without internet.
+// A `type: "file"` import gives the file's path (inside the executable once compiled); TypeScript has no
+// types for a plain .js file, hence the directive.
+// @ts-expect-error TS7016
+import scalarBundlePath from "../../node_modules/@scalar/api-reference/dist/browser/standalone.js" with { type: "file" };
+
+export const SCALAR_BUNDLE_PATH = "/swagger/scalar.js";
+
+/** Serves the embedded Scalar bundle (gzip when accepted, compressed once on first use). */
+export function swaggerUiAssets() {
+  let plain: Uint8Array | null = null;
+  let gzipped: Uint8Array | null = null;
+  return new Elysia({ name: "swagger-ui-assets" }).get(
+    SCALAR_BUNDLE_PATH,
+    async ({ request }) => {
+      plain ??= new Uint8Array(await Bun.file(scalarBundlePath).arrayBuffer());
+      const gzip = (request.headers.get("accept-encoding") ?? "").includes("gzip");
+      if (gzip) gzipped ??= gzipSync(plain, { level: 6 });
+      return new Response(gzip ? gzipped : plain, {
+        headers: {
+          "content-type": "text/javascript; charset=utf-8",
+          "cache-control": "public, max-age=86400",
+          vary: "Accept-Encoding",
+          ...(gzip ? { "content-encoding": "gzip" } : {}),
+        },
+      });
+    },
+    { detail: { hide: true } },
+  );
+}
