@@ -19,7 +19,12 @@ import {
 } from "./schemas";
 import { envelopeJson, LiveLists, versionedItemJson } from "./views";
 
-const wholeNumber = z.string().regex(/^\d{1,15}$/).transform(Number);
+// Digits only. A number too long to hold exactly is still a whole number: it is read as the largest
+// safe integer, which is greater than any version, so it gets the "newer than current" answer.
+const wholeNumber = z
+  .string()
+  .regex(/^\d+$/)
+  .transform((digits) => (digits.length > 15 ? Number.MAX_SAFE_INTEGER : Number(digits)));
 
 type Query = Record<string, string | string[] | undefined>;
 class BadRequest extends Error {}
