@@ -37,7 +37,7 @@ interface HttpFailure {
 }
 
 /** The URL as safe to show: no user info, no query (page tokens are opaque but long). */
-function shown(url: string): string {
+export function shown(url: string): string {
   try {
     const u = new URL(url);
     return `${u.origin}${u.pathname}${u.search ? "?…" : ""}`;
@@ -65,6 +65,20 @@ function retryAfterMs(headers: Headers | undefined): number | null {
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
 }
 
+/** Waits `ms`, or less when `abort` fires first (a sibling collection failed: stop waiting to retry). */
+function sleepUnlessAborted(ms: number, abort: AbortSignal): Promise<void> {
+  if (abort.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      abort.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    abort.addEventListener("abort", done, { once: true });
+  });
+}
+
 class Transient extends Error {
   constructor(
     message: string,
@@ -89,12 +103,14 @@ export function fhirSource(options: UpstreamOptions): Source {
   const clientFor = (service: string) => {
     let client = clients.get(service);
     if (!client) {
-      client = new Client({ baseUrl: `${base}/${service}`, customHeaders: headers });
+      // Redirects are not followed: the key header would go wherever a redirect points.
+      client = new Client({ baseUrl: `${base}/${service}`, customHeaders: headers, requestOptions: { redirect: "manual" } });
       clients.set(service, client);
     }
     return client;
   };
   const maxRetryAfter = options.maxRetryAfterMs ?? 120_000;
+  const baseOrigin = new URL(base).origin;
   const maxPages = options.maxPages ?? 100_000;
 
   async function attempt(collection: RawCollection, url: string, request: (signal: AbortSignal) => Promise<unknown>, abort: AbortSignal): Promise<Record<string, unknown>> {
@@ -116,7 +132,7 @@ export function fhirSource(options: UpstreamOptions): Source {
           throw new SourceError(`${failure.message}; gave up after ${tryNo + 1} attempts. Nothing was written; the served data is unchanged.`);
         }
         const backoff = Math.min(30_000, options.backoffMs * 2 ** tryNo) * (0.75 + Math.random() * 0.5);
-        await Bun.sleep(failure.waitMs !== null ? Math.min(failure.waitMs, maxRetryAfter) : backoff);
+        await sleepUnlessAborted(failure.waitMs !== null ? Math.min(failure.waitMs, maxRetryAfter) : backoff, abort);
       }
     }
   }
@@ -130,6 +146,14 @@ export function fhirSource(options: UpstreamOptions): Source {
     if (typeof status !== "number") return new Transient(`${where}: network error (${(err as Error)?.message ?? String(err)})`, null);
     if (status >= 200 && status < 300) return new Transient(`${where}: the answer was not valid JSON (cut off?)`, null);
     if (status === 429) return new Transient(`${where}: HTTP 429 Too Many Requests`, retryAfterMs((err as HttpFailure).config?.headers));
+    if (status === 408) return new Transient(`${where}: HTTP 408 Request Timeout`, null);
+    if (status >= 300 && status < 400) {
+      const location = (err as HttpFailure).config?.headers?.get("location");
+      const to = location ? shown(new URL(location, url).toString()) : "elsewhere";
+      return new SourceError(
+        `${where}: HTTP ${status}, a redirect to ${to}. Redirects are not followed (the API key would go with them): set --upstream-url to the address the API really answers at. Nothing was written.`,
+      );
+    }
     if (status >= 500) return new Transient(`${where}: HTTP ${status}`, retryAfterMs((err as HttpFailure).config?.headers));
     if (status === 401 || status === 403) {
       return new SourceError(`${where}: HTTP ${status}, the upstream refused the API key. Check NOMPD_UPSTREAM_API_KEY (or --upstream-api-key-file) and --upstream-key-header. Nothing was written.`);
@@ -146,6 +170,7 @@ export function fhirSource(options: UpstreamOptions): Source {
     let bundle = await attempt(collection, url, (signal) => client.resourceSearch({ resourceType: type, searchParams: {}, options: { signal } }), abort);
     const seen = new Set<string>([url]);
     let received = 0;
+    let total: number | null = null;
     for (let pages = 1; ; pages++) {
       const page: unknown[] = [];
       for (const entry of asArray(bundle.entry)) {
@@ -155,13 +180,27 @@ export function fhirSource(options: UpstreamOptions): Source {
         if (isObj(search) && search.mode === "outcome") continue;
         page.push(entry.resource);
       }
+      if (pages === 1 && typeof bundle.total === "number") total = bundle.total;
       received += page.length;
       sink(collection, page);
       const nextLink = asArray(bundle.link).find((l) => isObj(l) && l.relation === "next" && typeof l.url === "string") as { url: string } | undefined;
       onProgress?.({ collection, pages, resources: received, done: !nextLink });
-      if (!nextLink) return;
+      if (!nextLink) {
+        // A listing that ends before the count it announced would soft-delete the rest: refuse it.
+        if (total !== null && received < total) {
+          throw new SourceError(
+            `${collection}: the listing ended after ${received} of the ${total} resources its first page announced (page ${pages} had no next link). Nothing was written; try again later.`,
+          );
+        }
+        return;
+      }
       if (pages >= maxPages) throw new SourceError(`${collection}: more than ${maxPages} pages; stopped. Nothing was written.`);
       const next = resolveNext(nextLink.url, url, serviceBase);
+      if (new URL(next).origin !== baseOrigin) {
+        throw new SourceError(
+          `${collection}: the next link at page ${pages} points to another server (${shown(next)}); not followed, since the API key would go with it. Nothing was written.`,
+        );
+      }
       if (seen.has(next)) throw new SourceError(`${collection}: the next link at page ${pages} points back to a page already read (${shown(next)}); stopped to avoid a loop. Nothing was written.`);
       seen.add(next);
       url = next;
@@ -184,7 +223,8 @@ export function fhirSource(options: UpstreamOptions): Source {
       // Report the first real failure, not the "stopped because another failed" of its siblings.
       const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) => s.reason as Error);
       const primary = failures.find((e) => !/stopped because another collection failed/.test(e.message)) ?? failures[0];
-      if (primary) throw primary instanceof SourceError ? primary : new SourceError(String(primary?.message ?? primary));
+      // Errors of our own (a failing sink: staging, conversion) keep their type: they are no upstream failure.
+      if (primary) throw primary;
       return { ignored: {} };
     },
   };

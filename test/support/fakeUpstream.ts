@@ -23,7 +23,10 @@ export type FaultKind =
   | "truncated" // 200, application/fhir+json, the normal body cut in half (invalid JSON)
   | "wrongType" // 200 with an OperationOutcome instead of a Bundle
   | "empty" // 200 with a searchset Bundle with total 0, no entry and no next link
-  | "reset"; // the connection is dropped without an answer: a network error for the client
+  | "reset" // the connection is dropped without an answer: a network error for the client
+  | "dropNext" // 200 with the normal page, but without its next link (the listing ends early; total says more)
+  | "redirect" // 302 to `target` (default: the same URL)
+  | "foreignNext"; // 200 with the normal page, its next link pointing to `target` instead
 
 export interface Fault {
   /** Default: any collection. */
@@ -37,6 +40,8 @@ export interface Fault {
   retryAfter?: number;
   /** Milliseconds, for "slow". Default 5000. */
   delayMs?: number;
+  /** An absolute URL, for "redirect" and "foreignNext". */
+  target?: string;
 }
 
 export interface FakeUpstreamOptions {
@@ -248,6 +253,16 @@ export function startFakeUpstream(opts: FakeUpstreamOptions): FakeUpstream {
           const body = pageBody(req.url, at);
           return fhirResponse(200, body.slice(0, Math.floor(body.length / 2)));
         }
+        case "dropNext":
+        case "foreignNext": {
+          if (!at) break;
+          const body = JSON.parse(pageBody(req.url, at)) as { link: Array<{ relation: string; url: string }> };
+          body.link = body.link.filter((l) => l.relation !== "next");
+          if (fault.kind === "foreignNext") body.link.push({ relation: "next", url: fault.target ?? req.url });
+          return fhirResponse(200, JSON.stringify(body));
+        }
+        case "redirect":
+          return new Response(null, { status: 302, headers: { location: fault.target ?? req.url, connection: "close" } });
         case "slow":
           await cancellableSleep(fault.delayMs ?? 5000, req.signal);
           if (stopping.signal.aborted) return fhirResponse(503, outcome("transient", "Server stopping"));

@@ -108,6 +108,41 @@ describe("the upstream key", () => {
   });
 });
 
+describe("the key stays with the upstream", () => {
+  /** A second server on another port that records any key sent to it. */
+  function thief() {
+    const seen: Array<string | null> = [];
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (r) => (seen.push(r.headers.get("x-api-key")), new Response("{}")) });
+    return { url: `http://127.0.0.1:${server.port}/steal`, seen, stop: () => server.stop(true) };
+  }
+
+  test("a next link to another server is not followed: the sync fails and the key is never sent there", async () => {
+    const t = thief();
+    const u = fake(bigDataset(120));
+    u.addFault({ collection: "RegulatedAuthorization", page: 1, kind: "foreignNext", target: t.url });
+    const store = Store.open(tempDbPath(dir));
+    const { run } = await runSync(store, source(u), opts);
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain("points to another server");
+    expect(t.seen).toEqual([]);
+    t.stop();
+    store.close();
+  });
+
+  test("a redirect is not followed, with a message saying where it pointed and what to set", async () => {
+    const t = thief();
+    const u = fake(smallDataset());
+    u.addFault({ collection: "PlanDefinition", kind: "redirect", target: t.url });
+    const store = Store.open(tempDbPath(dir));
+    const { run } = await runSync(store, source(u), opts);
+    expect(run.status).toBe("failed");
+    expect(run.error).toMatch(/PlanDefinition at .*: HTTP 302, a redirect to http:\/\/127\.0\.0\.1:\d+\/steal\. Redirects are not followed.*--upstream-url/);
+    expect(t.seen).toEqual([]);
+    t.stop();
+    store.close();
+  });
+});
+
 describe("faults", () => {
   const cases: Array<{ kind: FaultKind; page?: number; expectError: RegExp; extra?: Partial<UpstreamOptions> }> = [
     { kind: "401", expectError: /RegulatedAuthorization at http:\/\/127\.0\.0\.1:\d+\/HreseptReimbursement\/RegulatedAuthorization: HTTP 401, the upstream refused the API key/ },
@@ -167,6 +202,35 @@ describe("faults", () => {
     // Retry-After: 1 was waited for, not the 10 ms backoff.
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(u.requests.filter((r) => r.status === 500 || r.status === 429)).toHaveLength(2);
+    store.close();
+  });
+
+  test("a listing that ends before the total its first page announced fails instead of deleting the rest", async () => {
+    const data = bigDataset(200);
+    const u = fake(data);
+    const store = Store.open(tempDbPath(dir));
+    await runSync(store, source(u), opts);
+    u.addFault({ collection: "RegulatedAuthorization", page: 3, kind: "dropNext" });
+    const { run } = await runSync(store, source(u), opts);
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain("the listing ended after 150 of the 200 resources");
+    expect(new Documents(store).live("reimbursementGroup")).toHaveLength(200);
+    store.close();
+  });
+
+  test("when one collection fails, the others stop at once, even while waiting out a long Retry-After", async () => {
+    const u = fake(smallDataset());
+    // ActivityDefinition is told to come back in 30 s; meanwhile PlanDefinition fails for good.
+    u.addFault({ collection: "ActivityDefinition", kind: "429", retryAfter: 30 });
+    u.addFault({ collection: "PlanDefinition", kind: "503", times: 1 });
+    u.addFault({ collection: "PlanDefinition", kind: "401" });
+    const store = Store.open(tempDbPath(dir));
+    const started = Date.now();
+    const { run } = await runSync(store, source(u, { backoffMs: 10, retries: 3 }), opts);
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain("PlanDefinition");
+    expect(run.error).toContain("HTTP 401");
+    expect(Date.now() - started).toBeLessThan(5000);
     store.close();
   });
 
