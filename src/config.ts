@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { checkCron } from "./sync/cron";
 
 /**
  * Every setting, once: its flag, its environment variable, its default, its check and its help line.
@@ -16,23 +17,38 @@ const bool = z.preprocess((v) => {
   return v;
 }, z.boolean({ error: "expected true or false" }));
 
-const port = z.coerce
-  .number({ error: "expected a port number" })
-  .int("expected a whole number")
-  .min(0, "expected a port from 0 to 65535")
-  .max(65535, "expected a port from 0 to 65535");
+/** A whole number written in digits only: "" or " " or "0x50" is refused, never read as 0 or 80. */
+const digits = (what: string) => z.string().trim().regex(/^\d+$/, `expected ${what}`).transform(Number);
+const stringOf = (v: unknown) => (typeof v === "number" ? String(v) : v);
 
-const share = z.coerce
-  .number({ error: "expected a number from 0 to 1" })
-  .min(0, "expected a number from 0 to 1 (e.g. 0.5 for 50%)")
-  .max(1, "expected a number from 0 to 1 (e.g. 0.5 for 50%)");
+const port = z.preprocess(stringOf, digits("a port number").pipe(z.number().max(65535, "expected a port from 0 to 65535")));
+
+const share = z.preprocess(
+  stringOf,
+  z
+    .string()
+    .trim()
+    .regex(/^(\d+(\.\d*)?|\.\d+)$/, "expected a number from 0 to 1 (e.g. 0.5 for 50%)")
+    .transform(Number)
+    .pipe(z.number().max(1, "expected a number from 0 to 1 (e.g. 0.5 for 50%)")),
+);
 
 const httpUrl = z
   .string()
   .url("expected an http(s) URL such as https://fhir.example.no/api/")
   .refine((u) => /^https?:\/\//i.test(u), "expected an http(s) URL such as https://fhir.example.no/api/");
 
-const positiveMs = z.coerce.number({ error: "expected milliseconds" }).int("expected whole milliseconds").min(1, "expected at least 1 ms");
+const positiveMs = z.preprocess(stringOf, digits("milliseconds (a whole number)").pipe(z.number().min(1, "expected at least 1 ms")));
+const retries = z.preprocess(stringOf, digits("a whole number").pipe(z.number().max(20, "expected at most 20")));
+
+/** Adds croner's reason when the pattern is not a valid 5- or 6-field cron expression. */
+function cronProblem(pattern: string, ctx: z.RefinementCtx): void {
+  try {
+    checkCron(pattern, "UTC");
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: `${(err as Error).message}; use 5 fields (minute hour day month weekday) or 6 with seconds first, e.g. "0 2 * * *"` });
+  }
+}
 
 function validTimeZone(tz: string): boolean {
   try {
@@ -85,9 +101,9 @@ export const SETTINGS: SettingDef[] = [
   { key: "upstreamApiKeyFile", flag: "--upstream-api-key-file", env: "NOMPD_UPSTREAM_API_KEY_FILE", default: null, schema: z.string().min(1).nullable(), help: "file holding the upstream API key (or set NOMPD_UPSTREAM_API_KEY)", placeholder: "FILE" },
   { key: "upstreamKeyHeader", flag: "--upstream-key-header", env: "NOMPD_UPSTREAM_KEY_HEADER", default: "X-API-KEY", schema: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "expected an HTTP header name"), help: "header that carries the upstream API key", placeholder: "NAME" },
   { key: "upstreamTimeoutMs", flag: "--upstream-timeout-ms", env: "NOMPD_UPSTREAM_TIMEOUT_MS", default: 30000, schema: positiveMs, help: "timeout of one upstream request", placeholder: "MS" },
-  { key: "upstreamRetries", flag: "--upstream-retries", env: "NOMPD_UPSTREAM_RETRIES", default: 4, schema: z.coerce.number().int("expected a whole number").min(0, "expected 0 or more").max(20, "expected at most 20"), help: "retries of a failed upstream request (network error, 429, 5xx)", placeholder: "N" },
+  { key: "upstreamRetries", flag: "--upstream-retries", env: "NOMPD_UPSTREAM_RETRIES", default: 4, schema: retries, help: "retries of a failed upstream request (network error, 429, 5xx)", placeholder: "N" },
   { key: "upstreamBackoffMs", flag: "--upstream-backoff-ms", env: "NOMPD_UPSTREAM_BACKOFF_MS", default: 1000, schema: positiveMs, help: "first retry delay; doubles on each retry (Retry-After wins)", placeholder: "MS" },
-  { key: "syncCron", flag: "--sync-cron", env: "NOMPD_SYNC_CRON", default: "0 2 * * *", schema: z.string().min(1), help: "schedule of the automatic sync (cron, 5 or 6 fields)", placeholder: "CRON" },
+  { key: "syncCron", flag: "--sync-cron", env: "NOMPD_SYNC_CRON", default: "0 2 * * *", schema: z.string().superRefine(cronProblem), help: "schedule of the automatic sync (cron, 5 or 6 fields)", placeholder: "CRON" },
   { key: "syncTz", flag: "--sync-tz", env: "NOMPD_SYNC_TZ", default: "Europe/Oslo", schema: z.string().refine(validTimeZone, "expected an IANA time zone such as Europe/Oslo"), help: "time zone of the schedule", placeholder: "TZ" },
   { key: "syncSchedule", flag: "--sync-schedule", negatedFlag: "--no-sync-schedule", env: "NOMPD_SYNC_SCHEDULE", boolean: true, default: true, schema: bool, help: "run the scheduled sync (--no-sync-schedule turns it off)" },
   { key: "maxDeleteShare", flag: "--max-delete-share", env: "NOMPD_MAX_DELETE_SHARE", default: 0.5, schema: share, help: "largest share of a collection one sync may delete without --force", placeholder: "0..1" },
@@ -163,6 +179,9 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
       throw new ConfigError(`Invalid setting --upstream-api-key-file: cannot read ${s.upstreamApiKeyFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
     }
     if (upstreamApiKey === null) throw new ConfigError(`Invalid setting --upstream-api-key-file: ${s.upstreamApiKeyFile} is empty.`);
+  }
+  if (upstreamApiKey !== null && !/^[\t\x20-\x7e\x80-\xff]+$/.test(upstreamApiKey)) {
+    throw new ConfigError("Invalid upstream API key (NOMPD_UPSTREAM_API_KEY or --upstream-api-key-file): it holds characters an HTTP header cannot carry, such as a line break inside it.");
   }
   const apiKeys = (env.NOMPD_API_KEYS ?? "")
     .split(",")

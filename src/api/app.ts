@@ -1,9 +1,10 @@
 import { swagger } from "@elysiajs/swagger";
-import { Elysia } from "elysia";
+import { Elysia, type ValidationError } from "elysia";
 import type { Store } from "../store/db";
 import type { Keys } from "../store/keys";
 import type { Logger } from "../log";
 import type { SyncService } from "../sync/service";
+import { requireScope } from "./auth";
 import { consumerApi } from "./consumer";
 import { healthApi } from "./health";
 import { internalApi } from "./internal";
@@ -37,7 +38,21 @@ export function createApp(deps: AppDeps) {
         return errorResponse(404, `No such endpoint: ${request.method} ${new URL(request.url).pathname}. See /swagger for the API.`);
       }
       if (code === "PARSE") return errorResponse(400, "The request body is not valid JSON.");
-      if (code === "VALIDATION") return errorResponse(400, `Invalid request: ${(error as Error).message}`);
+      if (code === "VALIDATION") {
+        // Elysia checks a route's schemas before its beforeHandle: check the key here first, so that a
+        // request without one still gets 401 whatever else is wrong with it.
+        const path = new URL(request.url).pathname;
+        const scope = path.startsWith("/api/internal/") ? "admin" : path.startsWith("/api/v1/") ? "read" : null;
+        const headers: Record<string, string> = scope === "read" ? { "x-nompd-dataset": deps.store.datasetId } : {};
+        const refused = scope ? requireScope(deps.keys, scope, headers)({ request }) : undefined;
+        if (refused) return refused;
+        const v = error as ValidationError;
+        if (v.type === "params") {
+          return errorResponse(400, "The path holds invalid percent-encoding (such as a lone %). Encode a % in an id as %25.", headers);
+        }
+        const where = v.valueError?.path ? ` ${v.valueError.path.replace(/^\//, "")}` : "";
+        return errorResponse(400, `Invalid ${v.type}${where}: ${v.valueError?.message ?? "not readable"}.`, headers);
+      }
       deps.log.error("request failed", { method: request.method, path: new URL(request.url).pathname, error: String((error as Error)?.stack ?? error) });
       return errorResponse(500, "Internal error; it has been logged. Please report it with the time of the request.");
     })

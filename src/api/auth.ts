@@ -9,7 +9,7 @@ const URL_KEY_PARAMS = ["x-api-key", "apikey", "api_key", "api-key", "key"];
  * holds an active key, and 403 when the key lacks the scope. Keys in the URL are refused outright:
  * URLs end up in proxy and access logs.
  */
-export function requireScope(keys: Keys, scope: Scope) {
+export function requireScope(keys: Keys, scope: Scope, headers: Record<string, string> = {}) {
   // `generation` (Store.generation()) may be passed by a caller that has read it for this request already.
   return ({ request }: { request: Request }, generation?: string): Response | undefined => {
     const url = request.url;
@@ -18,14 +18,14 @@ export function requireScope(keys: Keys, scope: Scope) {
       const params = new URLSearchParams(url.slice(queryStart + 1));
       for (const name of params.keys()) {
         if (URL_KEY_PARAMS.includes(name.toLowerCase())) {
-          return errorResponse(400, `API keys are not accepted in the URL (query parameter "${name}"): URLs end up in logs. Send the key in the X-API-KEY header instead.`);
+          return errorResponse(400, `API keys are not accepted in the URL (query parameter "${name}"): URLs end up in logs. Send the key in the X-API-KEY header instead.`, headers);
         }
       }
     }
     const caller = keys.verify(request.headers.get("x-api-key"), generation);
-    if (!caller) return errorResponse(401, INVALID_KEY);
+    if (!caller) return errorResponse(401, INVALID_KEY, headers);
     if (scope === "admin" && caller.scope !== "admin") {
-      return errorResponse(403, `The key "${caller.name}" has read scope; this endpoint needs a key with admin scope. Create one with 'nompd keys create NAME --scope admin'.`);
+      return errorResponse(403, `The key "${caller.name}" has read scope; this endpoint needs a key with admin scope. Create one with 'nompd keys create NAME --scope admin'.`, headers);
     }
     return undefined;
   };

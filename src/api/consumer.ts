@@ -124,6 +124,14 @@ export function consumerApi(store: Store, keys: Keys) {
     if (err instanceof BadRequest) return errorResponse(400, err.message, datasetHeader);
     throw err;
   };
+  /** Runs a handler, answering its BadRequest as 400. */
+  const answering400 = (handler: () => Response): Response => {
+    try {
+      return handler();
+    } catch (err) {
+      return fail(err);
+    }
+  };
 
   function list(request: Request, collection: Collection, query: Query, generation: string): Response {
     const filterable = filterableOf[collection];
@@ -172,17 +180,15 @@ export function consumerApi(store: Store, keys: Keys) {
     return sendJson(request, live.filtered(filters));
   }
 
-  function one(collection: OutputCollection, id: string): Response {
+  function one(request: Request, collection: OutputCollection, id: string): Response {
+    checkKnown(rawQuery(request), []);
     const row = documents.one(collection, id);
     if (!row) return errorResponse(404, `No ${collection} with id "${id}". GET /api/v1/${collection} lists them.`, datasetHeader);
-    const body = versionedItemJson(row);
-    return new Response(body, {
-      status: row.is_deleted ? 410 : 200,
-      headers: { "content-type": "application/json; charset=utf-8", ...datasetHeader },
-    });
+    return sendJson(request, PreparedBody.fromJson(versionedItemJson(row), datasetHeader), row.is_deleted ? 410 : 200);
   }
 
   function history(request: Request, collection: OutputCollection, id: string): Response {
+    checkKnown(rawQuery(request), []);
     const answer = documents.snapshot(() => ({ current: store.currentVersion(), rows: documents.history(collection, id) }));
     if (answer.rows.length === 0) return errorResponse(404, `No ${collection} with id "${id}". GET /api/v1/${collection} lists them.`, datasetHeader);
     return sendJson(request, PreparedBody.fromJson(envelopeJson(answer.current, answer.rows), datasetHeader));
@@ -197,7 +203,7 @@ export function consumerApi(store: Store, keys: Keys) {
       ),
     });
 
-  const authorize = requireScope(keys, "read");
+  const authorize = requireScope(keys, "read", datasetHeader);
   const listRoutes: Record<string, (request: Request) => Response> = {};
   for (const def of [...OUTPUT_LISTS, ...RAW_LISTS]) {
     listRoutes[API_PREFIX + def.path] = (request) => {
@@ -205,11 +211,7 @@ export function consumerApi(store: Store, keys: Keys) {
       const generation = store.generation();
       const refused = authorize({ request }, generation);
       if (refused) return refused;
-      try {
-        return list(request, def.collection, rawQuery(request), generation);
-      } catch (err) {
-        return fail(err);
-      }
+      return answering400(() => list(request, def.collection, rawQuery(request), generation));
     };
   }
 
@@ -238,13 +240,13 @@ export function consumerApi(store: Store, keys: Keys) {
   plugin.guard({ beforeHandle: authorize }, (guarded) => {
     guarded.get(
       "/fhir/:type",
-      ({ params }) => errorResponse(404, `Unknown FHIR resource type "${params.type}". Use ${RAW_COLLECTIONS.join(", ")}.`, datasetHeader),
+      ({ params }) => errorResponse(404, `Unknown FHIR resource type${params.type ? ` "${params.type}"` : ""}. Use ${RAW_COLLECTIONS.join(", ")}.`, datasetHeader),
       { detail: { hide: true } },
     );
     for (const def of OUTPUT_LISTS) {
       const collection = def.collection as OutputCollection;
       guarded
-        .get(`${def.path}/:id`, ({ params }) => one(collection, params.id), {
+        .get(`${def.path}/:id`, ({ request, params }) => answering400(() => one(request, collection, params.id)), {
           params: t.Object({ id: t.String({ description: "The item's id (identifier[0].value upstream)" }) }),
           response: {
             200: def.item,
@@ -254,7 +256,7 @@ export function consumerApi(store: Store, keys: Keys) {
           },
           detail: { summary: `One ${collection} by id (410 with its last version when deleted)`, tags: ["Consumer"], security },
         })
-        .get(`${def.path}/:id/history`, ({ request, params }) => history(request, collection, params.id), {
+        .get(`${def.path}/:id/history`, ({ request, params }) => answering400(() => history(request, collection, params.id)), {
           params: t.Object({ id: t.String() }),
           response: { 200: envelopeOf(def.item, `${collection}History`), 401: unauthorized, 404: ErrorBody },
           detail: {

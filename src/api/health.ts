@@ -1,18 +1,17 @@
 import { Elysia, t } from "elysia";
 import type { Store } from "../store/db";
 import { Runs } from "../store/runs";
-import { nextRun } from "../sync/schedule";
+import { nextRun } from "../sync/cron";
 import { json } from "./http";
 
 const HealthBody = t.Object(
   {
-    status: t.Union([t.Literal("ok"), t.Literal("not ready")]),
     currentVersion: t.Integer(),
     lastSuccessfulSync: t.Nullable(t.String({ format: "date-time" })),
     lastRunStatus: t.Nullable(t.String()),
     nextScheduledSync: t.Nullable(t.String({ format: "date-time", description: "null when no schedule runs" })),
   },
-  { examples: [{ status: "ok", currentVersion: 5, lastSuccessfulSync: "2025-04-10T08:30:00Z", lastRunStatus: "succeeded", nextScheduledSync: "2025-04-11T00:00:00Z" }] },
+  { examples: [{ currentVersion: 5, lastSuccessfulSync: "2025-04-10T08:30:00Z", lastRunStatus: "succeeded", nextScheduledSync: "2025-04-11T00:00:00Z" }] },
 );
 
 /** GET /health (liveness) and GET /health/ready (a successful sync is in the file). No key needed. */
@@ -29,7 +28,7 @@ export function healthApi(store: Store, schedule: { cron: string; timeZone: stri
     };
   };
   return new Elysia({ name: "health" })
-    .get("/health", () => json({ status: "ok", ...facts() }), {
+    .get("/health", () => json(facts()), {
       response: { 200: HealthBody },
       detail: { summary: "Liveness", tags: ["Operations"] },
     })
@@ -37,8 +36,7 @@ export function healthApi(store: Store, schedule: { cron: string; timeZone: stri
       "/health/ready",
       () => {
         const f = facts();
-        const ready = f.lastSuccessfulSync !== null;
-        return json({ status: ready ? "ok" : "not ready", ...f }, ready ? 200 : 503);
+        return json(f, f.lastSuccessfulSync !== null ? 200 : 503);
       },
       {
         response: { 200: HealthBody, 503: HealthBody },

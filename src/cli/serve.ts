@@ -5,11 +5,11 @@ import { Keys } from "../store/keys";
 import { Runs } from "../store/runs";
 import { SyncAlreadyRunningError } from "../store/syncLock";
 import { runSync } from "../sync/run";
-import { checkCron, nextRun, syncSchedule } from "../sync/schedule";
+import { nextRun } from "../sync/cron";
+import { syncSchedule } from "../sync/schedule";
 import { SyncService } from "../sync/service";
 import { upstreamFromConfig } from "../upstream/fromSettings";
 import { sampleSource } from "../upstream/sample";
-import { UsageError } from "./args";
 import { EXIT, type CliContext } from "./context";
 import { curlLine } from "./keys";
 import { runSummary } from "./summary";
@@ -19,13 +19,6 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
   const { settings, secrets } = ctx.config;
   const source = upstreamFromConfig(ctx.config);
   const scheduled = source !== null && settings.syncSchedule;
-  if (scheduled) {
-    try {
-      checkCron(settings.syncCron, settings.syncTz);
-    } catch (err) {
-      throw new UsageError(`Invalid setting --sync-cron: "${settings.syncCron}": ${(err as Error).message}. Use 5 fields (minute hour day month weekday) or 6 with seconds first, e.g. "0 2 * * *".`);
-    }
-  }
   if (source !== null && secrets.upstreamApiKey === null) {
     ctx.log.warn("no upstream API key: set NOMPD_UPSTREAM_API_KEY or --upstream-api-key-file if the upstream needs one");
   }
@@ -36,9 +29,15 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
 
   // First run with no upstream: the embedded sample data, so that a newcomer has a working API at once.
   if (source === null && store.currentVersion() === 0 && runs.lastSuccessful() === null) {
-    const { run, ignored } = await runSync(store, sampleSource(), { trigger: "first-run", force: false, maxDeleteShare: settings.maxDeleteShare });
-    ctx.log.info("no upstream configured and the database was empty: loaded the embedded sample dataset", { version: run.version, status: run.status });
-    if (run.status !== "succeeded") ctx.err(runSummary(run, ignored));
+    try {
+      const { run, ignored } = await runSync(store, sampleSource(), { trigger: "first-run", force: false, maxDeleteShare: settings.maxDeleteShare });
+      ctx.log.info("no upstream configured and the database was empty: loaded the embedded sample dataset", { version: run.version, status: run.status });
+      if (run.status !== "succeeded") ctx.err(runSummary(run, ignored));
+    } catch (err) {
+      if (!(err instanceof SyncAlreadyRunningError)) throw err;
+      // Another process (an import, say) is filling this database: serve what it commits.
+      ctx.log.warn("the database is empty but another process is syncing into it; the sample dataset is not loaded", { holder: err.holder.trigger });
+    }
   }
 
   let firstKey: string | null = null;

@@ -2,7 +2,8 @@ import { Store } from "../store/db";
 import { Documents } from "../store/documents";
 import { Runs } from "../store/runs";
 import { SyncLock } from "../store/syncLock";
-import { nextRun } from "../sync/schedule";
+import { nextRun } from "../sync/cron";
+import { shown } from "../upstream/fhirSource";
 import { EXIT, type CliContext } from "./context";
 
 export function statusCommand(ctx: CliContext): number {
@@ -23,7 +24,7 @@ export function statusCommand(ctx: CliContext): number {
         cron: settings.syncCron,
         timeZone: settings.syncTz,
         nextRun: settings.syncSchedule && settings.upstreamUrl !== null ? nextRun(settings.syncCron, settings.syncTz) : null,
-        upstreamUrl: settings.upstreamUrl,
+        upstreamUrl: settings.upstreamUrl === null ? null : shown(settings.upstreamUrl),
       },
     };
     if (ctx.args.options.has("--json")) {

@@ -50,6 +50,8 @@ export class MassDeletionError extends Error {
     readonly wouldDelete: number,
     readonly live: number,
     readonly maxShare: number,
+    /** What the sync would have done to every collection: recorded with the stopped run. */
+    readonly counts: Record<string, ChangeCounts> = {},
   ) {
     super(
       `Sync stopped by the mass-deletion guard: it would delete ${wouldDelete} of ${live} live ${collection} ` +
@@ -106,20 +108,27 @@ export function commitStaged(store: Store, collections: readonly Collection[], o
     const counts: Record<string, ChangeCounts> = {};
     let changes = 0;
 
-    // 1. Compare with what is stored, and apply the guard; nothing is written yet.
+    // 1. Compare with what is stored; nothing is written yet.
+    const live: Record<string, number> = {};
     for (const collection of collections) {
       const c = q.compare.get(collection) as { staged: number; added: number; revived: number; changed: number };
       const g = q.gone.get(collection) as { live: number; deleted: number };
       const unchanged = c.staged - c.added - c.revived - c.changed;
-      if (!options.force && g.live > 0 && g.deleted / g.live > options.maxDeleteShare) {
-        throw new MassDeletionError(collection, g.deleted, g.live, options.maxDeleteShare);
-      }
       counts[collection] = { added: c.added, changed: c.changed, deleted: g.deleted, revived: c.revived, unchanged };
+      live[collection] = g.live;
       changes += c.added + c.changed + c.revived + g.deleted;
+    }
+    // 2. The mass-deletion guard, for every collection, before anything is written.
+    if (!options.force) {
+      for (const collection of collections) {
+        const { deleted } = counts[collection]!;
+        const n = live[collection]!;
+        if (n > 0 && deleted / n > options.maxDeleteShare) throw new MassDeletionError(collection, deleted, n, options.maxDeleteShare, counts);
+      }
     }
     if (changes === 0) return { version: null, previousVersion, lastChanged, counts };
 
-    // 2. Write the new version. History rows first: they compare against the stored rows as they were.
+    // 3. Write the new version. History rows first: they compare against the stored rows as they were.
     for (const collection of collections) {
       q.historyOfWrites.run(collection, version, lastChanged);
       q.historyOfDeletes.run(collection, version, lastChanged);

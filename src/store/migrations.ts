@@ -72,6 +72,10 @@ export const MIGRATIONS: readonly string[] = [
     started_at TEXT    NOT NULL
   );
   `,
+  // 2: the lock also records when its process started, so that a reused pid is not taken for the holder.
+  `
+  ALTER TABLE sync_lock ADD COLUMN process_start TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

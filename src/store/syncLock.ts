@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Store } from "./db";
 import { isoSeconds } from "./time";
@@ -10,9 +11,6 @@ export class SyncAlreadyRunningError extends Error {
     );
   }
 }
-
-/** A lock older than this is taken over even if its pid is alive: the pid has been reused. */
-const STALE_AFTER_MS = 6 * 60 * 60 * 1000;
 
 /** Database files whose lock this process holds (whichever Store or SyncLock object took it). */
 const heldByThisProcess = new Set<string>();
@@ -28,9 +26,31 @@ function processAlive(pid: number): boolean {
 }
 
 /**
+ * When a process started, as the kernel counts it (Linux: field 22 of /proc/PID/stat), or null where
+ * that cannot be read. With the pid it names one process for good: a reused pid has another start.
+ */
+export function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+interface LockRow {
+  pid: number;
+  host: string;
+  trigger: string;
+  started_at: string;
+  process_start: string | null;
+}
+
+/**
  * One sync at a time per database file, across processes: a row in `sync_lock`, taken in a write
- * transaction. A lock left by a process that died (kill -9) is recognised by its pid no longer running
- * on this host, or by being ours from an earlier life (a restarted container has pid 1 again), and taken over.
+ * transaction. A lock left by a process that died (kill -9) is taken over (see stale()).
  */
 export class SyncLock {
   constructor(private readonly store: Store) {}
@@ -43,29 +63,31 @@ export class SyncLock {
     const { db } = this.store;
     const host = hostname();
     db.transaction(() => {
-      const row = db.query("SELECT pid, host, trigger, started_at FROM sync_lock WHERE id = 1").get() as {
-        pid: number;
-        host: string;
-        trigger: string;
-        started_at: string;
-      } | null;
-      if (row) {
-        const ours = row.host === host && row.pid === process.pid;
-        const stale =
-          (row.host === host && !processAlive(row.pid)) ||
-          (ours && !this.held) ||
-          Date.now() - Date.parse(row.started_at) > STALE_AFTER_MS;
-        if (!stale) throw new SyncAlreadyRunningError(row);
-      }
-      db.query("INSERT OR REPLACE INTO sync_lock (id, pid, host, trigger, started_at) VALUES (1, ?, ?, ?, ?)").run(
+      const row = db.query("SELECT pid, host, trigger, started_at, process_start FROM sync_lock WHERE id = 1").get() as LockRow | null;
+      if (row && !this.stale(row, host)) throw new SyncAlreadyRunningError(row);
+      db.query("INSERT OR REPLACE INTO sync_lock (id, pid, host, trigger, started_at, process_start) VALUES (1, ?, ?, ?, ?, ?)").run(
         process.pid,
         host,
         trigger,
         isoSeconds(),
+        processStart(process.pid),
       );
     }).immediate();
     heldByThisProcess.add(this.store.path);
     this.store.noteLocalWrite();
+  }
+
+  /**
+   * A lock is stale when its holder is gone: on this host, its pid no longer runs, or runs but started
+   * at another time (the pid was reused), or is this very process without holding it (a restarted
+   * container has pid 1 again). A lock from another host is never judged stale.
+   */
+  private stale(row: LockRow, host: string): boolean {
+    if (row.host !== host) return false;
+    if (row.pid === process.pid) return !this.held;
+    if (!processAlive(row.pid)) return true;
+    const now = processStart(row.pid);
+    return row.process_start !== null && now !== null && now !== row.process_start;
   }
 
   release(): void {

@@ -44,7 +44,9 @@ export async function runSync(store: Store, source: Source, options: SyncOptions
     // Only once the lock is held: a Staging empties this connection's staging table.
     staging = new Staging(store);
     runs.closeAbandoned();
-    runId = runs.start(options.trigger, now());
+    // One time for the whole sync: the run's start, and the lastChanged of everything it changes.
+    const syncTime = now();
+    runId = runs.start(options.trigger, syncTime);
     // Resources are checked, converted and staged page by page as they arrive: the sync never holds
     // a large upstream in memory, and the comparison with what is stored runs in SQL at commit.
     const staged = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, 0])) as Record<Collection, number>;
@@ -66,13 +68,14 @@ export async function runSync(store: Store, source: Source, options: SyncOptions
       if (c === "treatmentGroup" || c === "reimbursementGroup") counts[c]!.fetched = staged[c];
     }
 
-    const result = commitStaged(store, ALL_COLLECTIONS, { maxDeleteShare: options.maxDeleteShare, force: options.force, runId, now: now() });
+    const result = commitStaged(store, ALL_COLLECTIONS, { maxDeleteShare: options.maxDeleteShare, force: options.force, runId, now: syncTime });
     for (const [c, n] of Object.entries(result.counts)) Object.assign(counts[c]!, n);
     const run = runs.finish(runId, result.version === null ? "no_changes" : "succeeded", result.version ?? result.previousVersion, counts, null);
     return { run, ignored, failure: null };
   } catch (err) {
     if (runId === null) throw err;
     const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof MassDeletionError) for (const [c, n] of Object.entries(err.counts)) Object.assign(counts[c]!, n);
     const failure: FailureKind = err instanceof MassDeletionError ? "guard" : err instanceof SourceError ? "source" : "internal";
     const run = runs.finish(runId, failure === "guard" ? "aborted_by_guard" : "failed", store.currentVersion(), counts, message);
     return { run, ignored, failure };

@@ -78,6 +78,27 @@ describe("one item by id", () => {
   });
 });
 
+describe("one item: the same HTTP manners as the lists", () => {
+  test("ETag and 304, gzip when accepted, unknown parameters 400, a broken path 400 (after the key check)", async () => {
+    const first = await server.get("/api/v1/treatmentGroup/A", { "X-API-KEY": key });
+    const etag = first.headers.get("etag")!;
+    expect(etag).toMatch(/^W\//);
+    expect((await server.get("/api/v1/treatmentGroup/A", { "X-API-KEY": key, "If-None-Match": etag })).status).toBe(304);
+    // Bodies under 1 KiB are sent as they are: the headers would outweigh the saving.
+    const gz = await server.get("/api/v1/treatmentGroup/A", { "X-API-KEY": key, "Accept-Encoding": "gzip" });
+    expect(gz.headers.get("vary")).toBe("Accept-Encoding");
+    expect((await gz.arrayBuffer()).byteLength).toBeLessThan(1024);
+    expect(gz.headers.get("content-encoding")).toBeNull();
+    expect((await get("/api/v1/treatmentGroup/A?sinceVersion=1")).status).toBe(400);
+    expect((await get("/api/v1/treatmentGroup/A/history?x=1")).status).toBe(400);
+    const broken = await get("/api/v1/treatmentGroup/%");
+    expect(broken.status).toBe(400);
+    expect(broken.body.error).toContain("percent-encoding");
+    expect((await server.get("/api/v1/treatmentGroup/%")).status).toBe(401);
+    expect((await get(`/api/v1/treatmentGroup/${encodeURIComponent("a/b ø")}`)).status).toBe(404);
+  });
+});
+
 describe("history", () => {
   test("every version of an item, newest first, deletions and revivals included", async () => {
     const c = await get("/api/v1/treatmentGroup/C/history");
@@ -205,5 +226,16 @@ describe("filtered answers are remade when the data changes", () => {
     expect(after.headers.get("etag")).not.toBe(first.headers.get("etag"));
     await runSync(store, datasetSource(dir, versions[3]!), { trigger: "import", force: false, maxDeleteShare: 0.5 });
     expect(ids((await get("/api/v1/treatmentGroup?diseaseGroup=HIV")).body)).toEqual(["C"]);
+  });
+  test("a large item is compressed when the client accepts it", async () => {
+    const big = structuredClone(versions[3]!);
+    const many = Array.from({ length: 40 }, (_, i) => activity(`ad-big-${i}`, `Legemiddel med et langt navn nummer ${i}`, [String(700000 + i)]));
+    big.ActivityDefinition.push(...many);
+    big.PlanDefinition.push(plan("Z", "Stor gruppe", { diseaseGroup: "Onkologi", rhf: ["100020"], icd: ["C34"], actions: many.map((a) => a.identifier[0]!.value) }));
+    await runSync(store, datasetSource(dir, big), { trigger: "import", force: false, maxDeleteShare: 0.5 });
+    const gz = await server.get("/api/v1/treatmentGroup/Z", { "X-API-KEY": key, "Accept-Encoding": "gzip" });
+    expect(gz.headers.get("content-encoding")).toBe("gzip");
+    expect(JSON.parse(new TextDecoder().decode(Bun.gunzipSync(new Uint8Array(await gz.arrayBuffer())))).data.treatmentAlternatives).toHaveLength(40);
+    await runSync(store, datasetSource(dir, versions[3]!), { trigger: "import", force: false, maxDeleteShare: 0.5 });
   });
 });

@@ -94,6 +94,22 @@ describe("TLS", () => {
   });
 });
 
+describe("serve while another process syncs", () => {
+  test("an empty database being filled by another process is served, not overwritten with the sample", async () => {
+    const db = join(dir, "busy.db");
+    const { Store } = await import("../../src/store/db");
+    const { SyncLock } = await import("../../src/store/syncLock");
+    const store = Store.open(db);
+    new SyncLock(store).acquire("import"); // held by this (live) test process
+    const server = await serve(["--db", db], { NOMPD_API_KEYS: "busy-key" });
+    expect(server.stderr()).toContain("another process is syncing");
+    const body = (await (await fetch(server.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "busy-key" } })).json()) as any;
+    expect(body).toEqual({ currentVersion: 0, items: [] });
+    new SyncLock(store).release();
+    store.close();
+  });
+});
+
 describe("keys", () => {
   test("create, list, revoke; errors name the way out", async () => {
     const db = join(dir, "keys.db");
@@ -134,12 +150,24 @@ describe("settings and usage", () => {
       [["--log-format", "xml"], "--log-format"],
       [["--upstream-url", "ftp://x"], "--upstream-url"],
       [["--bogus"], "Unknown option --bogus"],
+      [["--port", ""], "--port"],
+      [["--port", "0x50"], "--port"],
+      [["--max-delete-share", " "], "--max-delete-share"],
+      [["--upstream-retries", "1.5"], "--upstream-retries"],
+      [["--sync-cron", "bad cron"], "--sync-cron"],
       [["--upstream-api-key", "secret"], "NOMPD_UPSTREAM_API_KEY"],
     ] as const) {
       const r = await nompd(["status", "--db", join(dir, "s.db"), ...args]);
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toContain(fragment);
     }
+  });
+
+  test("status never prints credentials of the upstream URL", async () => {
+    const r = await nompd(["status", "--json", "--db", join(dir, "s.db"), "--upstream-url", "http://user:secretpw@127.0.0.1:1/fhir"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).not.toContain("secretpw");
+    expect(JSON.parse(r.stdout).schedule.upstreamUrl).toBe("http://127.0.0.1:1/fhir");
   });
 
   test("--help documents every command and setting; --version prints the version", async () => {

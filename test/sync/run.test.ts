@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Store } from "../../src/store/db";
 import { Documents } from "../../src/store/documents";
 import { Runs } from "../../src/store/runs";
-import { SyncAlreadyRunningError, SyncLock } from "../../src/store/syncLock";
+import { processStart, SyncAlreadyRunningError, SyncLock } from "../../src/store/syncLock";
 import { runSync } from "../../src/sync/run";
 import { fileSource } from "../../src/upstream/files";
 import type { Source } from "../../src/upstream/source";
@@ -29,6 +29,9 @@ describe("sync runs", () => {
     expect(run.counts.RegulatedAuthorization).toMatchObject({ fetched: 3, added: 2, skipped: 1 });
     expect(run.counts.treatmentGroup).toMatchObject({ fetched: 3, added: 3 });
     expect(run.finishedAt).not.toBeNull();
+    // lastChanged of what the sync changed is the time the sync started.
+    const changed = store.db.query("SELECT DISTINCT last_changed FROM document").all() as Array<{ last_changed: string }>;
+    expect(changed).toEqual([{ last_changed: run.startedAt }]);
 
     const again = await runSync(store, datasetSource(dir, data), opts);
     expect(again.run.status).toBe("no_changes");
@@ -60,6 +63,10 @@ describe("sync runs", () => {
     expect(stopped.run.status).toBe("aborted_by_guard");
     expect(stopped.run.error).toContain("--force");
     expect(new Documents(store).live("treatmentGroup")).toHaveLength(4);
+    // The stopped run records what the sync would have done, to every collection.
+    expect(stopped.run.counts.treatmentGroup).toMatchObject({ deleted: 4 });
+    expect(stopped.run.counts.reimbursementGroup).toMatchObject({ deleted: 6 });
+    expect(stopped.run.counts.RegulatedAuthorization).toMatchObject({ deleted: 6 });
     const forced = await runSync(store, datasetSource(dir, empty), { ...opts, force: true });
     expect(forced.run.status).toBe("succeeded");
     expect(new Documents(store).live("treatmentGroup")).toHaveLength(0);
@@ -91,6 +98,18 @@ describe("one sync at a time", () => {
     // The refused triggers left no run records.
     expect(new Runs(store).recent()).toHaveLength(2);
     other.close();
+    store.close();
+  });
+
+  test("a lock whose pid now names another process (started at another time) is taken over; a live holder's is not", async () => {
+    const store = Store.open(tempDbPath(dir));
+    const host = (await import("node:os")).hostname();
+    const parent = process.ppid; // alive, and not this process
+    expect(processStart(parent)).not.toBeNull();
+    store.db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, process_start) VALUES (1, ?, ?, 'cli', '2025-01-01T00:00:00Z', ?)").run(parent, host, processStart(parent));
+    await expect(runSync(store, datasetSource(dir, smallDataset()), opts)).rejects.toThrow(SyncAlreadyRunningError);
+    store.db.query("UPDATE sync_lock SET process_start = '1'").run();
+    expect((await runSync(store, datasetSource(dir, smallDataset()), opts)).run.status).toBe("succeeded");
     store.close();
   });
 
