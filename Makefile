@@ -33,7 +33,7 @@ test: install typecheck build
 	$(BUN) test $(TESTS)
 
 dist/nompd: node_modules/.installed $(SOURCES)
-	$(BUN) build --compile --minify --sourcemap src/main.ts --outfile dist/nompd
+	$(BUN) build --compile --minify --sourcemap src/main.ts src/sync/worker.ts --outfile dist/nompd
 
 build: dist/nompd
 

@@ -59,8 +59,8 @@ function vm(pid: number, field: "VmRSS" | "VmHWM"): number {
   }
 }
 
-async function serve(db: string): Promise<{ url: string; proc: Subprocess }> {
-  const proc = Bun.spawn([BINARY, "serve", "--db", db, "--port", "0", "--log-format", "json", "--no-sync-schedule"], { stdout: "ignore", stderr: "pipe", env: { ...process.env, NOMPD_UPSTREAM_URL: "" } });
+async function serve(db: string, env: Record<string, string> = { NOMPD_UPSTREAM_URL: "" }): Promise<{ url: string; proc: Subprocess }> {
+  const proc = Bun.spawn([BINARY, "serve", "--db", db, "--port", "0", "--log-format", "json", "--no-sync-schedule"], { stdout: "ignore", stderr: "pipe", env: { ...process.env, ...env } });
   children.push(proc);
   const reader = (proc.stderr as ReadableStream<Uint8Array>).getReader();
   let text = "";
@@ -82,24 +82,40 @@ interface WrkResult {
   rps: number;
   p50: number;
   p99: number;
+  max: number;
   non2xx: number;
 }
 
-function wrk(url: string, headers: Record<string, string> = {}, connections = CONNECTIONS): WrkResult {
-  const args = ["wrk", "-t1", `-c${connections}`, `-d${SECONDS}s`, "--latency", ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]), url];
-  const out = Bun.spawnSync(args, { stdout: "pipe", stderr: "pipe" }).stdout.toString();
-  const ms = (label: string) => {
-    const m = new RegExp(`${label}\\s+([\\d.]+)(us|ms|s)`).exec(out);
+function wrkArgs(url: string, headers: Record<string, string>, connections: number, seconds: number): string[] {
+  return ["wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]), url];
+}
+
+function parseWrk(out: string): WrkResult {
+  const ms = (pattern: RegExp) => {
+    const m = pattern.exec(out);
     if (!m) return NaN;
     const v = Number(m[1]);
     return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
   };
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
-    p50: ms("50%"),
-    p99: ms("99%"),
+    p50: ms(/50%\s+([\d.]+)(us|ms|s)/),
+    p99: ms(/99%\s+([\d.]+)(us|ms|s)/),
+    // "Latency   avg   stdev   max   +/- stdev"
+    max: ms(/Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)/),
     non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
   };
+}
+
+/** wrk in the background, so that this process can do something else meanwhile. */
+async function wrkAsync(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<WrkResult> {
+  const proc = Bun.spawn(wrkArgs(url, headers, connections, seconds), { stdout: "pipe", stderr: "pipe" });
+  children.push(proc);
+  return parseWrk(await new Response(proc.stdout).text());
+}
+
+function wrk(url: string, headers: Record<string, string> = {}, connections = CONNECTIONS): WrkResult {
+  return parseWrk(Bun.spawnSync(wrkArgs(url, headers, connections, SECONDS), { stdout: "pipe", stderr: "pipe" }).stdout.toString());
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -241,6 +257,28 @@ async function syncPath() {
     "< 50% of the first; nothing written",
     ratio < 0.5 && second.run.status === "no_changes" && untouched,
   );
+
+  // Reads while the server itself syncs: every reimbursement group changes, so the commit is large.
+  // The sync runs in a worker thread; the server's thread keeps answering.
+  console.error(`\n   reads while the server syncs (every RegulatedAuthorization changed)`);
+  const admin = JSON.parse(cli(["keys", "create", "bench-admin", "--scope", "admin", "--json", "--db", syncDb]).stdout).key as string;
+  const server = await serve(syncDb, env);
+  const readUrl = `${server.url}/api/v1/treatmentGroup/00000001-0000-4000-8000-00000000002a`;
+  const quiet = wrk(readUrl, { "X-API-KEY": admin, "Accept-Encoding": "gzip" }, 8);
+  upstream.setData({ ...big, RegulatedAuthorization: big.RegulatedAuthorization.map((_, i) => regulatedAuthorization(i, 1)) });
+  const syncStarted = performance.now();
+  const syncing = fetch(`${server.url}/api/internal/sync`, { method: "POST", headers: { "X-API-KEY": admin } }).then(async (r) => ({ status: r.status, body: (await r.json()) as any, seconds: (performance.now() - syncStarted) / 1000 }));
+  const during = await wrkAsync(readUrl, { "X-API-KEY": admin, "Accept-Encoding": "gzip" }, 8, Math.max(SECONDS, 6));
+  const synced = await syncing;
+  if (synced.status !== 200) throw new Error(`server sync answered ${synced.status}: ${JSON.stringify(synced.body)}`);
+  row("one item by id, 8 connections, server idle", `p99 ${fmt(quiet.p99, 2)} ms, max ${fmt(quiet.max, 1)} ms`, "", null);
+  row(
+    `the same while the server syncs (${fmt(synced.seconds, 1)} s, ${fmt(synced.body.counts.RegulatedAuthorization.changed)} changed)`,
+    `p99 ${fmt(during.p99, 2)} ms, max ${fmt(during.max, 1)} ms, ${fmt(during.rps)} req/s`,
+    "",
+    null,
+  );
+  server.proc.kill();
   await upstream.stop();
 
 }

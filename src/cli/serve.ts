@@ -8,6 +8,7 @@ import { runSync } from "../sync/run";
 import { nextRun } from "../sync/cron";
 import { syncSchedule } from "../sync/schedule";
 import { SyncService } from "../sync/service";
+import { shown } from "../upstream/fhirSource";
 import { upstreamFromConfig } from "../upstream/fromSettings";
 import { sampleSource } from "../upstream/sample";
 import { EXIT, type CliContext } from "./context";
@@ -17,9 +18,9 @@ import { runSummary } from "./summary";
 /** `nompd serve`: the HTTP server and, with an upstream, the sync schedule, until SIGINT/SIGTERM. */
 export async function serveCommand(ctx: CliContext): Promise<number> {
   const { settings, secrets } = ctx.config;
-  const source = upstreamFromConfig(ctx.config);
-  const scheduled = source !== null && settings.syncSchedule;
-  if (source !== null && secrets.upstreamApiKey === null) {
+  const upstream = upstreamFromConfig(ctx.config);
+  const scheduled = upstream !== null && settings.syncSchedule;
+  if (upstream !== null && secrets.upstreamApiKey === null) {
     ctx.log.warn("no upstream API key: set NOMPD_UPSTREAM_API_KEY or --upstream-api-key-file if the upstream needs one");
   }
 
@@ -28,7 +29,7 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
   const runs = new Runs(store);
 
   // First run with no upstream: the embedded sample data, so that a newcomer has a working API at once.
-  if (source === null && store.currentVersion() === 0 && runs.lastSuccessful() === null) {
+  if (upstream === null && store.currentVersion() === 0 && runs.lastSuccessful() === null) {
     try {
       const { run, ignored } = await runSync(store, sampleSource(), { trigger: "first-run", force: false, maxDeleteShare: settings.maxDeleteShare });
       ctx.log.info("no upstream configured and the database was empty: loaded the embedded sample dataset", { version: run.version, status: run.status });
@@ -43,7 +44,7 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
   let firstKey: string | null = null;
   if (!keys.any()) firstKey = keys.create("default", "read");
 
-  const sync = new SyncService(store, source, settings.maxDeleteShare);
+  const sync = new SyncService(store, upstream, settings.maxDeleteShare);
   const schedule = scheduled ? { cron: settings.syncCron, timeZone: settings.syncTz } : null;
   const requestMetrics = new RequestMetrics();
   const created = createApp({ store, keys, log: ctx.log, sync, version: ctx.version, schedule, metrics: settings.metrics, requestMetrics });
@@ -75,7 +76,7 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
     db: store.path,
     version: store.currentVersion(),
     datasetId: store.datasetId,
-    upstream: source?.describe() ?? "none",
+    upstream: upstream ? shown(upstream.baseUrl) : "none",
     nextSync: scheduled ? nextRun(settings.syncCron, settings.syncTz) : "off",
   });
   if (firstKey) {
@@ -86,7 +87,7 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
   }
 
   // With an upstream and nothing synced yet, sync now rather than at the first scheduled time.
-  if (source !== null && runs.lastSuccessful() === null) {
+  if (upstream !== null && runs.lastSuccessful() === null) {
     void sync.run("startup", false).then(
       ({ run }) => (run.error ? ctx.log.error("initial sync failed", { run: run.id, error: run.error }) : ctx.log.info("initial sync finished", { run: run.id, status: run.status, version: run.version })),
       (err) => {

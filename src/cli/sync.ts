@@ -2,6 +2,7 @@ import { Store } from "../store/db";
 import { SyncAlreadyRunningError } from "../store/syncLock";
 import { runSync } from "../sync/run";
 import { fileSource } from "../upstream/files";
+import { fhirSource } from "../upstream/fhirSource";
 import { upstreamFromConfig } from "../upstream/fromSettings";
 import type { FetchProgress, Source } from "../upstream/source";
 import { UsageError } from "./args";
@@ -60,7 +61,7 @@ export function importCommand(ctx: CliContext): Promise<number> {
 
 export function syncCommand(ctx: CliContext): Promise<number> {
   if (ctx.args.positionals.length > 1) throw new UsageError(`nompd sync takes no PATH (got "${ctx.args.positionals[1]}"); to load files use 'nompd import PATH...'.`);
-  const source = upstreamFromConfig(ctx.config);
-  if (!source) throw new UsageError("nompd sync needs --upstream-url (or NOMPD_UPSTREAM_URL); to load files use 'nompd import PATH...'.");
-  return syncWith(ctx, source, "cli");
+  const upstream = upstreamFromConfig(ctx.config);
+  if (!upstream) throw new UsageError("nompd sync needs --upstream-url (or NOMPD_UPSTREAM_URL); to load files use 'nompd import PATH...'.");
+  return syncWith(ctx, fhirSource(upstream), "cli");
 }

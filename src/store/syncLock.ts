@@ -79,15 +79,16 @@ export class SyncLock {
 
   /**
    * A lock is stale when its holder is gone: on this host, its pid no longer runs, or runs but started
-   * at another time (the pid was reused), or is this very process without holding it (a restarted
-   * container has pid 1 again). A lock from another host is never judged stale.
+   * at another time (the pid was reused: a restarted container has pid 1 again). Where a process's start
+   * cannot be read (no /proc), a lock with this process's own pid that this process does not hold is
+   * taken for a leftover of an earlier life. A lock from another host is never judged stale.
    */
   private stale(row: LockRow, host: string): boolean {
     if (row.host !== host) return false;
-    if (row.pid === process.pid) return !this.held;
     if (!processAlive(row.pid)) return true;
     const now = processStart(row.pid);
-    return row.process_start !== null && now !== null && now !== row.process_start;
+    if (row.process_start !== null && now !== null) return now !== row.process_start;
+    return row.pid === process.pid && !this.held;
   }
 
   release(): void {

@@ -1,7 +1,9 @@
 import type { Store } from "../store/db";
 import type { RunTrigger } from "../store/runs";
-import type { Source } from "../upstream/source";
-import { runSync, type SyncOutcome } from "./run";
+import { SyncAlreadyRunningError, SyncLock } from "../store/syncLock";
+import type { UpstreamOptions } from "../upstream/fhirSource";
+import { SYNC_WORKER_URL } from "../workers";
+import type { SyncOutcome } from "./run";
 
 export class NoSourceError extends Error {
   constructor() {
@@ -9,18 +11,36 @@ export class NoSourceError extends Error {
   }
 }
 
-/** The server's one way to start a sync, for the schedule and the HTTP trigger alike. */
+/** What the sync thread is asked to do (plain data: it crosses to the worker as a message). */
+export interface SyncJob {
+  db: string;
+  upstream: UpstreamOptions;
+  trigger: RunTrigger;
+  force: boolean;
+  maxDeleteShare: number;
+}
+
+export type SyncReply =
+  | { outcome: SyncOutcome }
+  | { alreadyRunning: ConstructorParameters<typeof SyncAlreadyRunningError>[0] }
+  | { error: string };
+
+/**
+ * The server's one way to start a sync, for the schedule and the HTTP trigger alike. Each sync runs in
+ * a worker thread (sync/worker.ts) on its own connection to the same file, so that reads never wait
+ * for it; the database lock keeps it the only sync on the file, here and in other processes.
+ */
 export class SyncService {
+  private running = 0;
+
   constructor(
     private readonly store: Store,
-    private readonly source: Source | null,
+    private readonly upstream: UpstreamOptions | null,
     private readonly maxDeleteShare: number,
   ) {}
 
-  private running = 0;
-
   get configured(): boolean {
-    return this.source !== null;
+    return this.upstream !== null;
   }
 
   /** True while a sync started here is under way. */
@@ -30,12 +50,36 @@ export class SyncService {
 
   /** Throws NoSourceError, or SyncAlreadyRunningError (from the lock); every other outcome is a run. */
   async run(trigger: RunTrigger, force: boolean): Promise<SyncOutcome> {
-    if (!this.source) throw new NoSourceError();
+    if (!this.upstream) throw new NoSourceError();
+    if (this.running > 0) {
+      const holder = new SyncLock(this.store).holder();
+      throw new SyncAlreadyRunningError(holder ?? { pid: process.pid, host: "this server", trigger: "this server", started_at: "just now" });
+    }
     this.running++;
     try {
-      return await runSync(this.store, this.source, { trigger, force, maxDeleteShare: this.maxDeleteShare });
+      const reply = await inWorker({ db: this.store.path, upstream: this.upstream, trigger, force, maxDeleteShare: this.maxDeleteShare });
+      if ("outcome" in reply) return reply.outcome;
+      if ("alreadyRunning" in reply) throw new SyncAlreadyRunningError(reply.alreadyRunning);
+      throw new Error(`The sync thread failed: ${reply.error}`);
     } finally {
       this.running--;
     }
   }
+}
+
+function inWorker(job: SyncJob): Promise<SyncReply> {
+  const worker = new Worker(SYNC_WORKER_URL);
+  return new Promise<SyncReply>((resolve) => {
+    let settled = false;
+    const settle = (reply: SyncReply) => {
+      if (settled) return;
+      settled = true;
+      worker.terminate();
+      resolve(reply);
+    };
+    worker.onmessage = (event: MessageEvent<SyncReply>) => settle(event.data);
+    worker.onerror = (event) => settle({ error: event.message || "the sync thread crashed" });
+    worker.addEventListener("close", () => settle({ error: "the sync thread ended without an answer" }));
+    worker.postMessage(job);
+  });
 }
