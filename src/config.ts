@@ -38,6 +38,20 @@ const httpUrl = z
   .url("expected an http(s) URL such as https://fhir.example.no/api/")
   .refine((u) => /^https?:\/\//i.test(u), "expected an http(s) URL such as https://fhir.example.no/api/");
 
+/** "*" or comma-separated origins such as http://localhost:3000 (scheme, host, optional port; no path). */
+const corsOrigins = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    if (v === "*") return "*" as const;
+    const list = v.split(",").map((o) => o.trim()).filter((o) => o !== "");
+    for (const o of list) {
+      if (!/^https?:\/\/[^/\s]+$/i.test(o)) ctx.addIssue({ code: "custom", message: `"${o}" is not an origin; expected e.g. http://localhost:3000 (no path), comma-separated, or *` });
+    }
+    return list;
+  })
+  .nullable();
+
 const positiveMs = z.preprocess(stringOf, digits("milliseconds (a whole number)").pipe(z.number().min(1, "expected at least 1 ms")));
 const retries = z.preprocess(stringOf, digits("a whole number").pipe(z.number().max(20, "expected at most 20")));
 
@@ -91,6 +105,7 @@ export interface Settings {
   tlsKey: string | null;
   logFormat: "json" | "pretty";
   metrics: boolean;
+  corsOrigins: "*" | string[] | null;
 }
 
 export const SETTINGS: SettingDef[] = [
@@ -110,6 +125,7 @@ export const SETTINGS: SettingDef[] = [
   { key: "tlsCert", flag: "--tls-cert", env: "NOMPD_TLS_CERT", default: null, schema: z.string().min(1).nullable(), help: "TLS certificate (PEM) to serve HTTPS; needs --tls-key", placeholder: "FILE" },
   { key: "tlsKey", flag: "--tls-key", env: "NOMPD_TLS_KEY", default: null, schema: z.string().min(1).nullable(), help: "TLS private key (PEM); needs --tls-cert", placeholder: "FILE" },
   { key: "logFormat", flag: "--log-format", env: "NOMPD_LOG_FORMAT", default: "pretty", schema: z.enum(["json", "pretty"], { error: "expected json or pretty" }), help: "log lines as JSON or as text", placeholder: "json|pretty" },
+  { key: "corsOrigins", flag: "--cors-origins", env: "NOMPD_CORS_ORIGINS", default: null, schema: corsOrigins, help: "browser origins allowed to call the API (comma-separated, or *); off by default", placeholder: "ORIGINS" },
   { key: "metrics", flag: "--metrics", negatedFlag: "--no-metrics", env: "NOMPD_METRICS", boolean: true, default: true, schema: bool, help: "serve GET /metrics (--no-metrics turns it off)" },
 ];
 

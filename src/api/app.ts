@@ -6,6 +6,7 @@ import type { Logger } from "../log";
 import type { SyncService } from "../sync/service";
 import { requireScope } from "./auth";
 import { consumerApi } from "./consumer";
+import { withCors, type CorsOrigins } from "./cors";
 import { healthApi } from "./health";
 import { internalApi } from "./internal";
 import { SCALAR_BUNDLE_PATH, swaggerUiAssets } from "./swaggerUi";
@@ -119,11 +120,13 @@ export function instrument(handler: Handler, metrics: RequestMetrics, route?: st
 }
 
 /** Options for Bun.serve: the list routes on the native router (GET), everything else through Elysia. */
-export function serveOptions(created: ReturnType<typeof createApp>, metrics: RequestMetrics | null) {
-  const wrap = (h: Handler, route?: string) => (metrics ? instrument(h, metrics, route) : h);
+export function serveOptions(created: ReturnType<typeof createApp>, metrics: RequestMetrics | null, cors: CorsOrigins | null = null) {
+  const wrap = (h: Handler, route?: string) => withCors(metrics ? instrument(h, metrics, route) : h, cors);
+  const fetch = wrap((request: Request) => created.app.handle(request));
   return {
-    routes: Object.fromEntries(Object.entries(created.routes).map(([path, handler]) => [path, { GET: wrap(handler, path) }])),
-    fetch: wrap((request: Request) => created.app.handle(request)),
+    // OPTIONS (CORS preflights) of the list paths go the same way as every other request's.
+    routes: Object.fromEntries(Object.entries(created.routes).map(([path, handler]) => [path, { GET: wrap(handler, path), OPTIONS: fetch }])),
+    fetch,
   };
 }
 

@@ -56,7 +56,7 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
     server = Bun.serve({
       hostname: settings.host,
       port: settings.port,
-      ...serveOptions(created, settings.metrics ? requestMetrics : null),
+      ...serveOptions(created, settings.metrics ? requestMetrics : null, settings.corsOrigins),
       ...(settings.tlsCert && settings.tlsKey ? { tls: { cert: Bun.file(settings.tlsCert), key: Bun.file(settings.tlsKey) } } : {}),
     });
   } catch (err) {

@@ -78,6 +78,36 @@ describe("metrics", () => {
   });
 });
 
+describe("CORS", () => {
+  test("off by default; --cors-origins answers preflights and marks answers for the origins it names only", async () => {
+    const db = join(dir, "cors.db");
+    const plain = await serve(["--db", db], { NOMPD_API_KEYS: "cors-key" });
+    const noCors = await fetch(plain.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "cors-key", Origin: "http://localhost:3000" } });
+    expect(noCors.headers.get("access-control-allow-origin")).toBeNull();
+    await plain.stop();
+
+    const server = await serve(["--db", db, "--cors-origins", "http://localhost:3000, https://dash.sykehus.example"], { NOMPD_API_KEYS: "cors-key" });
+    const preflight = await fetch(server.url + "/api/v1/treatmentGroup", {
+      method: "OPTIONS",
+      headers: { Origin: "http://localhost:3000", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-api-key" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
+    expect(preflight.headers.get("access-control-allow-headers")).toContain("X-API-KEY");
+    const get = await fetch(server.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "cors-key", Origin: "https://dash.sykehus.example" } });
+    expect(get.status).toBe(200);
+    expect(get.headers.get("access-control-allow-origin")).toBe("https://dash.sykehus.example");
+    expect(get.headers.get("access-control-expose-headers")).toContain("X-Nompd-Dataset");
+    const one = await fetch(server.url + "/api/v1/treatmentGroup/4077eb19-b094-4712-89b1-c3b5a021ef8d", { headers: { "X-API-KEY": "cors-key", Origin: "http://localhost:3000" } });
+    expect(one.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
+    const stranger = await fetch(server.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "cors-key", Origin: "http://evil.example" } });
+    expect(stranger.headers.get("access-control-allow-origin")).toBeNull();
+    const bad = await nompd(["status", "--db", db, "--cors-origins", "localhost:3000/app"]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain("--cors-origins");
+  });
+});
+
 describe("TLS", () => {
   test("--tls-cert and --tls-key serve HTTPS; one without the other stops at start", async () => {
     const cert = join(dir, "cert.pem");
