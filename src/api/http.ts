@@ -94,10 +94,6 @@ export class PreparedBody {
     return form;
   }
 
-  encoded(encoding: Encoding): Uint8Array {
-    return this.form(encoding).bytes;
-  }
-
   private compress(encoding: Encoding): Uint8Array {
     if (this.bytes.length < COMPRESS_MIN_BYTES || encoding === "identity") return this.bytes;
     if (encoding === "gzip") return gzipSync(this.bytes, { level: 6 });

@@ -39,10 +39,6 @@ export class SyncService {
     private readonly maxDeleteShare: number,
   ) {}
 
-  get configured(): boolean {
-    return this.upstream !== null;
-  }
-
   /** True while a sync started here is under way. */
   get busy(): boolean {
     return this.running > 0;

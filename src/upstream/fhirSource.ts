@@ -209,7 +209,6 @@ export function fhirSource(options: UpstreamOptions): Source {
   }
 
   return {
-    describe: () => `the FHIR API at ${shown(base)}`,
     async fetch(sink, onProgress): Promise<SourceResult> {
       const controller = new AbortController();
       const settled = await Promise.allSettled(

@@ -48,7 +48,6 @@ export function collectText(text: string, where: string, sink: ResourceSink, ign
 /** Bundle files (JSON or NDJSON; folders are read for *.json and *.ndjson) as a sync source. */
 export function fileSource(paths: string[]): Source {
   return {
-    describe: () => `files ${paths.join(", ")}`,
     async fetch(sink): Promise<SourceResult> {
       const ignored: Ignored = {};
       const files = paths.flatMap(expand);

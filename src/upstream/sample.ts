@@ -13,7 +13,6 @@ export const SAMPLE_BUNDLES: Record<string, unknown> = {
 
 export function sampleSource(): Source {
   return {
-    describe: () => "the embedded sample dataset",
     async fetch(sink): Promise<SourceResult> {
       const ignored: Ignored = {};
       for (const [name, bundle] of Object.entries(SAMPLE_BUNDLES)) {

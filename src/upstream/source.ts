@@ -18,6 +18,5 @@ export type ResourceSink = (collection: RawCollection, resources: unknown[]) => 
 
 /** Where a sync reads the three collections from: the national FHIR API, Bundle files, the embedded sample. */
 export interface Source {
-  describe(): string;
   fetch(sink: ResourceSink, onProgress?: (p: FetchProgress) => void): Promise<SourceResult>;
 }

@@ -81,7 +81,6 @@ describe("one sync at a time", () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const slow: Source = {
-      describe: () => "slow",
       async fetch(sink) {
         await gate;
         return datasetSource(dir, smallDataset()).fetch(sink);
