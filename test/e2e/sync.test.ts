@@ -80,8 +80,9 @@ describe("the server with an upstream", () => {
   beforeAll(async () => {
     admin = JSON.parse((await nompd(["keys", "create", "ops", "--scope", "admin", "--json", "--db", db])).stdout).key;
     server = await serve(["--db", db, "--no-sync-schedule", "--log-format", "json"], env());
-    // On an empty database the server syncs at start.
-    for (let i = 0; i < 200 && (await (await fetch(`${server.url}/health/ready`)).status) !== 200; i++) await Bun.sleep(25);
+    // On an empty database the server syncs at start; it logs the end once that sync is wholly over.
+    for (let i = 0; i < 400 && !server.stderr().includes("initial sync finished"); i++) await Bun.sleep(25);
+    expect(server.stderr()).toContain("initial sync finished");
     expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);
   });
 
@@ -142,11 +143,12 @@ describe("the schedule", () => {
     const health = (await (await fetch(`${server.url}/health`)).json()) as any;
     expect(Date.parse(health.nextScheduledSync) - Date.now()).toBeLessThanOrEqual(2500);
     let runs: any[] = [];
-    for (let i = 0; i < 100 && !runs.some((r) => r.trigger === "schedule"); i++) {
+    // Wait for a scheduled run that has finished (a run is listed from its start, as "running").
+    for (let i = 0; i < 100 && !runs.some((r) => r.trigger === "schedule" && r.status !== "running"); i++) {
       await Bun.sleep(100);
       runs = ((await (await fetch(`${server.url}/api/internal/sync`, { headers: { "X-API-KEY": admin } })).json()) as any).runs;
     }
-    expect(runs.find((r) => r.trigger === "schedule")).toMatchObject({ status: "no_changes" });
+    expect(runs.find((r) => r.trigger === "schedule" && r.status !== "running")).toMatchObject({ status: "no_changes" });
     await server.stop();
     const status = JSON.parse((await nompd(["status", "--json", "--db", db, "--sync-cron", "0 2 * * *"], env())).stdout);
     expect(status.schedule).toMatchObject({ enabled: true, cron: "0 2 * * *", timeZone: "Europe/Oslo" });
