@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import { z } from "zod";
 import { ALL_COLLECTIONS, RAW_COLLECTIONS, type Collection, type OutputCollection } from "../convert/dataset";
 import type { Store } from "../store/db";
-import { Documents } from "../store/documents";
+import { Documents, type DocumentRow } from "../store/documents";
 import type { Keys } from "../store/keys";
 import { requireScope } from "./auth";
 import { FILTER_NAMES, FILTERS, type FilterName } from "./filters";
@@ -153,10 +153,7 @@ export function consumerApi(store: Store, keys: Keys) {
     if (asOf !== undefined && filters.length > 0) throw new BadRequest("asOfVersion cannot be combined with filters; filters apply to the current list.");
 
     if (since !== undefined) {
-      const answer = documents.snapshot(() => {
-        const current = store.currentVersion();
-        return { current, json: since > current ? null : envelopeJson(current, documents.since(collection, since)) };
-      });
+      const answer = atVersion(since, () => documents.since(collection, since));
       if (answer.json === null) {
         return errorResponse(
           409,
@@ -168,10 +165,7 @@ export function consumerApi(store: Store, keys: Keys) {
       return sendJson(request, PreparedBody.fromJson(answer.json, datasetHeader));
     }
     if (asOf !== undefined) {
-      const answer = documents.snapshot(() => {
-        const current = store.currentVersion();
-        return { current, json: asOf > current ? null : envelopeJson(current, documents.asOf(collection, asOf)) };
-      });
+      const answer = atVersion(asOf, () => documents.asOf(collection, asOf));
       if (answer.json === null) throw new BadRequest(`asOfVersion ${asOf} is greater than the currentVersion ${answer.current}.`);
       return sendJson(request, PreparedBody.fromJson(answer.json, datasetHeader));
     }
@@ -180,17 +174,31 @@ export function consumerApi(store: Store, keys: Keys) {
     return sendJson(request, live.filtered(filters));
   }
 
+  /**
+   * The current version and, unless `version` is beyond it, the envelope of `read()`: both from one
+   * read transaction, so that a sync committing in between cannot mix them.
+   */
+  function atVersion(version: number, read: () => DocumentRow[]): { current: number; json: string | null } {
+    return documents.snapshot(() => {
+      const current = store.currentVersion();
+      return { current, json: version > current ? null : envelopeJson(current, read()) };
+    });
+  }
+
+  const notFound = (collection: OutputCollection, id: string) =>
+    errorResponse(404, `No ${collection} with id "${id}". GET /api/v1/${collection} lists them.`, datasetHeader);
+
   function one(request: Request, collection: OutputCollection, id: string): Response {
     checkKnown(rawQuery(request), []);
     const row = documents.one(collection, id);
-    if (!row) return errorResponse(404, `No ${collection} with id "${id}". GET /api/v1/${collection} lists them.`, datasetHeader);
+    if (!row) return notFound(collection, id);
     return sendJson(request, PreparedBody.fromJson(versionedItemJson(row), datasetHeader), row.is_deleted ? 410 : 200);
   }
 
   function history(request: Request, collection: OutputCollection, id: string): Response {
     checkKnown(rawQuery(request), []);
     const answer = documents.snapshot(() => ({ current: store.currentVersion(), rows: documents.history(collection, id) }));
-    if (answer.rows.length === 0) return errorResponse(404, `No ${collection} with id "${id}". GET /api/v1/${collection} lists them.`, datasetHeader);
+    if (answer.rows.length === 0) return notFound(collection, id);
     return sendJson(request, PreparedBody.fromJson(envelopeJson(answer.current, answer.rows), datasetHeader));
   }
 
