@@ -9,7 +9,7 @@
  * Deterministic: every UUID, article number and timestamp is derived from a SHA-256 hash of a
  * fixed key, so running the script twice writes byte-identical files.
  *
- *   node_modules/.bin/bun data/make-sample.ts
+ *   node_modules/.bin/bun data/make-sample.ts [FOLDER]
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -37,7 +37,8 @@ const TERAPIOMRAADE_SYSTEM = `${BASE}/CodeSystem/terapiomraade`;
 const CONTENT_VERSION = "2025.1";
 const BUNDLE_TIMESTAMP = "2025-05-02T00:00:05Z";
 
-const OUT_DIR = join(import.meta.dir, "sample");
+/** data/sample/, or the folder given as the first argument (the tests write to a temp folder). */
+const OUT_DIR = process.argv[2] ?? join(import.meta.dir, "sample");
 
 // ---------------------------------------------------------------------------------------------
 // Regional health authorities (RHF)
