@@ -10,10 +10,10 @@ SOURCES := $(shell find src data/sample -type f 2>/dev/null) package.json tsconf
 
 help:
 	@echo "make run     install what is missing, then serve the embedded sample data on http://127.0.0.1:8080"
-	@echo "make test    install, typecheck, run the whole test suite"
+	@echo "make test    install, typecheck, build dist/nompd, run the whole test suite"
 	@echo "make build   the single executable dist/nompd"
 	@echo "make bench   the benchmarks in bench/ (see docs/PERFORMANCE.md)"
-	@echo "make clean   remove dist/, node_modules/ and test leftovers"
+	@echo "make clean   remove dist/ and node_modules/ (never data/: it holds the database)"
 
 # npm ci installs exactly the lockfile, Bun included; re-run only when the manifest or lockfile change.
 node_modules/.installed: package.json package-lock.json
