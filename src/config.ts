@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { checkCron } from "./sync/cron";
+import { checkCron, nextRun } from "./sync/cron";
 
 /**
  * Every setting, once: its flag, its environment variable, its default, its check and its help line.
@@ -44,15 +44,19 @@ const corsOrigins = z
   .trim()
   .transform((v, ctx) => {
     if (v === "*") return "*" as const;
-    const list = v.split(",").map((o) => o.trim()).filter((o) => o !== "");
+    // Browsers send origins in lower case.
+    const list = v.split(",").map((o) => o.trim().toLowerCase()).filter((o) => o !== "");
     for (const o of list) {
-      if (!/^https?:\/\/[^/\s]+$/i.test(o)) ctx.addIssue({ code: "custom", message: `"${o}" is not an origin; expected e.g. http://localhost:3000 (no path), comma-separated, or *` });
+      if (!/^https?:\/\/[^/\s?#]+$/i.test(o)) ctx.addIssue({ code: "custom", message: `"${o}" is not an origin; expected e.g. http://localhost:3000 (no path), comma-separated, or *` });
     }
     return list;
   })
   .nullable();
 
-const positiveMs = z.preprocess(stringOf, digits("milliseconds (a whole number)").pipe(z.number().min(1, "expected at least 1 ms")));
+const positiveMs = z.preprocess(
+  stringOf,
+  digits("milliseconds (a whole number)").pipe(z.number().min(1, "expected at least 1 ms").max(86_400_000, "expected at most 86400000 ms (one day)")),
+);
 const retries = z.preprocess(stringOf, digits("a whole number").pipe(z.number().max(20, "expected at most 20")));
 
 /** Adds croner's reason when the pattern is not a valid 5- or 6-field cron expression. */
@@ -61,7 +65,9 @@ function cronProblem(pattern: string, ctx: z.RefinementCtx): void {
     checkCron(pattern, "UTC");
   } catch (err) {
     ctx.addIssue({ code: "custom", message: `${(err as Error).message}; use 5 fields (minute hour day month weekday) or 6 with seconds first, e.g. "0 2 * * *"` });
+    return;
   }
+  if (nextRun(pattern, "UTC") === null) ctx.addIssue({ code: "custom", message: "the schedule never fires (no such date); check the day and month fields" });
 }
 
 function validTimeZone(tz: string): boolean {

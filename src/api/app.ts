@@ -36,7 +36,9 @@ export function createApp(deps: AppDeps) {
   const app = new Elysia()
     .onError(({ code, error, request }) => {
       if (code === "NOT_FOUND") {
-        return errorResponse(404, `No such endpoint: ${request.method} ${new URL(request.url).pathname}. See /swagger for the API.`);
+        const path = new URL(request.url).pathname;
+        const headers: Record<string, string> = path.startsWith("/api/v1/") ? { "x-nompd-dataset": deps.store.datasetId } : {};
+        return errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`, headers);
       }
       if (code === "PARSE") return errorResponse(400, "The request body is not valid JSON.");
       if (code === "VALIDATION") {
@@ -124,8 +126,17 @@ export function serveOptions(created: ReturnType<typeof createApp>, metrics: Req
   const wrap = (h: Handler, route?: string) => withCors(metrics ? instrument(h, metrics, route) : h, cors);
   const fetch = wrap((request: Request) => created.app.handle(request));
   return {
-    // OPTIONS (CORS preflights) of the list paths go the same way as every other request's.
-    routes: Object.fromEntries(Object.entries(created.routes).map(([path, handler]) => [path, { GET: wrap(handler, path), OPTIONS: fetch }])),
+    routes: {
+      // OPTIONS (CORS preflights) of the list paths go the same way as every other request's.
+      ...Object.fromEntries(Object.entries(created.routes).map(([path, handler]) => [path, { GET: wrap(handler, path), OPTIONS: fetch }])),
+      // A sync answers when it is done, which may be minutes: no idle timeout for that one request.
+      "/api/internal/sync": {
+        POST: (request: Request, server: { timeout(request: Request, seconds: number): void }) => {
+          server.timeout(request, 0);
+          return fetch(request);
+        },
+      },
+    },
     fetch,
   };
 }

@@ -9,13 +9,25 @@ export type CorsOrigins = "*" | readonly string[];
 
 type Handler = (request: Request) => Response | Promise<Response>;
 
+/** Adds Origin to Vary once (some answers are one Response object served again and again). */
+function varyByOrigin(response: Response): Response {
+  const vary = response.headers.get("vary");
+  if (!vary || !/(^|,)\s*origin\s*(,|$)/i.test(vary)) response.headers.append("vary", "Origin");
+  return response;
+}
+
 export function withCors(handler: Handler, origins: CorsOrigins | null): Handler {
   if (origins === null) return handler;
   const allowed = (origin: string) => origins === "*" || origins.includes(origin);
   const allowOrigin = (origin: string) => (origins === "*" ? "*" : origin);
   return (request) => {
     const origin = request.headers.get("origin");
-    if (origin === null || !allowed(origin)) return handler(request);
+    if (origin === null || !allowed(origin)) {
+      // The answer differs by Origin when only some origins are allowed: tell shared caches so.
+      if (origins === "*") return handler(request);
+      const answer = handler(request);
+      return answer instanceof Promise ? answer.then(varyByOrigin) : varyByOrigin(answer);
+    }
     if (request.method === "OPTIONS" && request.headers.has("access-control-request-method")) {
       return new Response(null, {
         status: 204,
@@ -31,8 +43,7 @@ export function withCors(handler: Handler, origins: CorsOrigins | null): Handler
     const decorate = (response: Response) => {
       response.headers.set("access-control-allow-origin", allowOrigin(origin));
       response.headers.set("access-control-expose-headers", "ETag, X-Nompd-Dataset");
-      if (origins !== "*") response.headers.append("vary", "Origin");
-      return response;
+      return origins === "*" ? response : varyByOrigin(response);
     };
     const answer = handler(request);
     return answer instanceof Promise ? answer.then(decorate) : decorate(answer);

@@ -13,6 +13,8 @@ export function backupCommand(ctx: CliContext): number {
   if (!target) throw new UsageError("nompd backup needs a FILE to write, e.g. 'nompd backup /var/backups/nompd-2025-04-10.db'.");
   const absolute = resolve(target);
   if (existsSync(absolute)) throw new UsageError(`${absolute} exists already. Choose a new file name; a backup never overwrites.`);
+  const source = resolve(ctx.config.settings.db);
+  if (!existsSync(source)) throw new UsageError(`There is no database at ${source} to back up. Give its path with --db (or NOMPD_DB).`);
   const store = Store.open(ctx.config.settings.db);
   try {
     store.db.query("VACUUM INTO ?").run(absolute);

@@ -105,7 +105,8 @@ export async function serveCommand(ctx: CliContext): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
   stopSchedule(app);
-  await server.stop();
+  // Close open connections too: a client waiting on a long sync gets no answer either way.
+  await server.stop(true);
   // A sync still fetching is abandoned: its transaction never started, and the next sync closes its
   // run record. Closing the store under it would only turn that into a confusing error.
   if (sync.busy) ctx.log.warn("stopped during a sync; it is abandoned and nothing of it was written");

@@ -1,13 +1,18 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { Store } from "../store/db";
 import { Documents } from "../store/documents";
 import { Runs } from "../store/runs";
 import { SyncLock } from "../store/syncLock";
 import { nextRun } from "../sync/cron";
 import { shown } from "../upstream/fhirSource";
+import { UsageError } from "./args";
 import { EXIT, type CliContext } from "./context";
 
 export function statusCommand(ctx: CliContext): number {
   const { settings } = ctx.config;
+  const path = resolve(settings.db);
+  if (!existsSync(path)) throw new UsageError(`There is no database at ${path}. Give its path with --db (or NOMPD_DB); 'nompd serve' or 'nompd import' makes a new one.`);
   const store = Store.open(settings.db);
   try {
     const runs = new Runs(store);
@@ -16,7 +21,7 @@ export function statusCommand(ctx: CliContext): number {
       datasetId: store.datasetId,
       currentVersion: store.currentVersion(),
       collections: new Documents(store).counts(),
-      syncRunning: new SyncLock(store).holder(),
+      syncRunning: new SyncLock(store).current(),
       lastSuccessfulSync: runs.lastSuccessful()?.finishedAt ?? null,
       recentRuns: runs.recent(5).map(({ counts: _counts, ...r }) => r),
       schedule: {
@@ -36,7 +41,13 @@ export function statusCommand(ctx: CliContext): number {
       `Dataset id      ${status.datasetId}`,
       `Version         ${status.currentVersion}`,
       `Last good sync  ${status.lastSuccessfulSync ?? "never"}`,
-      `Sync running    ${status.syncRunning ? `yes, since ${status.syncRunning.started_at} (${status.syncRunning.trigger}, pid ${status.syncRunning.pid})` : "no"}`,
+      `Sync running    ${
+        status.syncRunning === null
+          ? "no"
+          : status.syncRunning.stale
+            ? `no; a stopped sync (${status.syncRunning.trigger}, pid ${status.syncRunning.pid} on ${status.syncRunning.host}, ${status.syncRunning.started_at}) left its lock, and the next sync takes it over`
+            : `yes, since ${status.syncRunning.started_at} (${status.syncRunning.trigger}, pid ${status.syncRunning.pid} on ${status.syncRunning.host})`
+      }`,
       `Schedule        ${
         status.schedule.enabled
           ? `${status.schedule.cron} (${status.schedule.timeZone}), next ${status.schedule.nextRun ?? "-"}`

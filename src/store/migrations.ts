@@ -76,6 +76,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sync_lock ADD COLUMN process_start TEXT;
   `,
+  // 3: the holder renews the lock while it works; a lock not renewed for long is stale, from any host.
+  `
+  ALTER TABLE sync_lock ADD COLUMN renewed_at TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,8 +3,15 @@ import { hostname } from "node:os";
 import type { Store } from "./db";
 import { isoSeconds } from "./time";
 
+export interface LockHolder {
+  pid: number;
+  host: string;
+  trigger: string;
+  started_at: string;
+}
+
 export class SyncAlreadyRunningError extends Error {
-  constructor(readonly holder: { pid: number; host: string; trigger: string; started_at: string }) {
+  constructor(readonly holder: LockHolder) {
     super(
       `A sync is already running on this database (started ${holder.started_at} by ${holder.trigger}, ` +
         `process ${holder.pid} on ${holder.host}). Wait for it to finish (see 'nompd status'), then try again.`,
@@ -12,8 +19,13 @@ export class SyncAlreadyRunningError extends Error {
   }
 }
 
-/** Database files whose lock this process holds (whichever Store or SyncLock object took it). */
-const heldByThisProcess = new Set<string>();
+/** The holder renews the lock this often while a sync runs… */
+const RENEW_EVERY_MS = 30_000;
+/** …and a lock not renewed for this long is stale, whoever held it, on whatever host. */
+const LEASE_MS = 5 * 60_000;
+
+/** Database files whose lock this thread holds (whichever Store or SyncLock object took it). */
+const heldHere = new Map<string, ReturnType<typeof setInterval>>();
 
 function processAlive(pid: number): boolean {
   try {
@@ -25,65 +37,81 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/**
- * When a process started, as the kernel counts it (Linux: field 22 of /proc/PID/stat), or null where
- * that cannot be read. With the pid it names one process for good: a reused pid has another start.
- */
-export function processStart(pid: number): string | null {
+function readOrNull(path: string): string | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[19] ?? null;
+    return readFileSync(path, "utf8");
   } catch {
     return null;
   }
 }
 
-interface LockRow {
-  pid: number;
-  host: string;
-  trigger: string;
-  started_at: string;
+const bootId = readOrNull("/proc/sys/kernel/random/boot_id")?.trim() ?? null;
+
+/**
+ * Which process a pid is, for good: this boot's id and the process's start (field 22 of /proc/PID/stat),
+ * or null where /proc cannot tell (not Linux). A reused pid, also after a reboot, names another process.
+ */
+export function processStart(pid: number): string | null {
+  const stat = readOrNull(`/proc/${pid}/stat`);
+  if (stat === null || bootId === null) return null;
+  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+  const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  return start ? `${bootId}/${start}` : null;
+}
+
+interface LockRow extends LockHolder {
   process_start: string | null;
+  renewed_at: string | null;
 }
 
 /**
  * One sync at a time per database file, across processes: a row in `sync_lock`, taken in a write
- * transaction. A lock left by a process that died (kill -9) is taken over (see stale()).
+ * transaction and renewed while the sync runs. A lock left behind (kill -9, a crashed thread, a
+ * container recreated under another name) is taken over once stale(): see there.
  */
 export class SyncLock {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly renewEveryMs = RENEW_EVERY_MS,
+  ) {}
 
   private get held(): boolean {
-    return heldByThisProcess.has(this.store.path);
+    return heldHere.has(this.store.path);
   }
 
   acquire(trigger: string): void {
     const { db } = this.store;
     const host = hostname();
     db.transaction(() => {
-      const row = db.query("SELECT pid, host, trigger, started_at, process_start FROM sync_lock WHERE id = 1").get() as LockRow | null;
+      const row = this.row();
       if (row && !this.stale(row, host)) throw new SyncAlreadyRunningError(row);
-      db.query("INSERT OR REPLACE INTO sync_lock (id, pid, host, trigger, started_at, process_start) VALUES (1, ?, ?, ?, ?, ?)").run(
-        process.pid,
-        host,
-        trigger,
-        isoSeconds(),
-        processStart(process.pid),
-      );
+      const now = isoSeconds();
+      db.query(
+        "INSERT OR REPLACE INTO sync_lock (id, pid, host, trigger, started_at, process_start, renewed_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
+      ).run(process.pid, host, trigger, now, processStart(process.pid), now);
     }).immediate();
-    heldByThisProcess.add(this.store.path);
+    const renew = db.query("UPDATE sync_lock SET renewed_at = ? WHERE id = 1 AND pid = ? AND host = ?");
+    const timer = setInterval(() => {
+      try {
+        renew.run(isoSeconds(), process.pid, host);
+      } catch {
+        // Busy for longer than the busy timeout: the next renewal tries again, well within the lease.
+      }
+    }, this.renewEveryMs);
+    timer.unref?.();
+    heldHere.set(this.store.path, timer);
     this.store.noteLocalWrite();
   }
 
   /**
-   * A lock is stale when its holder is gone: on this host, its pid no longer runs, or runs but started
-   * at another time (the pid was reused: a restarted container has pid 1 again). Where a process's start
-   * cannot be read (no /proc), a lock with this process's own pid that this process does not hold is
-   * taken for a leftover of an earlier life. A lock from another host is never judged stale.
+   * Stale when the holder stopped renewing it for longer than the lease, or, on this host, when its
+   * pid no longer runs or now names another process (see processStart). Where /proc cannot tell, a
+   * lock with this process's own pid that this thread does not hold is taken for a leftover of an
+   * earlier life. A live holder on another host keeps it as long as it renews it.
    */
   private stale(row: LockRow, host: string): boolean {
+    const renewed = Date.parse(row.renewed_at ?? row.started_at);
+    if (Number.isFinite(renewed) && Date.now() - renewed > LEASE_MS) return true;
     if (row.host !== host) return false;
     if (!processAlive(row.pid)) return true;
     const now = processStart(row.pid);
@@ -92,14 +120,32 @@ export class SyncLock {
   }
 
   release(): void {
-    if (!this.held) return;
+    const timer = heldHere.get(this.store.path);
+    if (timer === undefined) return;
+    clearInterval(timer);
+    heldHere.delete(this.store.path);
     this.store.db.query("DELETE FROM sync_lock WHERE id = 1 AND pid = ? AND host = ?").run(process.pid, hostname());
-    heldByThisProcess.delete(this.store.path);
     this.store.noteLocalWrite();
   }
 
-  /** The current holder, for status output; null when no sync runs. */
-  holder(): { pid: number; host: string; trigger: string; started_at: string } | null {
-    return (this.store.db.query("SELECT pid, host, trigger, started_at FROM sync_lock WHERE id = 1").get() as never) ?? null;
+  /**
+   * Removes a lock this process left in another thread that ended without releasing it (a crashed
+   * sync worker). Only for a caller that knows no other sync of this process runs.
+   */
+  releaseLeftover(): void {
+    this.store.db.query("DELETE FROM sync_lock WHERE id = 1 AND pid = ? AND host = ?").run(process.pid, hostname());
+    this.store.noteLocalWrite();
+  }
+
+  /** The current holder, for status output; `stale` when the next sync will take the lock over. */
+  current(): (LockHolder & { stale: boolean }) | null {
+    const row = this.row();
+    if (!row) return null;
+    const { pid, host, trigger, started_at } = row;
+    return { pid, host, trigger, started_at, stale: this.stale(row, hostname()) };
+  }
+
+  private row(): LockRow | null {
+    return (this.store.db.query("SELECT pid, host, trigger, started_at, process_start, renewed_at FROM sync_lock WHERE id = 1").get() as LockRow | null) ?? null;
   }
 }

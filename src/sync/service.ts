@@ -48,7 +48,7 @@ export class SyncService {
   async run(trigger: RunTrigger, force: boolean): Promise<SyncOutcome> {
     if (!this.upstream) throw new NoSourceError();
     if (this.running > 0) {
-      const holder = new SyncLock(this.store).holder();
+      const holder = new SyncLock(this.store).current();
       throw new SyncAlreadyRunningError(holder ?? { pid: process.pid, host: "this server", trigger: "this server", started_at: "just now" });
     }
     this.running++;
@@ -56,6 +56,10 @@ export class SyncService {
       const reply = await inWorker({ db: this.store.path, upstream: this.upstream, trigger, force, maxDeleteShare: this.maxDeleteShare });
       if ("outcome" in reply) return reply.outcome;
       if ("alreadyRunning" in reply) throw new SyncAlreadyRunningError(reply.alreadyRunning);
+      // The thread died without finishing: free the lock it may have left, so that the next sync can run
+      // (this service runs one sync at a time, so nothing else of this process holds it). That sync
+      // also closes the dead one's run record, once it holds the lock.
+      new SyncLock(this.store).releaseLeftover();
       throw new Error(`The sync thread failed: ${reply.error}`);
     } finally {
       this.running--;

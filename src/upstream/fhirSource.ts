@@ -149,7 +149,12 @@ export function fhirSource(options: UpstreamOptions): Source {
     if (status === 408) return new Transient(`${where}: HTTP 408 Request Timeout`, null);
     if (status >= 300 && status < 400) {
       const location = (err as HttpFailure).config?.headers?.get("location");
-      const to = location ? shown(new URL(location, url).toString()) : "elsewhere";
+      let to = "elsewhere";
+      try {
+        if (location) to = shown(new URL(location, url).toString());
+      } catch {
+        to = "an address that is not a valid URL";
+      }
       return new SourceError(
         `${where}: HTTP ${status}, a redirect to ${to}. Redirects are not followed (the API key would go with them): set --upstream-url to the address the API really answers at. Nothing was written.`,
       );

@@ -102,6 +102,15 @@ describe("CORS", () => {
     expect(one.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
     const stranger = await fetch(server.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "cors-key", Origin: "http://evil.example" } });
     expect(stranger.headers.get("access-control-allow-origin")).toBeNull();
+    expect(stranger.headers.get("vary")).toContain("Origin");
+    // An answer served again and again (the /swagger page) never keeps one request's CORS headers.
+    const allowedPage = await fetch(server.url + "/swagger", { headers: { Origin: "http://localhost:3000" } });
+    expect(allowedPage.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
+    for (const origin of [undefined, "http://evil.example"]) {
+      const page = await fetch(server.url + "/swagger", { headers: origin ? { Origin: origin } : {} });
+      expect(page.headers.get("access-control-allow-origin")).toBeNull();
+      expect(page.headers.get("vary")?.match(/origin/gi)?.length ?? 0).toBeLessThanOrEqual(1);
+    }
     const bad = await nompd(["status", "--db", db, "--cors-origins", "localhost:3000/app"]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain("--cors-origins");
@@ -169,11 +178,19 @@ describe("settings and usage", () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
     expect(bad.stderr).toContain("--max-delete-share (environment variable NOMPD_MAX_DELETE_SHARE)");
-    const flagWins = await nompd(["status", "--db", join(dir, "s.db"), "--max-delete-share", "0.3"], { NOMPD_MAX_DELETE_SHARE: "2" });
+    const flagWins = await nompd(["keys", "list", "--db", join(dir, "s.db"), "--max-delete-share", "0.3"], { NOMPD_MAX_DELETE_SHARE: "2" });
     expect(flagWins.exitCode).toBe(0);
     const envDb = join(dir, "from-env.db");
-    expect((await nompd(["status"], { NOMPD_DB: envDb })).exitCode).toBe(0);
+    expect((await nompd(["keys", "list"], { NOMPD_DB: envDb })).exitCode).toBe(0);
     expect(existsSync(envDb)).toBe(true);
+    // status and backup never make a database: a wrong --db is an error, not a new empty file.
+    const missing = join(dir, "missing.db");
+    for (const args of [["status"], ["backup", join(dir, "copy-of-missing.db")]]) {
+      const r = await nompd([...args, "--db", missing]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain(`There is no database at ${missing}`);
+    }
+    expect(existsSync(missing)).toBe(false);
     for (const [args, fragment] of [
       [["--port", "http"], "--port"],
       [["--sync-tz", "Mars/Olympus"], "--sync-tz"],
@@ -185,6 +202,8 @@ describe("settings and usage", () => {
       [["--max-delete-share", " "], "--max-delete-share"],
       [["--upstream-retries", "1.5"], "--upstream-retries"],
       [["--sync-cron", "bad cron"], "--sync-cron"],
+      [["--sync-cron", "0 0 30 2 *"], "never fires"],
+      [["--upstream-timeout-ms", "99999999999999999999"], "--upstream-timeout-ms"],
       [["--upstream-api-key", "secret"], "NOMPD_UPSTREAM_API_KEY"],
     ] as const) {
       const r = await nompd(["status", "--db", join(dir, "s.db"), ...args]);
@@ -194,6 +213,7 @@ describe("settings and usage", () => {
   });
 
   test("status never prints credentials of the upstream URL", async () => {
+    expect((await nompd(["keys", "list", "--db", join(dir, "s.db")])).exitCode).toBe(0);
     const r = await nompd(["status", "--json", "--db", join(dir, "s.db"), "--upstream-url", "http://user:secretpw@127.0.0.1:1/fhir"]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).not.toContain("secretpw");
@@ -225,7 +245,7 @@ describe("settings and usage", () => {
 
   test("a database file of a newer nompd is refused with a clear message", async () => {
     const db = join(dir, "newer.db");
-    expect((await nompd(["status", "--db", db])).exitCode).toBe(0);
+    expect((await nompd(["keys", "list", "--db", db])).exitCode).toBe(0);
     const raw = new Database(db);
     raw.exec("PRAGMA user_version = 999");
     raw.close();

@@ -129,6 +129,13 @@ describe("the server with an upstream", () => {
     expect((await post("?force=true")).status).toBe(200);
   });
 
+  test("a sync that takes longer than the server's idle timeout (10 s) still gets its answer", async () => {
+    upstream.addFault({ collection: "PlanDefinition", page: 1, kind: "slow", delayMs: 11_000, times: 1 });
+    const res = await post();
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).trigger).toBe("http");
+  }, 30_000);
+
   test("the upstream key never appears in the server's logs", () => {
     expect(server.stderr() + server.stdout()).not.toContain(KEY);
   });

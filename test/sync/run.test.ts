@@ -105,24 +105,55 @@ describe("one sync at a time", () => {
     const host = (await import("node:os")).hostname();
     const parent = process.ppid; // alive, and not this process
     expect(processStart(parent)).not.toBeNull();
-    store.db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, process_start) VALUES (1, ?, ?, 'cli', '2025-01-01T00:00:00Z', ?)").run(parent, host, processStart(parent));
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    store.db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, process_start, renewed_at) VALUES (1, ?, ?, 'cli', ?, ?, ?)").run(parent, host, now, processStart(parent), now);
     await expect(runSync(store, datasetSource(dir, smallDataset()), opts)).rejects.toThrow(SyncAlreadyRunningError);
     store.db.query("UPDATE sync_lock SET process_start = '1'").run();
     expect((await runSync(store, datasetSource(dir, smallDataset()), opts)).run.status).toBe("succeeded");
     store.close();
   });
 
+  test("the holder renews its lock while it works, and removes it when done", async () => {
+    const store = Store.open(tempDbPath(dir));
+    const lock = new SyncLock(store, 20);
+    lock.acquire("cli");
+    store.db.query("UPDATE sync_lock SET renewed_at = '2025-01-01T00:00:00Z'").run();
+    await Bun.sleep(100);
+    const renewed = (store.db.query("SELECT renewed_at FROM sync_lock").get() as { renewed_at: string }).renewed_at;
+    expect(Date.now() - Date.parse(renewed)).toBeLessThan(5_000);
+    lock.release();
+    expect(new SyncLock(store).current()).toBeNull();
+    store.close();
+  });
+
+  test("a lock from another host is kept while renewed, and taken over once not renewed for 5 minutes", async () => {
+    const store = Store.open(tempDbPath(dir));
+    const recent = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const old = new Date(Date.now() - 6 * 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    store.db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, process_start, renewed_at) VALUES (1, 1, 'gone-container', 'schedule', ?, NULL, ?)").run(old, recent);
+    expect(new SyncLock(store).current()).toMatchObject({ host: "gone-container", stale: false });
+    await expect(runSync(store, datasetSource(dir, smallDataset()), opts)).rejects.toThrow(/process 1 on gone-container/);
+    store.db.query("UPDATE sync_lock SET renewed_at = ?").run(old);
+    expect(new SyncLock(store).current()).toMatchObject({ stale: true });
+    expect((await runSync(store, datasetSource(dir, smallDataset()), opts)).run.status).toBe("succeeded");
+    expect(new SyncLock(store).current()).toBeNull();
+    store.close();
+  });
+
   test("a lock left by a killed process is taken over and its run closed as failed", async () => {
     const store = Store.open(tempDbPath(dir));
     const dead = Bun.spawnSync(["true"]).pid; // a pid that has exited
-    store.db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at) VALUES (1, ?, ?, 'cli', '2025-01-01T00:00:00Z')").run(dead, (await import("node:os")).hostname());
+    // Renewed just now: it is the dead pid, not the lease, that makes this lock stale.
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    store.db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, renewed_at) VALUES (1, ?, ?, 'cli', ?, ?)").run(dead, (await import("node:os")).hostname(), now, now);
+    expect(new SyncLock(store).current()).toMatchObject({ stale: true });
     store.db.query("INSERT INTO sync_run (trigger, started_at, status) VALUES ('cli', '2025-01-01T00:00:00Z', 'running')").run();
     const { run } = await runSync(store, datasetSource(dir, smallDataset()), opts);
     expect(run.status).toBe("succeeded");
     const abandoned = new Runs(store).recent().find((r) => r.id !== run.id)!;
     expect(abandoned.status).toBe("failed");
     expect(abandoned.error).toContain("stopped before it finished");
-    expect(new SyncLock(store).holder()).toBeNull();
+    expect(new SyncLock(store).current()).toBeNull();
     store.close();
   });
 });

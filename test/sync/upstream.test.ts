@@ -129,6 +129,16 @@ describe("the key stays with the upstream", () => {
     store.close();
   });
 
+  test("a redirect to an address that is no URL is a clear upstream failure too", async () => {
+    const u = fake(smallDataset());
+    u.addFault({ collection: "ActivityDefinition", kind: "redirect", target: "http://[::1" });
+    const store = Store.open(tempDbPath(dir));
+    const { run, failure } = await runSync(store, source(u), opts);
+    expect(failure).toBe("source");
+    expect(run.error).toContain("HTTP 302, a redirect to an address that is not a valid URL");
+    store.close();
+  });
+
   test("a redirect is not followed, with a message saying where it pointed and what to set", async () => {
     const t = thief();
     const u = fake(smallDataset());
