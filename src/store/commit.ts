@@ -63,7 +63,8 @@ export class MassDeletionError extends Error {
 }
 
 // A staged document and the stored one, side by side (LEFT JOIN: no stored one for a new document).
-const STAGED_VS_STORED = `FROM temp.staging s LEFT JOIN main.document d ON d.collection = s.collection AND d.id = s.id WHERE s.collection = ?1`;
+// document_state covers what the comparison reads, so the rows that carry content are not visited.
+const STAGED_VS_STORED = `FROM temp.staging s LEFT JOIN main.document AS d INDEXED BY document_state ON d.collection = s.collection AND d.id = s.id WHERE s.collection = ?1`;
 const WANTS_WRITE = `(d.id IS NULL OR d.is_deleted = 1 OR d.hash <> s.hash)`;
 const GONE = `d.collection = ?1 AND d.is_deleted = 0 AND NOT EXISTS (SELECT 1 FROM temp.staging s WHERE s.collection = d.collection AND s.id = d.id)`;
 

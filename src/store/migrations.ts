@@ -80,6 +80,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sync_lock ADD COLUMN renewed_at TEXT;
   `,
+  // 4: what a sync compares (is it there, is it live, what hash) read from an index alone, without
+  // visiting the rows that carry the content.
+  `
+  CREATE INDEX document_state ON document (collection, id, is_deleted, hash);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,18 +9,23 @@ export function contentHash(json: string): string {
  * Where a sync puts the documents it wants, as they arrive, before it compares and commits them: a
  * TEMP table of this connection. It lives in SQLite's temp database (spilled to a temp file past a
  * small cache), so a sync's memory stays bounded whatever the upstream's size, and filling it takes
- * no lock on the database file. One Staging at a time per connection (the sync lock sees to that).
+ * no lock on the database file. A document whose hash equals the stored live one is staged without its
+ * content (only its presence counts), so a sync that changes little writes little. One Staging at a
+ * time per connection (the sync lock sees to that, and to nobody else changing the stored documents
+ * before the commit).
  */
 export class Staging {
   private readonly insert;
+  private readonly stored;
   private pending: Array<[Collection, string, string]> = [];
 
   constructor(private readonly store: Store) {
     store.db.exec(
-      "CREATE TEMP TABLE IF NOT EXISTS staging (collection TEXT NOT NULL, id TEXT NOT NULL, hash TEXT NOT NULL, content TEXT NOT NULL, PRIMARY KEY (collection, id))",
+      "CREATE TEMP TABLE IF NOT EXISTS staging (collection TEXT NOT NULL, id TEXT NOT NULL, hash TEXT NOT NULL, content TEXT, PRIMARY KEY (collection, id))",
     );
     store.db.exec("DELETE FROM temp.staging");
     this.insert = store.db.query("INSERT OR REPLACE INTO temp.staging (collection, id, hash, content) VALUES (?, ?, ?, ?)");
+    this.stored = store.db.query("SELECT hash FROM main.document INDEXED BY document_state WHERE collection = ? AND id = ? AND is_deleted = 0");
   }
 
   /** Queues a document; flush() writes the queue in one transaction (a page at a time is cheap). */
@@ -34,14 +39,12 @@ export class Staging {
     const rows = this.pending;
     this.pending = [];
     this.store.db.transaction(() => {
-      for (const [collection, id, json] of rows) this.insert.run(collection, id, contentHash(json), json);
+      for (const [collection, id, json] of rows) {
+        const hash = contentHash(json);
+        const unchanged = (this.stored.get(collection, id) as { hash: string } | null)?.hash === hash;
+        this.insert.run(collection, id, hash, unchanged ? null : json);
+      }
     })();
-  }
-
-  /** Staged documents of one collection, streamed. */
-  *documents(collection: Collection): Generator<{ id: string; content: string }> {
-    this.flush();
-    yield* this.store.db.query("SELECT id, content FROM temp.staging WHERE collection = ? ORDER BY rowid").iterate(collection) as Iterable<{ id: string; content: string }>;
   }
 
   clear(): void {
