@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { commitDataset, MassDeletionError } from "../../src/store/commit";
 import { Store, StoreOpenError } from "../../src/store/db";
 import { Documents } from "../../src/store/documents";
-import { SCHEMA_VERSION, SchemaTooNewError } from "../../src/store/migrations";
+import { MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError } from "../../src/store/migrations";
 import { tempDbPath, tempDir } from "../support/tmp";
 
 const dir = tempDir();
@@ -26,6 +26,25 @@ describe("opening", () => {
     const again = Store.open(path);
     expect(again.datasetId).toBe(id);
     again.close();
+  });
+
+  test("a file of an older schema is migrated step by step, its data kept", () => {
+    const path = tempDbPath(dir);
+    const old = new Database(path);
+    old.exec("PRAGMA application_id = 1313819984"); // "NOMP"
+    old.exec(MIGRATIONS[0]!);
+    old.exec("PRAGMA user_version = 1");
+    old.exec("INSERT INTO meta (key, value) VALUES ('dataset_id', 'old-dataset'), ('version', '1')");
+    old.exec(`INSERT INTO document (collection, id, version, last_changed, is_deleted, hash, content) VALUES ('treatmentGroup', 'a', 1, '2025-01-01T00:00:00Z', 0, 'h', '{"id":"a"}')`);
+    old.close();
+    const store = Store.open(path);
+    expect((store.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
+    expect(store.datasetId).toBe("old-dataset");
+    expect(store.currentVersion()).toBe(1);
+    expect(new Documents(store).live("treatmentGroup").map((r) => r.content)).toEqual(['{"id":"a"}']);
+    const lockColumns = (store.db.query("PRAGMA table_info(sync_lock)").all() as Array<{ name: string }>).map((c) => c.name);
+    expect(lockColumns).toEqual(expect.arrayContaining(["process_start", "renewed_at"]));
+    store.close();
   });
 
   test("a file from a newer nompd is refused with a clear message", () => {
