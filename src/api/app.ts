@@ -63,9 +63,10 @@ export function createApp(deps: AppDeps) {
       swagger({
         path: "/swagger",
         exclude: ["/swagger", "/swagger/json", SCALAR_BUNDLE_PATH],
-        // The UI's script comes from the binary, and no web fonts are fetched: /swagger works offline.
+        // The UI's script comes from the binary, and it fetches no web fonts, sends no telemetry and
+        // offers none of its online services (AI agent, developer tools): /swagger works offline.
         scalarCDN: SCALAR_BUNDLE_PATH,
-        scalarConfig: { withDefaultFonts: false } as never,
+        scalarConfig: { withDefaultFonts: false, telemetry: false, showDeveloperTools: "never", agent: { disabled: true } } as never,
         documentation: {
           info: {
             title: "Nompd API",

@@ -257,6 +257,8 @@ describe("OpenAPI", () => {
     // The UI's script is served by Nompd itself, so /swagger works without internet.
     const scripts = [...page.matchAll(/<script[^>]*src="([^"]+)"/g)].map((m) => m[1]!);
     expect(scripts).toEqual(["/swagger/scalar.js"]);
+    // No telemetry, web fonts or online services from a hospital's server room.
+    for (const setting of ['"telemetry":false', '"withDefaultFonts":false', '"showDeveloperTools":"never"', '"agent":{"disabled":true}']) expect(page).toContain(setting);
     expect(page).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)[^"' ]+\.(js|css)/);
     const script = await server.get("/swagger/scalar.js");
     expect(script.status).toBe(200);
