@@ -93,7 +93,6 @@ export function createApp(deps: AppDeps) {
   return { app: deps.metrics === false ? app : app.use(metricsApi(deps.store, deps.requestMetrics ?? new RequestMetrics())), routes: consumer.listRoutes };
 }
 
-export type App = ReturnType<typeof createApp>["app"];
 
 type Handler = (request: Request) => Response | Promise<Response>;
 
