@@ -6,7 +6,7 @@ BUN := node_modules/.bin/bun
 TSC := node_modules/.bin/tsc
 SOURCES := $(shell find src data/sample -type f 2>/dev/null) package.json tsconfig.json bunfig.toml
 
-.PHONY: help install run test typecheck build bench clean
+.PHONY: help install run test test-deps typecheck build bench clean
 
 help:
 	@echo "make run     install what is missing, then serve the embedded sample data on http://127.0.0.1:8080"
@@ -29,7 +29,11 @@ run: install
 typecheck: install
 	$(TSC) --noEmit -p .
 
-test: install typecheck build
+# The Debian programs that tests drive for real (test/support/debian.ts lists them), installed when missing.
+test-deps: install
+	$(BUN) test/support/debian.ts
+
+test: install test-deps typecheck build
 	$(BUN) test $(TESTS)
 
 dist/nompd: node_modules/.installed $(SOURCES)
