@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { ConfigError } from "./errors";
 import { checkCron, nextRun } from "./sync/cron";
 
 /**
@@ -7,7 +8,6 @@ import { checkCron, nextRun } from "./sync/cron";
  * Flag beats environment beats default. Nothing else in Nompd reads process.env.
  */
 
-export class ConfigError extends Error {}
 
 const bool = z.preprocess((v) => {
   if (typeof v === "boolean") return v;

@@ -1,14 +1,11 @@
 #!/usr/bin/env bun
 import pkg from "../package.json";
-import { ConfigError, loadConfig } from "./config";
+import { loadConfig } from "./config";
+import { EXIT, NompdError, UsageError } from "./errors";
 import { createLogger } from "./log";
-import { KeyError } from "./store/keys";
-import { SchemaTooNewError } from "./store/migrations";
-import { StoreOpenError } from "./store/db";
-import { SourceError } from "./upstream/bundles";
-import { parseArgs, UsageError } from "./cli/args";
+import { parseArgs } from "./cli/args";
 import { backupCommand } from "./cli/backup";
-import { EXIT, type CliContext } from "./cli/context";
+import type { CliContext } from "./cli/context";
 import { helpText } from "./cli/help";
 import { keysCommand } from "./cli/keys";
 import { serveCommand } from "./cli/serve";
@@ -60,13 +57,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
     }
     return EXIT.usage;
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError) {
+    if (e instanceof NompdError) {
       err(e.message);
-      return EXIT.usage;
-    }
-    if (e instanceof StoreOpenError || e instanceof SchemaTooNewError || e instanceof KeyError || e instanceof SourceError) {
-      err(e.message);
-      return EXIT.failed;
+      return e.exit;
     }
     err(`Unexpected error: ${(e as Error)?.stack ?? String(e)}\nPlease report it with the command you ran.`);
     return EXIT.failed;

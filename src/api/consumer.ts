@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import { z } from "zod";
+import { UsageError } from "../errors";
 import { ALL_COLLECTIONS, RAW_COLLECTIONS, type Collection, type OutputCollection } from "../convert/dataset";
 import type { Store } from "../store/db";
 import { Documents, type DocumentRow } from "../store/documents";
@@ -27,14 +28,13 @@ const wholeNumber = z
   .transform((digits) => (digits.length > 15 ? Number.MAX_SAFE_INTEGER : Number(digits)));
 
 type Query = Record<string, string | string[] | undefined>;
-class BadRequest extends Error {}
 
 /** A whole number ≥ 0 from the query, or undefined when absent; the message names what is allowed. */
 export function versionParam(query: Query, name: string): number | undefined {
   const raw = single(query, name);
   if (raw === undefined) return undefined;
   const parsed = wholeNumber.safeParse(raw);
-  if (!parsed.success) throw new BadRequest(`${name} must be a whole number ≥ 0 (a currentVersion of an earlier answer), got "${raw}".`);
+  if (!parsed.success) throw new UsageError(`${name} must be a whole number ≥ 0 (a currentVersion of an earlier answer), got "${raw}".`);
   return parsed.data;
 }
 
@@ -56,14 +56,14 @@ function rawQuery(request: Request): Query {
 
 function single(query: Query, name: string): string | undefined {
   const v = query[name];
-  if (Array.isArray(v)) throw new BadRequest(`Give ${name} once (it was given ${v.length} times).`);
+  if (Array.isArray(v)) throw new UsageError(`Give ${name} once (it was given ${v.length} times).`);
   return v;
 }
 
 function checkKnown(query: Query, allowed: readonly string[]): void {
   for (const name of Object.keys(query)) {
     if (!allowed.includes(name)) {
-      throw new BadRequest(`Unknown query parameter "${name}". Allowed here: ${allowed.length ? allowed.join(", ") : "none"}.`);
+      throw new UsageError(`Unknown query parameter "${name}". Allowed here: ${allowed.length ? allowed.join(", ") : "none"}.`);
     }
   }
 }
@@ -121,10 +121,10 @@ export function consumerApi(store: Store, keys: Keys) {
   const filterableOf = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, FILTER_NAMES.filter((f) => (FILTERS[f] as readonly string[]).includes(c))])) as Record<Collection, FilterName[]>;
   const allowedOf = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, ["sinceVersion", "asOfVersion", ...filterableOf[c]]])) as Record<Collection, string[]>;
   const fail = (err: unknown) => {
-    if (err instanceof BadRequest) return errorResponse(400, err.message, datasetHeader);
+    if (err instanceof UsageError) return errorResponse(400, err.message, datasetHeader);
     throw err;
   };
-  /** Runs a handler, answering its BadRequest as 400. */
+  /** Runs a handler, answering its UsageError as 400. */
   const answering400 = (handler: () => Response): Response => {
     try {
       return handler();
@@ -142,15 +142,15 @@ export function consumerApi(store: Store, keys: Keys) {
     for (const name of filterable) {
       const value = single(query, name);
       if (value === undefined) continue;
-      if (value.trim() === "") throw new BadRequest(`${name} must not be empty.`);
+      if (value.trim() === "") throw new UsageError(`${name} must not be empty.`);
       filters.push([name, value]);
     }
     if (since !== undefined && (filters.length > 0 || asOf !== undefined)) {
-      throw new BadRequest(
+      throw new UsageError(
         `sinceVersion cannot be combined with ${filters.length > 0 ? "filters" : "asOfVersion"}: a filtered diff would miss items that leave the filter. Diff the whole list, and filter on your side.`,
       );
     }
-    if (asOf !== undefined && filters.length > 0) throw new BadRequest("asOfVersion cannot be combined with filters; filters apply to the current list.");
+    if (asOf !== undefined && filters.length > 0) throw new UsageError("asOfVersion cannot be combined with filters; filters apply to the current list.");
 
     if (since !== undefined) {
       const answer = atVersion(since, () => documents.since(collection, since));
@@ -166,7 +166,7 @@ export function consumerApi(store: Store, keys: Keys) {
     }
     if (asOf !== undefined) {
       const answer = atVersion(asOf, () => documents.asOf(collection, asOf));
-      if (answer.json === null) throw new BadRequest(`asOfVersion ${asOf} is greater than the currentVersion ${answer.current}.`);
+      if (answer.json === null) throw new UsageError(`asOfVersion ${asOf} is greater than the currentVersion ${answer.current}.`);
       return sendJson(request, PreparedBody.fromJson(answer.json, datasetHeader));
     }
     const live = lists.get(collection, generation);

@@ -2,8 +2,8 @@ import { Elysia, t } from "elysia";
 import type { Logger } from "../log";
 import type { Keys } from "../store/keys";
 import { Runs } from "../store/runs";
-import { SyncAlreadyRunningError } from "../store/syncLock";
-import { NoSourceError, type SyncService } from "../sync/service";
+import { NompdError } from "../errors";
+import type { SyncService } from "../sync/service";
 import type { Store } from "../store/db";
 import { requireScope } from "./auth";
 import { errorResponse, json } from "./http";
@@ -44,8 +44,7 @@ export function internalApi(store: Store, keys: Keys, sync: SyncService, log: Lo
             const status = failure === "guard" ? 422 : failure === "source" ? 502 : 500;
             return json({ error: run.error, run }, status);
           } catch (err) {
-            if (err instanceof SyncAlreadyRunningError) return errorResponse(409, err.message);
-            if (err instanceof NoSourceError) return errorResponse(409, err.message);
+            if (err instanceof NompdError) return errorResponse(err.status, err.message);
             throw err;
           }
         },

@@ -1,6 +1,6 @@
 import { settingFlag } from "../config";
+import { UsageError } from "../errors";
 
-export class UsageError extends Error {}
 
 /** Options of commands (not settings): name → whether it takes a value. */
 const COMMAND_OPTIONS: Record<string, boolean> = {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Store } from "../store/db";
-import { UsageError } from "./args";
+import { UsageError } from "../errors";
 import { EXIT, type CliContext } from "./context";
 
 /**

@@ -1,6 +1,6 @@
 import { Store } from "../store/db";
 import { Keys, type Scope } from "../store/keys";
-import { UsageError } from "./args";
+import { UsageError } from "../errors";
 import { EXIT, type CliContext } from "./context";
 
 export function curlLine(ctx: CliContext, key: string): string {

@@ -3,7 +3,7 @@ import { RequestMetrics } from "../api/metrics";
 import { Store } from "../store/db";
 import { Keys } from "../store/keys";
 import { Runs } from "../store/runs";
-import { SyncAlreadyRunningError } from "../store/syncLock";
+import { SyncAlreadyRunningError } from "../errors";
 import { runSync } from "../sync/run";
 import { nextRun } from "../sync/cron";
 import { syncSchedule } from "../sync/schedule";

@@ -6,7 +6,7 @@ import { Runs } from "../store/runs";
 import { SyncLock } from "../store/syncLock";
 import { nextRun } from "../sync/cron";
 import { shown } from "../upstream/fhirSource";
-import { UsageError } from "./args";
+import { UsageError } from "../errors";
 import { EXIT, type CliContext } from "./context";
 
 export function statusCommand(ctx: CliContext): number {

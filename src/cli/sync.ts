@@ -1,11 +1,11 @@
 import { Store } from "../store/db";
-import { SyncAlreadyRunningError } from "../store/syncLock";
+import { SyncAlreadyRunningError } from "../errors";
 import { runSync } from "../sync/run";
 import { fileSource } from "../upstream/files";
 import { fhirSource } from "../upstream/fhirSource";
 import { upstreamFromConfig } from "../upstream/fromSettings";
 import type { FetchProgress, Source } from "../upstream/source";
-import { UsageError } from "./args";
+import { UsageError } from "../errors";
 import { EXIT, type CliContext } from "./context";
 import { runSummary } from "./summary";
 

@@ -1,4 +1,5 @@
 import type { Collection } from "../convert/dataset";
+import { GuardError } from "../errors";
 import type { Store } from "./db";
 import { Staging } from "./staging";
 import { isoSeconds } from "./time";
@@ -44,22 +45,15 @@ export interface CommitResult {
   counts: Record<string, ChangeCounts>;
 }
 
-export class MassDeletionError extends Error {
-  constructor(
-    readonly collection: string,
-    readonly wouldDelete: number,
-    readonly live: number,
-    readonly maxShare: number,
-    /** What the sync would have done to every collection: recorded with the stopped run. */
-    readonly counts: Record<string, ChangeCounts> = {},
-  ) {
-    super(
-      `Sync stopped by the mass-deletion guard: it would delete ${wouldDelete} of ${live} live ${collection} ` +
-        `documents (${Math.round((wouldDelete / live) * 100)}%, more than the allowed ${Math.round(maxShare * 100)}%). ` +
-        `Nothing was written. If upstream really removed them, run the sync again with --force (HTTP: ?force=true), ` +
-        `or raise --max-delete-share.`,
-    );
-  }
+/** The mass-deletion guard's verdict, as the error that stops the sync. */
+export function guardError(collection: string, wouldDelete: number, live: number, maxShare: number, counts: Record<string, ChangeCounts>): GuardError {
+  return new GuardError(
+    `Sync stopped by the mass-deletion guard: it would delete ${wouldDelete} of ${live} live ${collection} ` +
+      `documents (${Math.round((wouldDelete / live) * 100)}%, more than the allowed ${Math.round(maxShare * 100)}%). ` +
+      `Nothing was written. If upstream really removed them, run the sync again with --force (HTTP: ?force=true), ` +
+      `or raise --max-delete-share.`,
+    counts,
+  );
 }
 
 // A staged document and the stored one, side by side (LEFT JOIN: no stored one for a new document).
@@ -124,7 +118,7 @@ export function commitStaged(store: Store, collections: readonly Collection[], o
       for (const collection of collections) {
         const { deleted } = counts[collection]!;
         const n = live[collection]!;
-        if (n > 0 && deleted / n > options.maxDeleteShare) throw new MassDeletionError(collection, deleted, n, options.maxDeleteShare, counts);
+        if (n > 0 && deleted / n > options.maxDeleteShare) throw guardError(collection, deleted, n, options.maxDeleteShare, counts);
       }
     }
     if (changes === 0) return { version: null, previousVersion, lastChanged, counts };

@@ -1,12 +1,11 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { StoreError } from "../errors";
 import { migrate } from "./migrations";
 
 /** "NOMP" in ASCII: marks a SQLite file as a Nompd database (PRAGMA application_id). */
 const APPLICATION_ID = 0x4e4f4d50;
-
-export class StoreOpenError extends Error {}
 
 /**
  * One SQLite connection to a Nompd database file.
@@ -35,20 +34,20 @@ export class Store {
     try {
       mkdirSync(dirname(absolute), { recursive: true });
     } catch (err) {
-      throw new StoreOpenError(`Cannot create the folder for the database ${absolute}: ${(err as Error).message}. Check the --db path and its permissions.`);
+      throw new StoreError(`Cannot create the folder for the database ${absolute}: ${(err as Error).message}. Check the --db path and its permissions.`);
     }
     let db: Database;
     try {
       db = new Database(absolute, { create: true, strict: true });
     } catch (err) {
-      throw new StoreOpenError(`Cannot open the database ${absolute}: ${(err as Error).message}. Check the --db path and its permissions.`);
+      throw new StoreError(`Cannot open the database ${absolute}: ${(err as Error).message}. Check the --db path and its permissions.`);
     }
     try {
       db.exec("PRAGMA busy_timeout = 10000");
       const appId = (db.query("PRAGMA application_id").get() as { application_id: number }).application_id;
       const tables = (db.query("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number }).n;
       if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) {
-        throw new StoreOpenError(`${absolute} is a SQLite file but not a Nompd database. Point --db at a Nompd database or at a new file.`);
+        throw new StoreError(`${absolute} is a SQLite file but not a Nompd database. Point --db at a Nompd database or at a new file.`);
       }
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
@@ -58,10 +57,10 @@ export class Store {
       return new Store(db, absolute);
     } catch (err) {
       db.close();
-      if (err instanceof StoreOpenError) throw err;
+      if (err instanceof StoreError) throw err;
       const message = (err as Error).message;
       if (/not a database|file is encrypted/i.test(message)) {
-        throw new StoreOpenError(`${absolute} is not a SQLite database. Point --db at a Nompd database or at a new file.`);
+        throw new StoreError(`${absolute} is not a SQLite database. Point --db at a Nompd database or at a new file.`);
       }
       throw err;
     }

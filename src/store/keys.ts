@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import { ConflictError, NotFoundError, UsageError } from "../errors";
 import type { Store } from "./db";
 import { isoSeconds } from "./time";
 
@@ -10,8 +11,6 @@ export interface ApiKeyInfo {
   createdAt: string;
   revokedAt: string | null;
 }
-
-export class KeyError extends Error {}
 
 /** A new key: 32 random bytes, base64url, with a recognisable prefix (so it can be found in a leak scan). */
 export function generateKey(): string {
@@ -56,11 +55,11 @@ export class Keys {
 
   create(name: string, scope: Scope): string {
     if (!NAME.test(name)) {
-      throw new KeyError(`Invalid key name "${name}": use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit.`);
+      throw new UsageError(`Invalid key name "${name}": use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit.`);
     }
     const existing = this.store.db.query("SELECT revoked_at FROM api_key WHERE name = ?").get(name) as { revoked_at: string | null } | null;
     if (existing && existing.revoked_at === null) {
-      throw new KeyError(`A key named "${name}" exists already. Revoke it first ('nompd keys revoke ${name}') or choose another name.`);
+      throw new ConflictError(`A key named "${name}" exists already. Revoke it first ('nompd keys revoke ${name}') or choose another name.`);
     }
     const key = generateKey();
     this.store.db
@@ -73,7 +72,7 @@ export class Keys {
   revoke(name: string): void {
     const result = this.store.db.query("UPDATE api_key SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL").run(isoSeconds(), name);
     if (result.changes === 0) {
-      throw new KeyError(`No active key named "${name}". 'nompd keys list' shows the keys.`);
+      throw new NotFoundError(`No active key named "${name}". 'nompd keys list' shows the keys.`);
     }
     this.store.noteLocalWrite();
   }

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { StoreError } from "../errors";
 
 /**
  * Numbered schema migrations. `PRAGMA user_version` holds the number of the last one applied; each runs
@@ -89,8 +90,6 @@ export const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export class SchemaTooNewError extends Error {}
-
 function userVersion(db: Database): number {
   return (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
 }
@@ -98,7 +97,7 @@ function userVersion(db: Database): number {
 /** Applies the migrations this file lacks; refuses a file written by a newer Nompd. */
 export function migrate(db: Database, path: string): void {
   const tooNew = (found: number) =>
-    new SchemaTooNewError(
+    new StoreError(
       `The database ${path} has schema version ${found}, but this nompd knows only up to ${SCHEMA_VERSION}. ` +
         `It was written by a newer nompd: run that version, or point --db at another file.`,
     );

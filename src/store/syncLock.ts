@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { SyncAlreadyRunningError } from "../errors";
 import type { Store } from "./db";
 import { isoSeconds } from "./time";
 
@@ -10,13 +11,12 @@ export interface LockHolder {
   started_at: string;
 }
 
-export class SyncAlreadyRunningError extends Error {
-  constructor(readonly holder: LockHolder) {
-    super(
-      `A sync is already running on this database (started ${holder.started_at} by ${holder.trigger}, ` +
-        `process ${holder.pid} on ${holder.host}). Wait for it to finish (see 'nompd status'), then try again.`,
-    );
-  }
+export function alreadyRunning(holder: LockHolder): SyncAlreadyRunningError {
+  return new SyncAlreadyRunningError(
+    `A sync is already running on this database (started ${holder.started_at} by ${holder.trigger}, ` +
+      `process ${holder.pid} on ${holder.host}). Wait for it to finish (see 'nompd status'), then try again.`,
+    holder,
+  );
 }
 
 /** The holder renews the lock this often while a sync runs… */
@@ -84,7 +84,7 @@ export class SyncLock {
     const host = hostname();
     db.transaction(() => {
       const row = this.row();
-      if (row && !this.stale(row, host)) throw new SyncAlreadyRunningError(row);
+      if (row && !this.stale(row, host)) throw alreadyRunning(row);
       const now = isoSeconds();
       db.query(
         "INSERT OR REPLACE INTO sync_lock (id, pid, host, trigger, started_at, process_start, renewed_at) VALUES (1, ?, ?, ?, ?, ?, ?)",

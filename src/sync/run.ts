@@ -1,10 +1,10 @@
 import { ALL_COLLECTIONS, DatasetBuilder, type Collection } from "../convert/dataset";
-import { commitStaged, emptyCounts, MassDeletionError, type CollectionCounts } from "../store/commit";
+import { commitStaged, emptyCounts, type CollectionCounts } from "../store/commit";
 import { Staging } from "../store/staging";
 import type { Store } from "../store/db";
 import { Runs, type RunTrigger, type SyncRun } from "../store/runs";
 import { SyncLock } from "../store/syncLock";
-import { SourceError } from "../upstream/bundles";
+import { GuardError, SourceError } from "../errors";
 import type { FetchProgress, Source } from "../upstream/source";
 
 export interface SyncOptions {
@@ -75,8 +75,8 @@ export async function runSync(store: Store, source: Source, options: SyncOptions
   } catch (err) {
     if (runId === null) throw err;
     const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof MassDeletionError) for (const [c, n] of Object.entries(err.counts)) Object.assign(counts[c]!, n);
-    const failure: FailureKind = err instanceof MassDeletionError ? "guard" : err instanceof SourceError ? "source" : "internal";
+    if (err instanceof GuardError) for (const [c, n] of Object.entries(err.counts)) Object.assign(counts[c]!, n);
+    const failure: FailureKind = err instanceof GuardError ? "guard" : err instanceof SourceError ? "source" : "internal";
     const run = runs.finish(runId, failure === "guard" ? "aborted_by_guard" : "failed", store.currentVersion(), counts, message);
     return { run, ignored, failure };
   } finally {

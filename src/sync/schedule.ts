@@ -1,6 +1,6 @@
 import { cron } from "@elysiajs/cron";
 import type { Logger } from "../log";
-import { SyncAlreadyRunningError } from "../store/syncLock";
+import { SyncAlreadyRunningError } from "../errors";
 import { nextRun } from "./cron";
 import type { SyncService } from "./service";
 

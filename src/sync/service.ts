@@ -1,15 +1,12 @@
 import type { Store } from "../store/db";
 import type { RunTrigger } from "../store/runs";
-import { SyncAlreadyRunningError, SyncLock } from "../store/syncLock";
+import { ConflictError, SyncAlreadyRunningError } from "../errors";
+import { alreadyRunning, SyncLock } from "../store/syncLock";
 import type { UpstreamOptions } from "../upstream/fhirSource";
 import { SYNC_WORKER_URL } from "../workers";
 import type { SyncOutcome } from "./run";
 
-export class NoSourceError extends Error {
-  constructor() {
-    super("No upstream is configured, so there is nothing to sync from. Start nompd with --upstream-url (and NOMPD_UPSTREAM_API_KEY), or load files with 'nompd import PATH...'.");
-  }
-}
+const NO_SOURCE = "No upstream is configured, so there is nothing to sync from. Start nompd with --upstream-url (and NOMPD_UPSTREAM_API_KEY), or load files with 'nompd import PATH...'.";
 
 /** What the sync thread is asked to do (plain data: it crosses to the worker as a message). */
 export interface SyncJob {
@@ -22,7 +19,7 @@ export interface SyncJob {
 
 export type SyncReply =
   | { outcome: SyncOutcome }
-  | { alreadyRunning: ConstructorParameters<typeof SyncAlreadyRunningError>[0] }
+  | { alreadyRunning: SyncAlreadyRunningError["holder"] }
   | { error: string };
 
 /**
@@ -44,18 +41,18 @@ export class SyncService {
     return this.running > 0;
   }
 
-  /** Throws NoSourceError, or SyncAlreadyRunningError (from the lock); every other outcome is a run. */
+  /** Throws ConflictError (no upstream), or SyncAlreadyRunningError (from the lock); every other outcome is a run. */
   async run(trigger: RunTrigger, force: boolean): Promise<SyncOutcome> {
-    if (!this.upstream) throw new NoSourceError();
+    if (!this.upstream) throw new ConflictError(NO_SOURCE);
     if (this.running > 0) {
       const holder = new SyncLock(this.store).current();
-      throw new SyncAlreadyRunningError(holder ?? { pid: process.pid, host: "this server", trigger: "this server", started_at: "just now" });
+      throw alreadyRunning(holder ?? { pid: process.pid, host: "this server", trigger: "this server", started_at: "just now" });
     }
     this.running++;
     try {
       const reply = await inWorker({ db: this.store.path, upstream: this.upstream, trigger, force, maxDeleteShare: this.maxDeleteShare });
       if ("outcome" in reply) return reply.outcome;
-      if ("alreadyRunning" in reply) throw new SyncAlreadyRunningError(reply.alreadyRunning);
+      if ("alreadyRunning" in reply) throw alreadyRunning(reply.alreadyRunning);
       // The thread died without finishing: free the lock it may have left, so that the next sync can run
       // (this service runs one sync at a time, so nothing else of this process holds it). That sync
       // also closes the dead one's run record, once it holds the lock.

@@ -4,7 +4,7 @@
  * transaction). Started by SyncService, one job per worker; the outcome goes back as a message.
  */
 import { Store } from "../store/db";
-import { SyncAlreadyRunningError } from "../store/syncLock";
+import { SyncAlreadyRunningError } from "../errors";
 import { fhirSource } from "../upstream/fhirSource";
 import { runSync } from "./run";
 import type { SyncJob, SyncReply } from "./service";

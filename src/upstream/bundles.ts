@@ -2,7 +2,7 @@ import { isRawCollection, type RawCollection } from "../convert/dataset";
 import { asArray, isObj } from "../fhir/read";
 import type { ResourceSink } from "./source";
 
-export class SourceError extends Error {}
+import { SourceError } from "../errors";
 
 /** Resources a source met that belong to none of the three collections, by resourceType. */
 export type Ignored = Record<string, number>;

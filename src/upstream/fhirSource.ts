@@ -2,7 +2,7 @@ import createDebug from "debug";
 import { Client } from "fhir-kit-client";
 import { RAW_COLLECTIONS, type RawCollection } from "../convert/dataset";
 import { asArray, isObj } from "../fhir/read";
-import { SourceError } from "./bundles";
+import { SourceError } from "../errors";
 import type { FetchProgress, ResourceSink, Source, SourceResult } from "./source";
 
 // fhir-kit-client can log request headers (our upstream key among them) through `debug` when DEBUG is

@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import { collect, SourceError, type Ignored } from "./bundles";
+import { SourceError } from "../errors";
+import { collect, type Ignored } from "./bundles";
 import type { ResourceSink, Source, SourceResult } from "./source";
 
 function expand(path: string): string[] {
