@@ -1,21 +1,18 @@
 /**
- * The limit for the read benchmark: a plain Bun.serve that answers the same bytes from memory, with no
- * routing, no auth and no database. Usage: bun bench/static-server.ts BODY.json BODY.json.gz
+ * The limit of a read path: a plain Bun.serve that answers every request with one captured response
+ * (status, headers and body bytes, as Nompd sent them), from memory: no routing, no key check, no
+ * database. Usage: bun bench/static-server.ts CAPTURE.json (written by bench/parts/read.ts).
  * Prints "listening <port>" when ready.
  */
-const [plainPath, gzipPath] = process.argv.slice(2);
-const plain = new Uint8Array(await Bun.file(plainPath!).arrayBuffer());
-const gzip = new Uint8Array(await Bun.file(gzipPath!).arrayBuffer());
+import { readFileSync } from "node:fs";
+import { SERVER_SET } from "./lib/capture";
+
+const file = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as { status: number; headers: Array<[string, string]>; body: string };
+const body = file.body.length > 0 ? Buffer.from(file.body, "base64") : null;
+const headers = file.headers.filter(([name]) => !SERVER_SET.has(name.toLowerCase()));
 const server = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
-  fetch(request) {
-    const gz = (request.headers.get("accept-encoding") ?? "").includes("gzip");
-    return new Response(gz ? gzip : plain, {
-      headers: { "content-type": "application/json; charset=utf-8", ...(gz ? { "content-encoding": "gzip" } : {}) },
-    });
-  },
+  fetch: () => new Response(body, { status: file.status, headers }),
 });
 console.log(`listening ${server.port}`);
-
-export {};
