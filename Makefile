@@ -9,7 +9,7 @@ SOURCES := $(shell find src data/sample -type f 2>/dev/null) package.json tsconf
 .PHONY: help install run test test-deps typecheck build bench clean
 
 help:
-	@echo "make run     install what is missing, then serve the embedded sample data on http://127.0.0.1:8080"
+	@echo "make run     install what is missing, then serve the embedded sample data (invented, marked as such) on http://127.0.0.1:8080"
 	@echo "make test    install, typecheck, build dist/nompd, run the whole test suite"
 	@echo "make build   the single executable dist/nompd"
 	@echo "make bench   the benchmarks in bench/ (see docs/PERFORMANCE.md)"
@@ -24,7 +24,7 @@ node_modules/.installed: package.json package-lock.json
 install: node_modules/.installed
 
 run: install
-	$(BUN) src/main.ts serve $(ARGS)
+	$(BUN) src/main.ts serve --sample $(ARGS)
 
 typecheck: install
 	$(TSC) --noEmit -p .

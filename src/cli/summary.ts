@@ -1,4 +1,4 @@
-import { ALL_COLLECTIONS } from "../convert/dataset";
+import { ALL_COLLECTIONS } from "../collections";
 import type { SyncRun } from "../store/runs";
 
 const STATUS_TEXT: Record<SyncRun["status"], string> = {
@@ -7,6 +7,7 @@ const STATUS_TEXT: Record<SyncRun["status"], string> = {
   no_changes: "succeeded with no changes",
   failed: "FAILED",
   aborted_by_guard: "STOPPED by the mass-deletion guard",
+  aborted: "ABORTED",
 };
 
 /** The printed end of a sync or import: outcome, version and a table of counts per collection. */

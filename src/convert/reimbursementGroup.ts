@@ -1,7 +1,7 @@
 import { articleNumbers } from "../fhir/articleNumbers";
 import { asArray, extensionsMatching, isObj, readCodeableConcept, readCoding, type CodeableConcept, type Obj } from "../fhir/read";
 import { medicines } from "./medicines";
-import type { ReimbursementGroup } from "./models";
+import type { ReimbursementGroup } from "../models";
 
 function legalBasis(ra: Obj): CodeableConcept | null {
   // extensionsMatching compares case-insensitively: upstream spells the URL in more than one case.

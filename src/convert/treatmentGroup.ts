@@ -15,7 +15,7 @@ import {
   type Obj,
 } from "../fhir/read";
 import { medicines } from "./medicines";
-import type { TreatmentAlternative, TreatmentGroup } from "./models";
+import type { TreatmentAlternative, TreatmentGroup } from "../models";
 
 export const RHF_SYSTEM = "urn:oid:2.16.578.1.12.4.1.102";
 
