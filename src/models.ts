@@ -146,8 +146,37 @@ export const SyncRun = Type.Object(
   { $id: "SyncRun", additionalProperties: false, description: "One sync run, as recorded" },
 );
 
+const count = (description?: string) => Type.Integer({ minimum: 0, ...(description ? { description } : {}) });
+
+export const Fallbacks = Type.Object(
+  {
+    diseaseGroup: Type.Object(
+      { extension: count(), typeText: count(), typeCodingDisplay: count(), none: count() },
+      { additionalProperties: false, description: "Where each treatment group's disease group came from" },
+    ),
+    rank: Type.Object({ extension: count(), position: count() }, { additionalProperties: false, description: "Where each treatment alternative's rank came from" }),
+    unresolvedCanonicals: count("Treatment alternatives whose definitionCanonical named no known ActivityDefinition"),
+    reimbursementWithoutArticleNumbers: count("Reimbursement groups without any article number (no medicines)"),
+  },
+  { $id: "Fallbacks", additionalProperties: false, description: "How often the conversion fell back from the first place its rules name" },
+);
+
+export const DryRunReport = Type.Object(
+  {
+    dryRun: Type.Literal(true),
+    outcome: Type.Union([Type.Literal("would_succeed"), Type.Literal("no_changes"), Type.Literal("stopped_by_guard")]),
+    currentVersion: count(),
+    wouldBeVersion: Nullable(Type.Integer({ minimum: 1, description: "The version the sync would make, or null when it would make none" })),
+    counts: Type.Record(Type.String(), Counts, { description: "Per collection: what the sync would do" }),
+    fallbacks: Fallbacks,
+    guard: Nullable(Type.String({ description: "The mass-deletion guard's verdict when it would stop the sync" })),
+    ignored: Type.Record(Type.String(), count(), { description: "Resources of other types met and left out, by resourceType" }),
+  },
+  { $id: "DryRunReport", additionalProperties: false, description: "What a sync would do; nothing was written" },
+);
+
 /** Every named model, for the OpenAPI document's components and for validators that resolve $ref. */
-export const MODELS = [Coding, CodeableConcept, Period, MedicinalReference, TreatmentAlternative, TreatmentGroup, ReimbursementGroup, FhirResource, Counts, SyncRun] as const;
+export const MODELS = [Coding, CodeableConcept, Period, MedicinalReference, TreatmentAlternative, TreatmentGroup, ReimbursementGroup, FhirResource, Counts, SyncRun, Fallbacks, DryRunReport] as const;
 
 export type Coding = Static<typeof Coding>;
 export type CodeableConcept = Static<typeof CodeableConcept>;
@@ -158,3 +187,5 @@ export type TreatmentGroup = Static<typeof TreatmentGroup>;
 export type ReimbursementGroup = Static<typeof ReimbursementGroup>;
 export type CollectionCounts = Static<typeof Counts>;
 export type SyncRun = Static<typeof SyncRun>;
+export type Fallbacks = Static<typeof Fallbacks>;
+export type DryRunReport = Static<typeof DryRunReport>;

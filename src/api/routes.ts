@@ -3,7 +3,7 @@ import { gzipSync } from "node:zlib";
 import { OUTPUT, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection, type OutputCollection } from "../collections";
 import { NotFoundError, UsageError } from "../errors";
 import type { Logger } from "../log";
-import { SyncRun } from "../models";
+import { DryRunReport, SyncRun } from "../models";
 import type { Store, StoreState } from "../store/db";
 import { nextRun } from "../sync/cron";
 import type { SyncService } from "../sync/service";
@@ -177,21 +177,27 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
       method: "POST",
       path: "/api/internal/sync",
       scope: "admin",
-      query: Type.Object({ force: Type.Optional(Type.Boolean({ description: "true: let the sync delete more than --max-delete-share of a collection" })) }),
-      summary: "Run a sync now",
-      description: "Answers when the sync is done (it may take minutes): 200 when it succeeded or changed nothing; 409 when a sync is already running or no upstream is set; 502 when upstream failed; 422 when the mass-deletion guard stopped it.",
+      query: Type.Object({
+        force: Type.Optional(Type.Boolean({ description: "true: let the sync delete more than --max-delete-share of a collection" })),
+        dryRun: Type.Optional(Type.Boolean({ description: "true: do everything but write, and report what the sync would do (no run is recorded)" })),
+      }),
+      summary: "Run a sync now (or a dry run)",
+      description:
+        "Answers when the sync is done (it may take minutes): 200 when it succeeded or changed nothing; 409 when a sync is already running or no upstream is set; 502 when upstream failed; 422 when the mass-deletion guard stopped it. " +
+        "With dryRun=true: 200 with what the sync would do (the guard's verdict included), written nowhere.",
       tags: ADMIN,
       responses: {
-        200: { description: "The run: succeeded, or no changes", schema: SyncRun },
+        200: { description: "The run (succeeded, or no changes), or with dryRun the report", schema: Type.Union([SyncRun, DryRunReport]) },
         409: error("A sync is already running, or no upstream is configured"),
         422: { description: "Stopped by the mass-deletion guard; nothing was written", schema: runFailure() },
         500: { description: "The sync failed for another reason; nothing was written", schema: runFailure() },
-        502: { description: "The upstream failed; nothing was written", schema: runFailure() },
+        502: { description: "The upstream failed; nothing was written (with dryRun: just the error)", schema: Type.Union([runFailure(), ErrorBody]) },
         503: { description: "The server is stopping; the sync was aborted and nothing was written", schema: runFailure() },
       },
       // A sync answers when it is done: no idle timeout for that one request.
       idleTimeout: () => 0,
       async handle({ query }) {
+        if (query.dryRun === true) return json(await deps.sync.dryRun(query.force === true));
         const { run, failure } = await deps.sync.run("http", query.force === true);
         if (failure === null) return json(run, 200);
         if (failure === "internal") deps.log.error("sync failed", { run: run.id, error: run.error });

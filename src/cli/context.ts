@@ -44,6 +44,7 @@ export const OPTIONS = {
   "--force": { help: "let a sync delete more than --max-delete-share of a collection" },
   "--json": { help: "print the result as JSON" },
   "--scope": { value: "read|admin", help: "scope of a new key (default: read)" },
+  "--dry-run": { help: "do everything but write: report what the sync would add, change and delete, the fallbacks taken and the guard's verdict" },
 } satisfies Record<string, OptionDef>;
 
 /**

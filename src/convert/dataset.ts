@@ -1,5 +1,6 @@
 import { businessKey, isObj, type Obj } from "../fhir/read";
 import { ALL_COLLECTIONS, RAW_COLLECTIONS, type Collection, type RawCollection } from "../collections";
+import { emptyFallbacks } from "./fallbacks";
 import { toReimbursementGroup } from "./reimbursementGroup";
 import { ActivityIndex, toTreatmentGroup } from "./treatmentGroup";
 
@@ -91,6 +92,8 @@ export type DocumentSink = (collection: Collection, id: string, content: unknown
 export class DatasetBuilder {
   private readonly seen = Object.fromEntries(RAW_COLLECTIONS.map((c) => [c, new Set<string>()])) as Record<RawCollection, Set<string>>;
   readonly skipped = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, {}])) as Record<Collection, SkipReasons>;
+  /** How often each mapping fallback was taken. */
+  readonly fallbacks = emptyFallbacks();
   private readonly activities = new ActivityIndex();
   private plans: KeyedDocument<Obj>[] = [];
 
@@ -101,13 +104,13 @@ export class DatasetBuilder {
       this.emit(collection, id, content);
       if (collection === "PlanDefinition") this.plans.push({ id, content });
       else if (collection === "ActivityDefinition") this.activities.add(id, content);
-      else this.emit("reimbursementGroup", id, toReimbursementGroup(content, id));
+      else this.emit("reimbursementGroup", id, toReimbursementGroup(content, id, this.fallbacks));
     }
   }
 
   /** Emits the treatment groups, in PlanDefinition order. */
   finish(): void {
-    for (const { id, content } of this.plans) this.emit("treatmentGroup", id, toTreatmentGroup(content, id, this.activities));
+    for (const { id, content } of this.plans) this.emit("treatmentGroup", id, toTreatmentGroup(content, id, this.activities, this.fallbacks));
     this.plans = [];
   }
 }

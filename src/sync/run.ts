@@ -1,10 +1,12 @@
 import { ALL_COLLECTIONS, OUTPUT_COLLECTIONS, type Collection } from "../collections";
 import { DatasetBuilder } from "../convert/dataset";
 import { GuardError, NompdError, SourceError } from "../errors";
+import type { DryRunReport, Fallbacks } from "../models";
 import { emptyCounts, type CollectionCounts } from "../store/commit";
 import type { Store } from "../store/db";
 import type { RunStatus, RunTrigger, SyncRun } from "../store/runs";
 import { LockLostError } from "../store/syncLock";
+import type { Staging } from "../store/staging";
 import type { FetchProgress, Source } from "../upstream/source";
 
 export interface SyncOptions {
@@ -47,6 +49,46 @@ function failureOf(err: unknown): { kind: FailureKind; status: Exclude<RunStatus
 }
 
 /**
+ * Fetch → check → convert → stage, page by page as resources arrive: the sync never holds a large
+ * upstream in memory, and the comparison with what is stored runs in SQL at commit. Fills `counts`
+ * (fetched, skipped) as it goes; `check` is called for every page and may throw to stop.
+ */
+async function stageAll(
+  staging: Staging,
+  source: Source,
+  counts: Record<string, CollectionCounts>,
+  options: { onProgress?: (p: FetchProgress) => void; stop?: AbortSignal },
+  check: () => void,
+): Promise<{ ignored: Record<string, number>; fallbacks: Fallbacks }> {
+  const staged = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, 0])) as Record<Collection, number>;
+  const builder = new DatasetBuilder((collection, id, content) => {
+    staged[collection]++;
+    staging.put(collection, id, JSON.stringify(content), content);
+  });
+  const fetched = await source.fetch(
+    (collection, resources) => {
+      check();
+      counts[collection]!.fetched += resources.length;
+      builder.add(collection, resources);
+    },
+    options.onProgress,
+    options.stop,
+  );
+  check();
+  builder.finish();
+  staging.flush();
+  for (const c of ALL_COLLECTIONS) {
+    const reasons = builder.skipped[c];
+    counts[c]!.skippedReasons = reasons;
+    counts[c]!.skipped = Object.values(reasons).reduce((a, b) => a + b, 0);
+    if ((OUTPUT_COLLECTIONS as readonly string[]).includes(c)) counts[c]!.fetched = staged[c];
+  }
+  return { ignored: fetched.ignored, fallbacks: builder.fallbacks };
+}
+
+const newCounts = (): Record<string, CollectionCounts> => Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, emptyCounts()]));
+
+/**
  * The sync pipeline: lock → fetch all three collections → convert → one transaction that writes the
  * data and the run's outcome. The lock is taken before the run is recorded, so a refused second
  * trigger (SyncAlreadyRunningError) leaves no run behind; every other outcome is recorded, failures
@@ -55,7 +97,7 @@ function failureOf(err: unknown): { kind: FailureKind; status: Exclude<RunStatus
 export async function runSync(store: Store, source: Source, options: SyncOptions): Promise<SyncOutcome> {
   const lock = store.lock.acquire(options.trigger);
   const now = options.now ?? (() => new Date());
-  const counts: Record<string, CollectionCounts> = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, emptyCounts()]));
+  const counts = newCounts();
   let runId: number | null = null;
   let ignored: Record<string, number> = {};
   // A real sync into the sample replaces it whole (see commitStaged): stage every document's content.
@@ -72,32 +114,7 @@ export async function runSync(store: Store, source: Source, options: SyncOptions
     // One time for the whole sync: the run's start, and the lastChanged of everything it changes.
     const syncTime = now();
     runId = store.runs.start(options.trigger, syncTime, lock.token);
-    // Resources are checked, converted and staged page by page as they arrive: the sync never holds
-    // a large upstream in memory, and the comparison with what is stored runs in SQL at commit.
-    const staged = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, 0])) as Record<Collection, number>;
-    const builder = new DatasetBuilder((collection, id, content) => {
-      staged[collection]++;
-      staging.put(collection, id, JSON.stringify(content), content);
-    });
-    const fetched = await source.fetch(
-      (collection, resources) => {
-        check();
-        counts[collection]!.fetched += resources.length;
-        builder.add(collection, resources);
-      },
-      options.onProgress,
-      stop,
-    );
-    check();
-    ignored = fetched.ignored;
-    builder.finish();
-    staging.flush();
-    for (const c of ALL_COLLECTIONS) {
-      const reasons = builder.skipped[c];
-      counts[c]!.skippedReasons = reasons;
-      counts[c]!.skipped = Object.values(reasons).reduce((a, b) => a + b, 0);
-      if ((OUTPUT_COLLECTIONS as readonly string[]).includes(c)) counts[c]!.fetched = staged[c];
-    }
+    ignored = (await stageAll(staging, source, counts, { onProgress: options.onProgress, stop }, check)).ignored;
 
     const id = runId;
     let run: SyncRun | null = null;
@@ -131,5 +148,45 @@ export async function runSync(store: Store, source: Source, options: SyncOptions
   } finally {
     staging.clear();
     lock.release();
+  }
+}
+
+export type { DryRunReport };
+
+/**
+ * Everything a sync does except writing: fetch, convert, compare and the guard, in a transaction that
+ * is rolled back. It takes no lock and leaves no run record (nothing of it is kept). A source that
+ * fails is thrown (SourceError): there is nothing to report about the data then.
+ */
+export async function dryRunSync(store: Store, source: Source, options: Omit<SyncOptions, "trigger" | "now">): Promise<DryRunReport> {
+  const counts = newCounts();
+  const state = store.state();
+  const staging = store.staging(!options.sample && state.sample);
+  const check = () => {
+    if (options.signal?.aborted) throw new ShutdownError();
+  };
+  try {
+    const { ignored, fallbacks } = await stageAll(staging, source, counts, { onProgress: options.onProgress, stop: options.signal }, check);
+    const report = (outcome: DryRunReport["outcome"], version: number | null, guard: string | null): DryRunReport => ({
+      dryRun: true,
+      outcome,
+      currentVersion: state.version,
+      wouldBeVersion: version,
+      counts,
+      fallbacks,
+      guard,
+      ignored,
+    });
+    try {
+      const result = store.commit(ALL_COLLECTIONS, { maxDeleteShare: options.maxDeleteShare, force: options.force, runId: null, sample: options.sample ?? false, dryRun: true });
+      for (const [c, n] of Object.entries(result.counts)) Object.assign(counts[c]!, n);
+      return report(result.version === null ? "no_changes" : "would_succeed", result.version, null);
+    } catch (err) {
+      if (!(err instanceof GuardError)) throw err;
+      for (const [c, n] of Object.entries(err.counts)) Object.assign(counts[c]!, n);
+      return report("stopped_by_guard", null, err.message);
+    }
+  } finally {
+    staging.clear();
   }
 }

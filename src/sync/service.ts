@@ -1,10 +1,10 @@
-import { ConflictError, SyncAlreadyRunningError } from "../errors";
+import { ConflictError, SourceError, SyncAlreadyRunningError } from "../errors";
 import type { Store } from "../store/db";
 import type { RunTrigger } from "../store/runs";
 import { alreadyRunning } from "../store/syncLock";
 import type { UpstreamOptions } from "../upstream/fhirSource";
 import { SYNC_WORKER_URL } from "../workers";
-import type { SyncOutcome } from "./run";
+import type { DryRunReport, SyncOutcome } from "./run";
 
 const NO_SOURCE = "No upstream is configured, so there is nothing to sync from. Start nompd with --upstream-url (and NOMPD_UPSTREAM_API_KEY), or load files with 'nompd import PATH...'.";
 
@@ -22,12 +22,19 @@ export interface SyncJob extends SyncSettings {
   upstream: UpstreamOptions;
   trigger: RunTrigger;
   force: boolean;
+  /** Do everything but write (see dryRunSync). */
+  dryRun: boolean;
 }
 
 /** What the server thread may tell a running sync thread. */
 export type SyncCommand = { job: SyncJob } | { stop: true };
 
-export type SyncReply = { outcome: SyncOutcome } | { alreadyRunning: SyncAlreadyRunningError["holder"] } | { error: string };
+export type SyncReply =
+  | { outcome: SyncOutcome }
+  | { report: DryRunReport }
+  | { alreadyRunning: SyncAlreadyRunningError["holder"] }
+  | { sourceError: string }
+  | { error: string };
 
 /**
  * The server's one way to start a sync, for the schedule and the HTTP trigger alike. Each sync runs in
@@ -50,19 +57,33 @@ export class SyncService {
 
   /** Throws ConflictError (no upstream), or SyncAlreadyRunningError (from the lock); every other outcome is a run. */
   async run(trigger: RunTrigger, force: boolean): Promise<SyncOutcome> {
+    const reply = await this.start({ trigger, force, dryRun: false });
+    if ("outcome" in reply) return reply.outcome;
+    throw new Error("the sync thread answered a sync with a dry run's report");
+  }
+
+  /** What a sync would do now, written nowhere; throws SourceError when the upstream fails. */
+  async dryRun(force: boolean): Promise<DryRunReport> {
+    const reply = await this.start({ trigger: "http", force, dryRun: true });
+    if ("report" in reply) return reply.report;
+    throw new Error("the sync thread answered a dry run with a sync's outcome");
+  }
+
+  private async start(what: Pick<SyncJob, "trigger" | "force" | "dryRun">): Promise<{ outcome: SyncOutcome } | { report: DryRunReport }> {
     const upstream = this.settings.upstream;
     if (!upstream) throw new ConflictError(NO_SOURCE);
     if (this.running) {
       const holder = this.store.lock.current();
       throw alreadyRunning(holder ?? { pid: process.pid, host: "this server", trigger: "this server", started_at: "just now" });
     }
-    const job: SyncJob = { ...this.settings, upstream, db: this.store.path, trigger, force };
+    const job: SyncJob = { ...this.settings, upstream, db: this.store.path, ...what };
     const done = this.inWorker(job);
     this.running = done;
     try {
       const reply = await done;
-      if ("outcome" in reply) return reply.outcome;
+      if ("outcome" in reply || "report" in reply) return reply;
       if ("alreadyRunning" in reply) throw alreadyRunning(reply.alreadyRunning);
+      if ("sourceError" in reply) throw new SourceError(reply.sourceError);
       // The thread died without finishing: free the lock it may have left, so that the next sync can run
       // (this service runs one sync at a time, so nothing else of this process holds it). That sync
       // also closes the dead one's run record, once it holds the lock.

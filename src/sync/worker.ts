@@ -5,9 +5,9 @@
  * `stop` message (the server is shutting down) aborts the sync before it commits.
  */
 import { Store } from "../store/db";
-import { SyncAlreadyRunningError } from "../errors";
+import { SourceError, SyncAlreadyRunningError } from "../errors";
 import { fhirSource } from "../upstream/fhirSource";
-import { runSync } from "./run";
+import { dryRunSync, runSync } from "./run";
 import type { SyncCommand, SyncReply } from "./service";
 
 declare const self: Worker;
@@ -24,16 +24,15 @@ self.onmessage = async (event: MessageEvent<SyncCommand>) => {
   let reply: SyncReply;
   try {
     store = Store.open(job.db, { lockLeaseMs: job.lockLeaseMs });
-    const outcome = await runSync(store, fhirSource(job.upstream), {
-      trigger: job.trigger,
-      force: job.force,
-      maxDeleteShare: job.maxDeleteShare,
-      keepVersions: job.keepVersions,
-      signal: stop.signal,
-    });
-    reply = { outcome };
+    const options = { trigger: job.trigger, force: job.force, maxDeleteShare: job.maxDeleteShare, keepVersions: job.keepVersions, signal: stop.signal };
+    reply = job.dryRun ? { report: await dryRunSync(store, fhirSource(job.upstream), options) } : { outcome: await runSync(store, fhirSource(job.upstream), options) };
   } catch (err) {
-    reply = err instanceof SyncAlreadyRunningError ? { alreadyRunning: err.holder } : { error: String((err as Error)?.stack ?? err) };
+    reply =
+      err instanceof SyncAlreadyRunningError
+        ? { alreadyRunning: err.holder }
+        : err instanceof SourceError
+          ? { sourceError: err.message }
+          : { error: String((err as Error)?.stack ?? err) };
   } finally {
     store?.close();
   }
