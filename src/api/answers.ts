@@ -71,17 +71,21 @@ class Envelope {
 class LiveList extends PreparedBody {
   private index: Map<string, Map<string, number[]>> | null = null;
   private indexBytes = 0;
+  /** The rows' content, held only until the filter index is built from it. */
+  private rowBytes: number;
 
   constructor(
     private readonly envelope: Envelope,
-    private readonly rows: DocumentRow[] | null,
+    private rows: DocumentRow[] | null,
     readonly state: StoreState,
   ) {
     super(envelope.bytes, datasetHeaders(state));
+    // JavaScript strings: two bytes a character.
+    this.rowBytes = (rows ?? []).reduce((n, r) => n + 2 * r.content.length, 0);
   }
 
   override get size(): number {
-    return super.size + this.envelope.spans.byteLength + this.indexBytes;
+    return super.size + this.envelope.spans.byteLength + this.indexBytes + this.rowBytes;
   }
 
   /** Items matching every filter (AND), in id order. */
@@ -117,7 +121,9 @@ class LiveList extends PreparedBody {
       }
     });
     this.indexBytes = bytes;
-    this.onGrow?.(bytes);
+    this.onGrow?.(bytes - this.rowBytes);
+    this.rows = null;
+    this.rowBytes = 0;
     return index;
   }
 }
@@ -156,7 +162,7 @@ export class Answers {
    * between the request's look at the state and the snapshot, the answer (of the newer version) serves
    * this request only.
    */
-  private answer<T extends PreparedBody>(state: StoreState, key: string, build: (snapshot: StoreState) => T): T {
+  private answer<T extends PreparedBody>(state: StoreState, key: string, build: (snapshot: StoreState) => T, pinned = false): T {
     const stamp = stampOf(state);
     const hit = this.cache.get(stamp, key);
     if (hit) return hit as T;
@@ -165,7 +171,7 @@ export class Answers {
       fresh = stampOf(snapshot);
       return build(snapshot);
     });
-    if (fresh === stamp) this.cache.put(stamp, key, body);
+    if (fresh === stamp) this.cache.put(stamp, key, body, pinned);
     return body;
   }
 
@@ -179,7 +185,7 @@ export class Answers {
       const rows = this.store.documents.live(collection);
       // Only output collections are filtered: keep their rows until the index is built.
       return new LiveList(new Envelope(s.version, rows), isOutputCollection(collection) ? rows : null, s);
-    });
+    }, true);
   }
 
   /** Live items matching every filter; `filters` as given (normalised here). */

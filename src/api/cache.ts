@@ -11,9 +11,12 @@ export interface Sized {
 }
 
 export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) | null }> {
-  private readonly entries = new Map<string, { value: T; size: number }>();
+  private readonly entries = new Map<string, { value: T; size: number; pinned: boolean }>();
   private stamp = "";
   private total = 0;
+  /** Lookups that found an answer, and that did not (for /metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(readonly maxBytes: number) {}
 
@@ -30,7 +33,11 @@ export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) |
   get(stamp: string, key: string): T | undefined {
     if (stamp !== this.stamp) this.reset(stamp);
     const hit = this.entries.get(key);
-    if (hit === undefined) return undefined;
+    if (hit === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     // Most recently used last: Map keeps insertion order.
     this.entries.delete(key);
     this.entries.set(key, hit);
@@ -39,14 +46,16 @@ export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) |
 
   /**
    * Keeps `value` for `key` at `stamp`, unless it alone is larger than a quarter of the cap (then it
-   * answers its request and is dropped). Returns the value.
+   * answers its request and is dropped). A `pinned` value (a whole live list, whose size the dataset
+   * decides, not the client) is kept whatever its size and never evicted; it counts in the total, so
+   * the answers clients can vary get what room is left. Returns the value.
    */
-  put(stamp: string, key: string, value: T): T {
+  put(stamp: string, key: string, value: T, pinned = false): T {
     if (stamp !== this.stamp) this.reset(stamp);
-    if (value.size > this.maxBytes / 4) return value;
+    if (!pinned && value.size > this.maxBytes / 4) return value;
     const old = this.entries.get(key);
     if (old) this.remove(key, old);
-    const entry = { value, size: value.size };
+    const entry = { value, size: value.size, pinned };
     this.entries.set(key, entry);
     this.total += entry.size;
     value.onGrow = (delta) => {
@@ -62,12 +71,12 @@ export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) |
   private evict(keep: string): void {
     for (const [key, entry] of this.entries) {
       if (this.total <= this.maxBytes) return;
-      if (key === keep) continue;
+      if (key === keep || entry.pinned) continue;
       this.remove(key, entry);
     }
   }
 
-  private remove(key: string, entry: { value: T; size: number }): void {
+  private remove(key: string, entry: { value: T; size: number; pinned: boolean }): void {
     this.entries.delete(key);
     this.total -= entry.size;
     entry.value.onGrow = null;

@@ -17,6 +17,8 @@ export interface ResponseDoc {
   description: string;
   /** The body's schema; none for an empty body (304). */
   schema?: TSchema;
+  /** The body's media type (default application/json). */
+  contentType?: string;
 }
 
 /** What a handler gets: the request, read and checked by the route's schemas and scope. */

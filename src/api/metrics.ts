@@ -85,7 +85,15 @@ function processMetrics(): string[] {
 }
 
 /** The whole Prometheus text of this server. */
-export function metricsText(store: Store, requests: RequestMetrics, build: { version: string; commit: string }): string {
+export interface CacheStats {
+  bytes: number;
+  count: number;
+  hits: number;
+  misses: number;
+  maxBytes: number;
+}
+
+export function metricsText(store: Store, requests: RequestMetrics, build: { version: string; commit: string }, cache: CacheStats): string {
   const state = store.state();
   const lastOk = store.runs.lastSuccessful();
   const last = store.runs.recent(1)[0];
@@ -110,6 +118,13 @@ export function metricsText(store: Store, requests: RequestMetrics, build: { ver
         [`{collection="${c}",state="deleted"}`, counts[c]?.deleted ?? 0],
       ]),
     ),
+    ...gauge("nompd_answer_cache_bytes", "Bytes held by prepared answers (bodies and their compressed forms).", [["", cache.bytes]]),
+    ...gauge("nompd_answer_cache_max_bytes", "The cap on nompd_answer_cache_bytes (--cache-mib).", [["", cache.maxBytes]]),
+    ...gauge("nompd_answer_cache_entries", "Prepared answers held.", [["", cache.count]]),
+    "# HELP nompd_answer_cache_lookups_total Lookups of prepared answers, by whether one was found.",
+    "# TYPE nompd_answer_cache_lookups_total counter",
+    `nompd_answer_cache_lookups_total{result="hit"} ${cache.hits}`,
+    `nompd_answer_cache_lookups_total{result="miss"} ${cache.misses}`,
     ...processMetrics(),
     ...requests.render(),
   ];

@@ -1,5 +1,5 @@
 import type { TObject, TSchema } from "@sinclair/typebox";
-import type { RouteDef } from "./edge";
+import type { ResponseDoc, RouteDef } from "./edge";
 import { ErrorBody, namedSchemas } from "./schemas";
 
 /**
@@ -48,7 +48,7 @@ const STATUS_TEXT: Record<number, string> = {
 
 /** The OpenAPI operation of one route. */
 export function operationOf(route: RouteDef): Json {
-  const responses: Record<number, { description: string; schema?: TSchema }> = { ...route.responses };
+  const responses: Record<number, ResponseDoc> = { ...route.responses };
   // Every route refuses unknown query parameters.
   responses[400] ??= { description: STATUS_TEXT[400]!, schema: ErrorBody };
   if (route.scope) responses[401] ??= { description: STATUS_TEXT[401]!, schema: ErrorBody };
@@ -75,7 +75,7 @@ export function operationOf(route: RouteDef): Json {
         .sort(([a], [b]) => Number(a) - Number(b))
         .map(([status, r]) => {
           const headers = headersOf(Number(status));
-          const body = r.schema ? { content: { [route.path === "/metrics" ? "text/plain" : "application/json"]: { schema: ref(r.schema) } } } : {};
+          const body = r.schema ? { content: { [r.contentType ?? "application/json"]: { schema: ref(r.schema) } } } : {};
           return [status, { description: r.description, ...(headers ? { headers } : {}), ...body }];
         }),
     ),

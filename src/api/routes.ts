@@ -249,9 +249,9 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
       summary: "Prometheus metrics",
       description: "Requests by route, method and status, latency histogram, dataset version, last sync, items per collection, process metrics. gzip when asked.",
       tags: OPS,
-      responses: { 200: { description: "Prometheus text format 0.0.4" } },
+      responses: { 200: { description: "Prometheus text format 0.0.4", contentType: "text/plain", schema: Type.String() } },
       handle({ request }) {
-        const text = metricsText(deps.store, metrics, deps.build);
+        const text = metricsText(deps.store, metrics, deps.build, deps.answers.cache);
         const headers: Record<string, string> = { "content-type": "text/plain; version=0.0.4; charset=utf-8", vary: "Accept-Encoding" };
         if (acceptsGzip(request.headers.get("accept-encoding"))) {
           return new Response(gzipSync(text, { level: 1 }), { headers: { ...headers, "content-encoding": "gzip" } });
