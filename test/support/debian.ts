@@ -6,6 +6,8 @@
  */
 export const PACKAGES = {
   openssl: { package: "openssl", program: "openssl" },
+  tinyproxy: { package: "tinyproxy", program: "tinyproxy" },
+  systemd: { package: "systemd", program: "systemd-analyze" },
 } as const satisfies Record<string, { package: string; program: string }>;
 
 export type PackageName = keyof typeof PACKAGES;
