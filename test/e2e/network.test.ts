@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ensureBinary, nompd } from "../support/binary";
+import { ensureBinary, nompd, serve, stopServersAfterAll } from "../support/binary";
 import { ensurePackages } from "../support/debian";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { smallDataset } from "../support/fhir";
@@ -23,6 +23,7 @@ let plain: FakeUpstream;
 let proxy: Tinyproxy;
 const relays: Relay[] = [];
 let dbs = 0;
+stopServersAfterAll();
 
 beforeAll(async () => {
   ensureBinary();
@@ -129,6 +130,26 @@ describe("through a forward proxy", () => {
     const refused = await sync(tls, { HTTPS_PROXY: "http://127.0.0.1:1", NOMPD_UPSTREAM_CA_FILE: ca.certFile });
     expect(refused.exitCode).toBe(1);
     expect(refused.stdout + refused.stderr).toContain("through the proxy http://127.0.0.1:1, from HTTPS_PROXY");
+  });
+});
+
+describe("the server's syncs (in their worker thread) take the same way", () => {
+  test("startup sync and POST /api/internal/sync through the proxy, with the CA file", async () => {
+    const relay = await relayToProxy();
+    const db = join(dir, "server.db");
+    const admin = JSON.parse((await nompd(["keys", "create", "ops", "--scope", "admin", "--json", "--db", db])).stdout).key;
+    const env = { ...NO_PROXY_ENV, NOMPD_UPSTREAM_URL: tls.url, NOMPD_UPSTREAM_API_KEY: KEY, HTTPS_PROXY: relay.url, NOMPD_UPSTREAM_CA_FILE: ca.certFile };
+    const server = await serve(["--db", db, "--no-sync-schedule", "--log-format", "json"], env);
+    for (let i = 0; i < 400 && !server.stderr().includes("initial sync finished"); i++) await Bun.sleep(25);
+    expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);
+    const connections = relay.connections();
+    expect(connections).toBeGreaterThan(0);
+    const res = await fetch(`${server.url}/api/internal/sync`, { method: "POST", headers: { "X-API-KEY": admin } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ trigger: "http", status: "no_changes", version: 1 });
+    expect(relay.connections()).toBeGreaterThan(connections);
+    expect(relay.clientBytes()).not.toContain(KEY);
+    expect(server.stderr()).not.toContain(KEY);
   });
 });
 
