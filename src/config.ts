@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ConfigError } from "./errors";
 import { checkCron, nextRun } from "./sync/cron";
 import { chooseProxy, parseProxyUrl, type ProxyChoice, type ProxyEnvironment } from "./upstream/proxy";
-import { certificatesIn } from "./upstream/transport";
+import { certificatesIn, type ExtraCa } from "./upstream/transport";
 
 /**
  * Every setting, once: its flag, its environment variable, its default, its check and its help line.
@@ -176,7 +176,7 @@ export interface Network {
   /** The proxy for --upstream-url, or null to connect directly. */
   proxy: ProxyChoice | null;
   /** The certificates of --upstream-ca-file, trusted on top of the system's. */
-  ca: { file: string; certificates: string[] } | null;
+  ca: ExtraCa | null;
 }
 
 export interface Config {

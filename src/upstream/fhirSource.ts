@@ -5,7 +5,7 @@ import { asArray, isObj } from "../fhir/read";
 import { SourceError } from "../errors";
 import type { ProxyChoice } from "./proxy";
 import type { FetchProgress, ResourceSink, Source, SourceResult } from "./source";
-import { tlsProblem, upstreamSession, withSession, type TlsProblem } from "./transport";
+import { tlsProblem, upstreamSession, withSession, type ExtraCa, type TlsProblem } from "./transport";
 
 // fhir-kit-client can log request headers (our upstream key among them) through `debug` when DEBUG is
 // set in the environment. The key must never reach a log: switch that logging off.
@@ -35,7 +35,7 @@ export interface UpstreamOptions {
   /** The proxy the requests go through; null or absent: directly (the proxy environment was read already). */
   proxy?: ProxyChoice | null;
   /** CA certificates (PEM) trusted for upstream TLS on top of the system's, and the file they came from. */
-  ca?: { file: string; certificates: string[] } | null;
+  ca?: ExtraCa | null;
 }
 
 /** An upstream HTTP failure as fhir-kit-client reports it. */

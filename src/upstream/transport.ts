@@ -32,6 +32,12 @@ export function trustedRoots(extra: readonly string[]): string[] {
   return [...new Set([...getCACertificates("default"), ...getCACertificates("system"), ...extra])];
 }
 
+/** The CA certificates of --upstream-ca-file, and the file (named in messages). */
+export interface ExtraCa {
+  file: string;
+  certificates: string[];
+}
+
 export interface TransportOptions {
   /** The proxy URL, or null to connect directly (whatever HTTPS_PROXY says: config.ts decided already). */
   proxy: string | null;

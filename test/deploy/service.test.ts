@@ -7,6 +7,7 @@ import { ensurePackages } from "../support/debian";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { smallDataset } from "../support/fhir";
 import { issueCert, makeCa, type Ca } from "../support/pki";
+import { NO_PROXY_VARIABLES } from "../support/proxy";
 import { tempDir } from "../support/tmp";
 
 /**
@@ -18,7 +19,6 @@ ensurePackages(["systemd", "strace", "openssl"]);
 const UNIT = join(ROOT, "deploy", "nompd.service");
 const dir = tempDir("nompd-service-");
 const KEY = "upstream-key-service-a41c";
-const NO_PROXY_ENV = { HTTPS_PROXY: "", https_proxy: "", HTTP_PROXY: "", http_proxy: "", ALL_PROXY: "", all_proxy: "", NO_PROXY: "", no_proxy: "" };
 
 /** The unit's settings, each key with its values in order (a key may repeat). */
 function parseUnit(text: string): Map<string, string[]> {
@@ -128,7 +128,7 @@ describe("the binary as the unit runs it", () => {
 
   test("reads the upstream key from $CREDENTIALS_DIRECTORY, and the key arrives upstream", async () => {
     const before = upstream.requests.length;
-    const env = { ...NO_PROXY_ENV, CREDENTIALS_DIRECTORY: credentials("creds-sync", KEY), NOMPD_UPSTREAM_URL: upstream.url, NOMPD_UPSTREAM_CA_FILE: ca.certFile };
+    const env = { ...NO_PROXY_VARIABLES, CREDENTIALS_DIRECTORY: credentials("creds-sync", KEY), NOMPD_UPSTREAM_URL: upstream.url, NOMPD_UPSTREAM_CA_FILE: ca.certFile };
     const r = await nompd(["sync", "--json", "--db", join(dir, "creds.db")], env);
     expect(r.exitCode).toBe(0);
     expect(JSON.parse(r.stdout).status).toBe("succeeded");
@@ -158,7 +158,7 @@ describe("the binary as the unit runs it", () => {
     }
     const db = unit.get("Service.Environment")!.find((e) => e.startsWith("NOMPD_DB="))!.slice("NOMPD_DB=".length).replace("%S", stateRoot);
     const env = cleanEnv({
-      ...NO_PROXY_ENV,
+      ...NO_PROXY_VARIABLES,
       NOMPD_DB: db,
       CREDENTIALS_DIRECTORY: creds,
       // A host name, so that name resolution (and the sockets it opens) is part of the trace.

@@ -5,7 +5,7 @@ import { ensurePackages } from "../support/debian";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { smallDataset } from "../support/fhir";
 import { issueCert, makeCa, type Ca } from "../support/pki";
-import { startRelay, startTinyproxy, type Relay, type Tinyproxy } from "../support/proxy";
+import { NO_PROXY_VARIABLES, startRelay, startTinyproxy, type Relay, type Tinyproxy } from "../support/proxy";
 import { tempDir } from "../support/tmp";
 
 /**
@@ -47,12 +47,10 @@ async function relayToProxy(): Promise<Relay> {
   return r;
 }
 
-/** No proxy variable of the machine running the tests leaks in: each test sets what it means. */
-const NO_PROXY_ENV = { HTTPS_PROXY: "", https_proxy: "", HTTP_PROXY: "", http_proxy: "", ALL_PROXY: "", all_proxy: "", NO_PROXY: "", no_proxy: "" };
 
 function sync(upstream: FakeUpstream, env: Record<string, string>, args: string[] = []) {
   return nompd(["sync", "--json", "--db", join(dir, `db-${++dbs}.db`), ...args], {
-    ...NO_PROXY_ENV,
+    ...NO_PROXY_VARIABLES,
     NOMPD_UPSTREAM_URL: upstream.url,
     NOMPD_UPSTREAM_API_KEY: KEY,
     NOMPD_UPSTREAM_RETRIES: "1",
@@ -138,7 +136,7 @@ describe("the server's syncs (in their worker thread) take the same way", () => 
     const relay = await relayToProxy();
     const db = join(dir, "server.db");
     const admin = JSON.parse((await nompd(["keys", "create", "ops", "--scope", "admin", "--json", "--db", db])).stdout).key;
-    const env = { ...NO_PROXY_ENV, NOMPD_UPSTREAM_URL: tls.url, NOMPD_UPSTREAM_API_KEY: KEY, HTTPS_PROXY: relay.url, NOMPD_UPSTREAM_CA_FILE: ca.certFile };
+    const env = { ...NO_PROXY_VARIABLES, NOMPD_UPSTREAM_URL: tls.url, NOMPD_UPSTREAM_API_KEY: KEY, HTTPS_PROXY: relay.url, NOMPD_UPSTREAM_CA_FILE: ca.certFile };
     const server = await serve(["--db", db, "--no-sync-schedule", "--log-format", "json"], env);
     for (let i = 0; i < 400 && !server.stderr().includes("initial sync finished"); i++) await Bun.sleep(25);
     expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);

@@ -8,6 +8,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePackages } from "./debian";
 
+/** For a child's environment: none of the proxy variables of the machine running the tests leaks in. */
+export const NO_PROXY_VARIABLES = { HTTPS_PROXY: "", https_proxy: "", HTTP_PROXY: "", http_proxy: "", ALL_PROXY: "", all_proxy: "", NO_PROXY: "", no_proxy: "" };
+
 export interface Tinyproxy {
   /** e.g. "http://127.0.0.1:40123" */
   url: string;
