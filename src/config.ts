@@ -1,7 +1,10 @@
 import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors";
 import { checkCron, nextRun } from "./sync/cron";
+import { chooseProxy, parseProxyUrl, type ProxyChoice, type ProxyEnvironment } from "./upstream/proxy";
+import { certificatesIn, type ExtraCa } from "./upstream/transport";
 
 /*
  * Settings: flag beats environment beats default. Nothing else in Nompd reads process.env.
@@ -36,6 +39,18 @@ const httpUrl = z
   .string()
   .url("expected an http(s) URL such as https://fhir.example.no/api/")
   .refine((u) => /^https?:\/\//i.test(u), "expected an http(s) URL such as https://fhir.example.no/api/");
+
+const proxyUrl = z.string().transform((v, ctx) => {
+  const parsed = parseProxyUrl(v);
+  if ("problem" in parsed) {
+    ctx.addIssue({ code: "custom", message: parsed.problem });
+    return z.NEVER;
+  }
+  return parsed.url;
+});
+
+/** A URL as safe to echo in an error: a password in it (a proxy's, say) is left out. */
+const withoutUserInfo = (raw: string) => raw.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^/@\s]*@/i, "$1…@");
 
 /** "*" or comma-separated origins such as http://localhost:3000 (scheme, host, optional port; no path). */
 const corsOrigins = z
@@ -110,6 +125,8 @@ interface SettingDef<S extends z.ZodType = z.ZodType> {
   placeholder?: string;
   /** Left out of --help (settings for tests and special cases). */
   hidden?: boolean;
+  /** The value as an error may echo it, when it can hold a password. */
+  redact?: (raw: string) => string;
 }
 
 const setting = <S extends z.ZodType>(def: SettingDef<S>) => def;
@@ -124,11 +141,13 @@ export const SETTINGS = {
   port: setting({ flag: "--port", env: "NOMPD_PORT", default: 8080, schema: port, help: "port to listen on", placeholder: "N" }),
   sample: setting({ flag: "--sample", env: "NOMPD_SAMPLE", boolean: true, default: false, schema: bool, help: "serve: on an empty database, load the embedded sample dataset (invented data, marked as such)" }),
   upstreamUrl: setting({ flag: "--upstream-url", env: "NOMPD_UPSTREAM_URL", default: null, schema: httpUrl.nullable(), help: "base URL of the national FHIR APIs (without it: no network sync)", placeholder: "URL" }),
-  upstreamApiKeyFile: setting({ flag: "--upstream-api-key-file", env: "NOMPD_UPSTREAM_API_KEY_FILE", default: null, schema: z.string().min(1).nullable(), help: "file holding the upstream API key (or set NOMPD_UPSTREAM_API_KEY)", placeholder: "FILE" }),
+  upstreamApiKeyFile: setting({ flag: "--upstream-api-key-file", env: "NOMPD_UPSTREAM_API_KEY_FILE", default: null, schema: z.string().min(1).nullable(), help: "file holding the upstream API key; beats NOMPD_UPSTREAM_API_KEY, which beats the credential upstream-api-key", placeholder: "FILE" }),
   upstreamKeyHeader: setting({ flag: "--upstream-key-header", env: "NOMPD_UPSTREAM_KEY_HEADER", default: "X-API-KEY", schema: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "expected an HTTP header name"), help: "header that carries the upstream API key", placeholder: "NAME" }),
   upstreamTimeoutMs: setting({ flag: "--upstream-timeout-ms", env: "NOMPD_UPSTREAM_TIMEOUT_MS", default: 30000, schema: positiveMs, help: "timeout of one upstream request", placeholder: "MS" }),
   upstreamRetries: setting({ flag: "--upstream-retries", env: "NOMPD_UPSTREAM_RETRIES", default: 4, schema: retries, help: "retries of a failed upstream request (network error, 429, 5xx)", placeholder: "N" }),
   upstreamBackoffMs: setting({ flag: "--upstream-backoff-ms", env: "NOMPD_UPSTREAM_BACKOFF_MS", default: 1000, schema: positiveMs, help: "first retry delay; doubles on each retry (Retry-After wins)", placeholder: "MS" }),
+  upstreamProxy: setting({ flag: "--upstream-proxy", env: "NOMPD_UPSTREAM_PROXY", default: null, schema: proxyUrl.nullable(), redact: withoutUserInfo, help: "proxy for upstream requests (http://host:port); beats HTTPS_PROXY/HTTP_PROXY; NO_PROXY still applies", placeholder: "URL" }),
+  upstreamCaFile: setting({ flag: "--upstream-ca-file", env: "NOMPD_UPSTREAM_CA_FILE", default: null, schema: z.string().min(1).nullable(), help: "CA certificates (PEM) trusted for upstream TLS, on top of the system's", placeholder: "FILE" }),
   maxPageMib: setting({ flag: "--max-page-mib", env: "NOMPD_MAX_PAGE_MIB", default: 64, schema: wholeNumber("MiB", 1, 4096), help: "largest upstream page or import file read, in MiB", placeholder: "MIB" }),
   syncCron: setting({ flag: "--sync-cron", env: "NOMPD_SYNC_CRON", default: "0 2 * * *", schema: z.string().superRefine(cronProblem), help: "schedule of the automatic sync (cron, 5 or 6 fields)", placeholder: "CRON" }),
   syncTz: setting({ flag: "--sync-tz", env: "NOMPD_SYNC_TZ", default: "Europe/Oslo", schema: z.string().refine(validTimeZone, "expected an IANA time zone such as Europe/Oslo"), help: "time zone of the schedule", placeholder: "TZ" }),
@@ -149,11 +168,27 @@ export const SETTINGS = {
 export type SettingKey = keyof typeof SETTINGS;
 export type Settings = { [K in SettingKey]: z.output<(typeof SETTINGS)[K]["schema"]> };
 
+/** The systemd credential (LoadCredential=) that holds the upstream key: deploy/nompd.service names it. */
+export const UPSTREAM_KEY_CREDENTIAL = "upstream-api-key";
+
 export interface Secrets {
-  /** From NOMPD_UPSTREAM_API_KEY or the file named by --upstream-api-key-file; never a plain flag. */
+  /**
+   * From the file named by --upstream-api-key-file, else NOMPD_UPSTREAM_API_KEY, else the credential
+   * upstream-api-key in $CREDENTIALS_DIRECTORY; never a plain flag.
+   */
   upstreamApiKey: string | null;
+  /** Which of those it came from, for messages (never the key itself). */
+  upstreamApiKeySource: string | null;
   /** Read-scope keys from NOMPD_API_KEYS (comma-separated). */
   apiKeys: string[];
+}
+
+/** How upstream requests leave this machine, decided at start from the settings and the proxy environment. */
+export interface Network {
+  /** The proxy for --upstream-url, or null to connect directly. */
+  proxy: ProxyChoice | null;
+  /** The certificates of --upstream-ca-file, trusted on top of the system's. */
+  ca: ExtraCa | null;
 }
 
 export interface Config {
@@ -161,6 +196,7 @@ export interface Config {
   secrets: Secrets;
   /** Things that are allowed but unwise (a key file others can read, a key sent in clear): logged at start. */
   warnings: string[];
+  network: Network;
 }
 
 /** Keys shorter than this are too easy to guess to guard health data. */
@@ -220,7 +256,8 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
     const parsed = def.schema.safeParse(raw);
     if (!parsed.success) {
       const why = parsed.error.issues[0]?.message ?? "invalid value";
-      throw new ConfigError(`Invalid setting ${def.flag} (${source}): "${String(raw)}": ${why}.`);
+      const shownRaw = def.redact && typeof raw === "string" ? def.redact(raw) : String(raw);
+      throw new ConfigError(`Invalid setting ${def.flag} (${source}): "${shownRaw}": ${why}.`);
     }
     settings[key] = parsed.data;
   }
@@ -229,18 +266,7 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
     throw new ConfigError("Invalid setting --tls-cert/--tls-key: give both the certificate and the key, or neither.");
   }
 
-  let upstreamApiKey = env.NOMPD_UPSTREAM_API_KEY?.trim() || null;
-  if (s.upstreamApiKeyFile !== null) {
-    try {
-      upstreamApiKey = readFileSync(s.upstreamApiKeyFile, "utf8").trim() || null;
-    } catch (err) {
-      throw new ConfigError(`Invalid setting --upstream-api-key-file: cannot read ${s.upstreamApiKeyFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
-    }
-    if (upstreamApiKey === null) throw new ConfigError(`Invalid setting --upstream-api-key-file: ${s.upstreamApiKeyFile} is empty.`);
-  }
-  if (upstreamApiKey !== null && !/^[\t\x20-\x7e\x80-\xff]+$/.test(upstreamApiKey)) {
-    throw new ConfigError("Invalid upstream API key (NOMPD_UPSTREAM_API_KEY or --upstream-api-key-file): it holds characters an HTTP header cannot carry, such as a line break inside it.");
-  }
+  const { upstreamApiKey, upstreamApiKeySource } = upstreamKey(s, env);
   const apiKeys = (env.NOMPD_API_KEYS ?? "")
     .split(",")
     .map((k) => k.trim())
@@ -267,5 +293,97 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
       warnings.push(`the upstream API key is sent in clear over http:// to ${url.host}; anyone on the way can read it. Use an https:// --upstream-url.`);
     }
   }
-  return { settings: s, secrets: { upstreamApiKey, apiKeys }, warnings };
+  return { settings: s, secrets: { upstreamApiKey, upstreamApiKeySource, apiKeys }, network: network(s, flags, env), warnings };
+}
+
+const errno = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+
+/** The upstream key and where it came from: --upstream-api-key-file, else NOMPD_UPSTREAM_API_KEY, else the systemd credential. */
+function upstreamKey(s: Settings, env: Record<string, string | undefined>): Pick<Secrets, "upstreamApiKey" | "upstreamApiKeySource"> {
+  let key: string | null = null;
+  let source: string | null = null;
+  if (s.upstreamApiKeyFile !== null) {
+    try {
+      key = readFileSync(s.upstreamApiKeyFile, "utf8").trim() || null;
+    } catch (err) {
+      throw new ConfigError(`Invalid setting --upstream-api-key-file: cannot read ${s.upstreamApiKeyFile} (${errno(err)}).`);
+    }
+    if (key === null) throw new ConfigError(`Invalid setting --upstream-api-key-file: ${s.upstreamApiKeyFile} is empty.`);
+    source = `--upstream-api-key-file ${s.upstreamApiKeyFile}`;
+  } else if (env.NOMPD_UPSTREAM_API_KEY?.trim()) {
+    key = env.NOMPD_UPSTREAM_API_KEY.trim();
+    source = "NOMPD_UPSTREAM_API_KEY";
+  } else if (env.CREDENTIALS_DIRECTORY) {
+    // systemd's LoadCredential= puts the file there; a unit without that credential simply has none.
+    const path = join(env.CREDENTIALS_DIRECTORY, UPSTREAM_KEY_CREDENTIAL);
+    let text: string | null = null;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new ConfigError(`Invalid credential ${UPSTREAM_KEY_CREDENTIAL}: cannot read ${path} (${errno(err)}).`);
+    }
+    if (text !== null) {
+      key = text.trim() || null;
+      if (key === null) throw new ConfigError(`Invalid credential ${UPSTREAM_KEY_CREDENTIAL}: ${path} is empty; put the upstream API key in the file that LoadCredential= names.`);
+      source = `the credential ${UPSTREAM_KEY_CREDENTIAL}`;
+    }
+  }
+  if (key !== null && !/^[\t\x20-\x7e\x80-\xff]+$/.test(key)) {
+    throw new ConfigError(`Invalid upstream API key (${source}): it holds characters an HTTP header cannot carry, such as a line break inside it.`);
+  }
+  return { upstreamApiKey: key, upstreamApiKeySource: source };
+}
+
+/** The first non-empty of `names` in the environment (curl's order: lower case first). */
+function fromEnv(env: Record<string, string | undefined>, ...names: string[]): ProxyChoice | null {
+  for (const name of names) {
+    const value = env[name]?.trim();
+    if (value) return { url: value, from: name };
+  }
+  return null;
+}
+
+function network(s: Settings, flags: Map<string, string | true>, env: Record<string, string | undefined>): Network {
+  let proxy: ProxyChoice | null = null;
+  if (s.upstreamUrl !== null) {
+    const explicit = s.upstreamProxy === null ? null : { url: s.upstreamProxy, from: flags.has("--upstream-proxy") ? "--upstream-proxy" : "NOMPD_UPSTREAM_PROXY" };
+    const proxyEnv: ProxyEnvironment = {
+      https: fromEnv(env, "https_proxy", "HTTPS_PROXY"),
+      http: fromEnv(env, "http_proxy", "HTTP_PROXY"),
+      all: fromEnv(env, "all_proxy", "ALL_PROXY"),
+      noProxy: fromEnv(env, "no_proxy", "NO_PROXY")?.url ?? null,
+    };
+    proxy = chooseProxy(s.upstreamUrl, explicit, proxyEnv);
+    if (proxy !== null && proxy !== explicit) {
+      const parsed = parseProxyUrl(proxy.url);
+      if ("problem" in parsed) {
+        throw new ConfigError(`Invalid environment variable ${proxy.from}: "${withoutUserInfo(proxy.url)}": ${parsed.problem}. Correct it, or give --upstream-proxy, or list the upstream's host in NO_PROXY.`);
+      }
+      proxy = { url: parsed.url, from: proxy.from };
+    }
+  }
+
+  let ca: Network["ca"] = null;
+  if (s.upstreamCaFile !== null) {
+    const file = s.upstreamCaFile;
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new ConfigError(`Invalid setting --upstream-ca-file: cannot read ${file} (${errno(err)}).`);
+    }
+    let certificates: string[];
+    try {
+      certificates = certificatesIn(text);
+    } catch (err) {
+      throw new ConfigError(`Invalid setting --upstream-ca-file: in ${file}, ${(err as Error).message}.`);
+    }
+    if (certificates.length === 0) {
+      throw new ConfigError(
+        `Invalid setting --upstream-ca-file: ${file} holds no PEM certificate (a block that starts with -----BEGIN CERTIFICATE-----); a DER file converts with: openssl x509 -inform der -in FILE -out FILE.pem.`,
+      );
+    }
+    ca = { file, certificates };
+  }
+  return { proxy, ca };
 }

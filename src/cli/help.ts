@@ -31,6 +31,10 @@ ${optionLines.join("\n")}
 Settings (flag beats environment variable beats default):
 ${settingLines.join("\n")}
   (no flag)                          NOMPD_UPSTREAM_API_KEY       upstream API key (never a flag: it would show in 'ps')
+  (no flag)                          CREDENTIALS_DIRECTORY        systemd credentials: the file upstream-api-key there is the upstream
+                                                                  key when neither --upstream-api-key-file nor NOMPD_UPSTREAM_API_KEY is set
+  (no flag)                          HTTPS_PROXY, HTTP_PROXY      proxy for an https:// or http:// upstream (lower case first;
+                                     ALL_PROXY, NO_PROXY          ALL_PROXY when unset); NO_PROXY lists hosts reached directly
   (no flag)                          NOMPD_API_KEYS               extra read-scope API keys, comma-separated, each at least 32 characters
 
 Exit codes: 0 success or no changes, 1 failure, 2 bad usage or setting,

@@ -6,6 +6,9 @@
  */
 export const PACKAGES = {
   openssl: { package: "openssl", program: "openssl" },
+  tinyproxy: { package: "tinyproxy", program: "tinyproxy" },
+  systemd: { package: "systemd", program: "systemd-analyze" },
+  strace: { package: "strace", program: "strace" },
 } as const satisfies Record<string, { package: string; program: string }>;
 
 export type PackageName = keyof typeof PACKAGES;

@@ -1,5 +1,6 @@
 /**
- * A fake of the national FHIR APIs on a real HTTP server at 127.0.0.1:<free port>.
+ * A fake of the national FHIR APIs on a real HTTP server at 127.0.0.1:<free port>, or an HTTPS
+ * one when given a certificate (test/support/pki.ts makes them).
  *
  * Serves the three searchset listings page by page with opaque `_getpages` tokens, checks the API key on
  * every request, records every request, and injects faults (HTTP errors, 429 with Retry-After, slow
@@ -61,6 +62,8 @@ export interface FakeUpstreamOptions {
    *   e.g. `RegulatedAuthorization?_getpages=tok` against `http://…/HreseptReimbursement/`)
    */
   nextLinks?: "absolute" | "relative-query" | "relative-base";
+  /** Serve HTTPS with this certificate (PEM; the chain may follow it) and key; the URL is then https://. */
+  tls?: { cert: string; key: string };
 }
 
 export interface RecordedRequest {
@@ -82,7 +85,7 @@ export interface RecordedRequest {
 }
 
 export interface FakeUpstream {
-  /** Base URL without trailing slash, e.g. "http://127.0.0.1:40123". */
+  /** Base URL without trailing slash, e.g. "http://127.0.0.1:40123" (https:// with `tls`). */
   url: string;
   requests: RecordedRequest[];
   addFault(f: Fault): void;
@@ -280,6 +283,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions): FakeUpstream {
     // No per-connection idle timeout (Bun's default is 10 s): a long "slow" answer must only end by its
     // own timer, a client abort or stop().
     idleTimeout: 0,
+    ...(opts.tls ? { tls: opts.tls } : {}),
     async fetch(req) {
       const url = new URL(req.url);
       const headers: Record<string, string> = {};
@@ -307,7 +311,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions): FakeUpstream {
     },
   });
 
-  const base = `http://127.0.0.1:${server.port}`;
+  const base = `${opts.tls ? "https" : "http"}://127.0.0.1:${server.port}`;
   let stopped: Promise<void> | null = null;
 
   return {
