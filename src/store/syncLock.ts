@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { SyncAlreadyRunningError } from "../errors";
+import { processAlive, processStart } from "../platform";
 import type { Store } from "./db";
 import { isoSeconds } from "./time";
 
@@ -26,38 +26,6 @@ const LEASE_MS = 5 * 60_000;
 
 /** Database files whose lock this thread holds (whichever Store or SyncLock object took it). */
 const heldHere = new Map<string, ReturnType<typeof setInterval>>();
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function readOrNull(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-}
-
-const bootId = readOrNull("/proc/sys/kernel/random/boot_id")?.trim() ?? null;
-
-/**
- * Which process a pid is, for good: this boot's id and the process's start (field 22 of /proc/PID/stat),
- * or null where /proc cannot tell (not Linux). A reused pid, also after a reboot, names another process.
- */
-export function processStart(pid: number): string | null {
-  const stat = readOrNull(`/proc/${pid}/stat`);
-  if (stat === null || bootId === null) return null;
-  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
-  const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  return start ? `${bootId}/${start}` : null;
-}
 
 interface LockRow extends LockHolder {
   process_start: string | null;
