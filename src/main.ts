@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import pkg from "../package.json";
+import { BUILD, versionLine } from "./build";
 import { loadConfig } from "./config";
 import { EXIT, NompdError, UsageError } from "./errors";
 import { createLogger } from "./log";
@@ -20,11 +20,11 @@ export async function main(argv: string[], env: Record<string, string | undefine
   try {
     const args = parseArgs(argv);
     if (args.options.has("--help") || args.options.has("-h") || args.positionals[0] === "help") {
-      out(helpText(pkg.version));
+      out(helpText(BUILD.version));
       return EXIT.ok;
     }
     if (args.options.has("--version") || args.options.has("-v") || args.positionals[0] === "version") {
-      out(`nompd ${pkg.version}`);
+      out(versionLine());
       return EXIT.ok;
     }
     const command = args.positionals[0] ?? "serve";
@@ -36,7 +36,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       config,
       args,
       log: createLogger(config.settings.logFormat),
-      version: pkg.version,
+      version: BUILD.version,
       out,
       err,
       isTty: Boolean(process.stderr.isTTY),

@@ -23,7 +23,7 @@ Commands:
   status [--json]                dataset version, counts, recent sync runs, schedule
   backup FILE                    a consistent copy of the database, also while the server runs
   help, --help                   this text
-  version, --version             the version
+  version, --version             the version, the commit it was built from and the Bun version
 
 Command options:
   --force                        let a sync delete more than --max-delete-share of a collection
