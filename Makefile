@@ -16,7 +16,7 @@ RELEASES := $(foreach t,$(TARGETS),dist/nompd-$(VERSION)-$(t)$(if $(findstring w
 .PHONY: help install run test test-deps typecheck build dist bench clean FORCE
 
 help:
-	@echo "make run     install what is missing, then serve the embedded sample data on http://127.0.0.1:8080"
+	@echo "make run     install what is missing, then serve the embedded sample data (invented, marked as such) on http://127.0.0.1:8080"
 	@echo "make test    install, typecheck, build dist/nompd, run the whole test suite"
 	@echo "make build   the single executable dist/nompd"
 	@echo "make dist    release executables for Linux, Windows and macOS (x64, arm64) and dist/SHA256SUMS"
@@ -32,7 +32,7 @@ node_modules/.installed: package.json package-lock.json
 install: node_modules/.installed
 
 run: install
-	$(BUN) src/main.ts serve $(ARGS)
+	$(BUN) src/main.ts serve --sample $(ARGS)
 
 typecheck: install
 	$(TSC) --noEmit -p .
@@ -48,7 +48,7 @@ test: install test-deps typecheck build
 # thread (see src/workers.ts); the commit goes in as a constant (see src/build.ts). The source map is
 # embedded; the .map files written beside OUTFILE are not needed to run it.
 compile = $(BUN) build --compile --minify --sourcemap $(if $(2),--target=bun-$(2)) \
-	--define 'NOMPD_BUILD_COMMIT="$(COMMIT)"' src/main.ts src/sync/worker.ts --outfile $(1)
+	--define 'NOMPD_COMMIT="$(COMMIT)"' src/main.ts src/sync/worker.ts --outfile $(1)
 
 # Rewritten only when the commit changes, so that a new commit rebuilds what names it.
 dist/.commit: FORCE

@@ -1,6 +1,6 @@
 import createDebug from "debug";
 import { Client } from "fhir-kit-client";
-import { RAW_COLLECTIONS, type RawCollection } from "../convert/dataset";
+import { RAW, RAW_COLLECTIONS, type RawCollection } from "../collections";
 import { asArray, isObj } from "../fhir/read";
 import { SourceError } from "../errors";
 import type { FetchProgress, ResourceSink, Source, SourceResult } from "./source";
@@ -8,13 +8,6 @@ import type { FetchProgress, ResourceSink, Source, SourceResult } from "./source
 // fhir-kit-client can log request headers (our upstream key among them) through `debug` when DEBUG is
 // set in the environment. The key must never reach a log: switch that logging off.
 createDebug.disable();
-
-/** Where each collection lives under the upstream base URL (SPEC §3). */
-export const UPSTREAM_PATHS: Record<RawCollection, { service: string; type: RawCollection }> = {
-  PlanDefinition: { service: "HreseptGuidelines", type: "PlanDefinition" },
-  ActivityDefinition: { service: "HreseptGuidelines", type: "ActivityDefinition" },
-  RegulatedAuthorization: { service: "HreseptReimbursement", type: "RegulatedAuthorization" },
-};
 
 export interface UpstreamOptions {
   baseUrl: string;
@@ -168,7 +161,8 @@ export function fhirSource(options: UpstreamOptions): Source {
   }
 
   async function fetchCollection(collection: RawCollection, sink: ResourceSink, abort: AbortSignal, onProgress?: (p: FetchProgress) => void): Promise<void> {
-    const { service, type } = UPSTREAM_PATHS[collection];
+    const { service } = RAW[collection];
+    const type = collection;
     const client = clientFor(service);
     const serviceBase = `${base}/${service}`;
     let url = `${serviceBase}/${type}`;
@@ -214,8 +208,10 @@ export function fhirSource(options: UpstreamOptions): Source {
   }
 
   return {
-    async fetch(sink, onProgress): Promise<SourceResult> {
+    async fetch(sink, onProgress, signal): Promise<SourceResult> {
       const controller = new AbortController();
+      // A stop from outside ends every collection's requests and retry waits at once.
+      signal?.addEventListener("abort", () => controller.abort(), { once: true });
       const settled = await Promise.allSettled(
         RAW_COLLECTIONS.map((c) =>
           fetchCollection(c, sink, controller.signal, onProgress).catch((err) => {

@@ -1,5 +1,5 @@
 /**
- * A fake of the national FHIR APIs (SPEC §3) on a real HTTP server at 127.0.0.1:<free port>.
+ * A fake of the national FHIR APIs on a real HTTP server at 127.0.0.1:<free port>.
  *
  * Serves the three searchset listings page by page with opaque `_getpages` tokens, checks the API key on
  * every request, records every request, and injects faults (HTTP errors, 429 with Retry-After, slow

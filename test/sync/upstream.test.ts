@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Store } from "../../src/store/db";
-import { Documents } from "../../src/store/documents";
 import { runSync } from "../../src/sync/run";
 import { fhirSource, resolveNext, type UpstreamOptions } from "../../src/upstream/fhirSource";
 import type { FetchProgress } from "../../src/upstream/source";
 import { authorization, smallDataset, type Dataset } from "../support/fhir";
 import { startFakeUpstream, type FakeUpstream, type FaultKind } from "../support/fakeUpstream";
+import { sqlite } from "../support/db";
 import { datasetSource } from "../support/source";
 import { tempDbPath, tempDir } from "../support/tmp";
 
@@ -34,7 +34,7 @@ function bigDataset(auths: number): Dataset {
 
 const opts = { trigger: "cli" as const, force: false, maxDeleteShare: 0.5 };
 const documentsOf = (store: Store) =>
-  store.db.query("SELECT collection, id, version, is_deleted, hash, content FROM document ORDER BY collection, id").all();
+  sqlite(store.path).query("SELECT collection, id, version, is_deleted, hash, content FROM document ORDER BY collection, id").all();
 
 describe("paging", () => {
   test("≥2,000 RegulatedAuthorizations at 50 a page give the same dataset as importing the same resources from files", async () => {
@@ -93,7 +93,7 @@ describe("the upstream key", () => {
     u.addFault({ kind: "500" });
     const failed = await runSync(store, source(u, { retries: 0 }), opts);
     expect(failed.run.error).toMatch(/HTTP 500/);
-    const everything = JSON.stringify(store.db.query("SELECT * FROM sync_run").all());
+    const everything = JSON.stringify(sqlite(store.path).query("SELECT * FROM sync_run").all());
     expect(everything).not.toContain(KEY);
     store.close();
   });
@@ -193,10 +193,10 @@ describe("faults", () => {
     u.addFault({ kind: "empty" });
     const stopped = await runSync(store, source(u), opts);
     expect(stopped.run.status).toBe("aborted_by_guard");
-    expect(new Documents(store).live("treatmentGroup")).toHaveLength(4);
+    expect(store.documents.live("treatmentGroup")).toHaveLength(4);
     const forced = await runSync(store, source(u), { ...opts, force: true });
     expect(forced.run.status).toBe("succeeded");
-    expect(new Documents(store).live("treatmentGroup")).toHaveLength(0);
+    expect(store.documents.live("treatmentGroup")).toHaveLength(0);
     store.close();
   });
 
@@ -224,7 +224,7 @@ describe("faults", () => {
     const { run } = await runSync(store, source(u), opts);
     expect(run.status).toBe("failed");
     expect(run.error).toContain("the listing ended after 150 of the 200 resources");
-    expect(new Documents(store).live("reimbursementGroup")).toHaveLength(200);
+    expect(store.documents.live("reimbursementGroup")).toHaveLength(200);
     store.close();
   });
 
