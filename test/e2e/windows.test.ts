@@ -111,13 +111,12 @@ describe("syncs of the Windows build under Wine", () => {
     admin = await createKey(db, "ops", "admin");
     const server = await serve(["--db", db, "--no-sync-schedule"], upstreamEnv(), win);
     const post = () => fetch(`${server.url}/api/internal/sync`, { method: "POST", headers: { "X-API-KEY": admin } });
-    // On an empty database the server syncs at start: wait until that run is over.
-    let runs: any[] = [];
-    for (let i = 0; i < 600 && !runs.some((r) => r.trigger === "startup" && r.status !== "running"); i++) {
-      await Bun.sleep(50);
-      runs = ((await (await fetch(`${server.url}/api/internal/sync`, { headers: { "X-API-KEY": admin } })).json()) as any).runs;
-    }
-    expect(runs.find((r) => r.trigger === "startup")).toMatchObject({ status: "succeeded", version: 1 });
+    // On an empty database the server syncs at start; it logs the end once that sync is wholly over
+    // (its run recorded and its lock released).
+    for (let i = 0; i < 1200 && !server.stderr().includes("initial sync finished"); i++) await Bun.sleep(25);
+    expect(server.stderr()).toContain("initial sync finished");
+    const runs = ((await (await fetch(`${server.url}/api/internal/sync`, { headers: { "X-API-KEY": admin } })).json()) as any).runs;
+    expect(runs.find((r: any) => r.trigger === "startup")).toMatchObject({ status: "succeeded", version: 1 });
     upstream.setData(smallDataset(9, 0));
     const res = await post();
     expect(res.status).toBe(200);
