@@ -2,6 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors";
+import { readableByOthers } from "./platform";
 import { checkCron, nextRun } from "./sync/cron";
 import { chooseProxy, parseProxyUrl, type ProxyChoice, type ProxyEnvironment } from "./upstream/proxy";
 import { certificatesIn, type ExtraCa } from "./upstream/transport";
@@ -207,13 +208,12 @@ function isLoopback(hostname: string): boolean {
   return h === "localhost" || h === "::1" || /^127\./.test(h);
 }
 
-/** A file that holds a secret, and who else may read it (POSIX modes; Windows has ACLs instead). */
+/** A file that holds a secret, and who else may read it (POSIX modes; Windows has access lists instead). */
 function exposure(path: string): string | null {
-  if (process.platform === "win32") return null;
   try {
+    if (readableByOthers(path) !== true) return null;
     const mode = statSync(path).mode;
-    if ((mode & 0o077) === 0) return null;
-    return `${path} can be read by ${mode & 0o007 ? "every user" : "its group"} (mode ${(mode & 0o777).toString(8)}); make it readable by its owner only: chmod 600 ${path}`;
+    return `${path} can be read by ${mode & 0o004 ? "every user" : "its group"} (mode ${(mode & 0o777).toString(8)}); make it readable by its owner only: chmod 600 ${path}`;
   } catch {
     return null;
   }

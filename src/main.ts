@@ -1,12 +1,13 @@
 #!/usr/bin/env bun
-import pkg from "../package.json";
+import { BUILD, versionLine } from "./build";
 import { loadConfig } from "./config";
 import { EXIT, NompdError, UsageError, type ExitCode } from "./errors";
 import { createLogger } from "./log";
+import { stopSignals } from "./platform";
 import { Store } from "./store/db";
 import { GLOBAL_OPTIONS, parseArgs } from "./cli/args";
 import { backupCommand } from "./cli/backup";
-import type { Build, CliContext, Command, Io } from "./cli/context";
+import type { CliContext, Command, Io } from "./cli/context";
 import { helpText } from "./cli/help";
 import { keysCommand } from "./cli/keys";
 import { serveCommand } from "./cli/serve";
@@ -15,15 +16,6 @@ import { importCommand, syncCommand } from "./cli/sync";
 
 /** Every command, in the order of `nompd --help`. */
 export const COMMANDS: readonly Command[] = [serveCommand, syncCommand, importCommand, keysCommand, statusCommand, backupCommand];
-
-declare const NOMPD_COMMIT: string | undefined;
-
-export const BUILD: Build = {
-  version: pkg.version,
-  // Set by the Makefile's build (bun build --define); "source" when run from the source tree.
-  commit: typeof NOMPD_COMMIT === "string" ? NOMPD_COMMIT : "source",
-  bun: Bun.version,
-};
 
 /**
  * The whole program, callable in-process: arguments, environment and where to write come in; an exit
@@ -39,7 +31,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       return EXIT.ok;
     }
     if (args.options.has("--version") || args.options.has("-v") || args.positionals[0] === "version") {
-      io.out(`nompd ${BUILD.version} (commit ${BUILD.commit}, bun ${BUILD.bun})`);
+      io.out(versionLine());
       return EXIT.ok;
     }
     const name = args.positionals[0] ?? "serve";
@@ -72,10 +64,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
 }
 
-/** The process's own io: stdout and stderr, and a stop signal on SIGINT or SIGTERM. */
+/** The process's own io: stdout and stderr, and a stop signal on the platform's stop signals (SIGTERM, SIGINT). */
 function processIo(): Io {
   const stop = new AbortController();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => stop.abort(signal));
+  for (const signal of stopSignals()) process.once(signal, () => stop.abort(signal));
   return {
     out: (text) => process.stdout.write(text + "\n"),
     err: (text) => process.stderr.write(text.endsWith("\n") || text.startsWith("\r") ? text : text + "\n"),

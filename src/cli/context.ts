@@ -3,6 +3,7 @@ import { EXIT, type ExitCode } from "../errors";
 import type { Logger } from "../log";
 import { Store, type OpenOptions } from "../store/db";
 import type { ParsedArgs } from "./args";
+import type { Build } from "../build";
 
 export { EXIT };
 
@@ -18,11 +19,7 @@ export interface Io {
   stop: AbortSignal;
 }
 
-export interface Build {
-  version: string;
-  commit: string;
-  bun: string;
-}
+export type { Build };
 
 export interface CliContext extends Io {
   config: Config;

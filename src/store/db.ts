@@ -1,8 +1,9 @@
 import { Database } from "bun:sqlite";
-import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Collection } from "../collections";
 import { StoreError } from "../errors";
+import { createPrivateFile } from "../platform";
 import { commitStaged, type CommitOptions, type CommitResult } from "./commit";
 import { Documents } from "./documents";
 import { Keys } from "./keys";
@@ -95,7 +96,7 @@ export class Store {
     if (options.readOnly && !existsSync(absolute)) {
       throw new StoreError(`There is no database at ${absolute}. Give its path with --db (or NOMPD_DB); 'nompd serve' or 'nompd import' makes a new one.`);
     }
-    if (!existsSync(absolute)) createPrivateFile(absolute);
+    if (!existsSync(absolute)) createPrivate(absolute);
     let db: Database;
     try {
       // Read only by behaviour: a read-write connection that never writes (a read-only one could not
@@ -175,7 +176,7 @@ export class Store {
    * readable by its owner only, like the database.
    */
   backupTo(target: string): void {
-    createPrivateFile(target);
+    createPrivate(target);
     try {
       this.db.query("VACUUM INTO ?").run(target);
     } catch (err) {
@@ -198,15 +199,14 @@ export class Store {
 }
 
 /**
- * An empty file readable and writable by its owner only. SQLite gives the WAL and shared-memory files the
- * database's permissions, so they are private too.
+ * An empty file readable and writable by its owner only (when none is there). SQLite gives the WAL and
+ * shared-memory files the database's permissions, so they are private too.
  */
-function createPrivateFile(path: string): void {
+function createPrivate(path: string): void {
   try {
     mkdirSync(dirname(path), { recursive: true });
-    closeSync(openSync(path, "wx", 0o600));
+    createPrivateFile(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return;
     throw new StoreError(`Cannot create ${path}: ${(err as Error).message}. Check the path and its permissions.`);
   }
 }

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
-import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { NompdError, SyncAlreadyRunningError, EXIT } from "../errors";
+import { pidNamespace, processAlive, processStart } from "../platform";
 import { isoSeconds } from "./time";
 
 export interface LockHolder {
@@ -31,47 +31,6 @@ export class LockLostError extends NompdError {
 
 /** A lock not renewed for this long is stale, unless its holder is known to be alive (see stale()). */
 export const DEFAULT_LEASE_MS = 5 * 60_000;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function readOrNull(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-}
-
-const bootId = readOrNull("/proc/sys/kernel/random/boot_id")?.trim() ?? null;
-
-/**
- * Which process a pid is, for good: this boot's id and the process's start (field 22 of /proc/PID/stat),
- * or null where /proc cannot tell (not Linux). A reused pid, also after a reboot, names another process.
- */
-export function processStart(pid: number): string | null {
-  const stat = readOrNull(`/proc/${pid}/stat`);
-  if (stat === null || bootId === null) return null;
-  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
-  const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  return start ? `${bootId}/${start}` : null;
-}
-
-/** The pid namespace (Linux): pids of two containers on one host are only comparable within one. */
-function pidNamespace(): string | null {
-  try {
-    return readlinkSync("/proc/self/ns/pid");
-  } catch {
-    return null;
-  }
-}
 
 /** Who takes the lock: this process, or (in tests) a stand-in for a process elsewhere. */
 export interface LockIdentity {

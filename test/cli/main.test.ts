@@ -106,7 +106,7 @@ describe("settings and usage", () => {
       }
     }
     const pkg = await Bun.file(join(ROOT, "package.json")).json();
-    expect((await cli(["--version"])).stdout.trim()).toBe(`nompd ${pkg.version} (commit source, bun ${Bun.version})`);
+    expect((await cli(["--version"])).stdout.trim()).toBe(`nompd ${pkg.version} (run from source, bun ${Bun.version})`);
   });
 
   test("NOMPD_API_KEYS with a short key stops the program; BUN_CONFIG_VERBOSE_FETCH is refused", async () => {

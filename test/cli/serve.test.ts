@@ -29,7 +29,7 @@ describe("serve at start", () => {
     expect((await cli(["import", join(ROOT, "data", "sample"), "--db", db])).exitCode).toBe(0);
     const raw = sqlite(db);
     const parent = process.ppid;
-    const { processStart } = await import("../../src/store/syncLock");
+    const { processStart } = await import("../../src/platform");
     raw.query("INSERT INTO sync_run (trigger, started_at, status, lock_token) VALUES ('cli', '2026-01-01T00:00:00Z', 'running', 'live')").run();
     raw.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, renewed_at, token, process_start) VALUES (1, ?, ?, 'cli', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'live', ?)").run(parent, (await import("node:os")).hostname(), processStart(parent));
     const server = await serveInProcess(["--db", db]);

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { ensurePackages } from "../support/debian";
-import { ensureBinary, nompd, ROOT, serve, stopServersAfterAll } from "../support/binary";
+import { ensureBinary, expectedVersionLine, nompd, ROOT, serve, stopServersAfterAll } from "../support/binary";
 import { tempDir } from "../support/tmp";
 
 ensurePackages(["openssl"]);
@@ -262,5 +262,13 @@ describe("serve while another process syncs", () => {
     expect(body).toEqual({ currentVersion: 0, items: [] });
     held.release();
     store.close();
+  });
+});
+
+describe("the build", () => {
+  test("--version names the version, the commit it was built from (set by the Makefile) and the Bun version", async () => {
+    const r = await nompd(["--version"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim()).toBe(expectedVersionLine());
   });
 });

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Store } from "../../src/store/db";
 import { SyncAlreadyRunningError } from "../../src/errors";
-import { processStart } from "../../src/store/syncLock";
+import { processStart } from "../../src/platform";
 import { runSync } from "../../src/sync/run";
 import { fileSource } from "../../src/upstream/files";
 import type { Source } from "../../src/upstream/source";
