@@ -5,7 +5,7 @@ import { asArray, isObj } from "../fhir/read";
 import { SourceError } from "../errors";
 import type { ProxyChoice } from "./proxy";
 import type { FetchProgress, ResourceSink, Source, SourceResult } from "./source";
-import { tlsProblem, upstreamSession, withSession, type ExtraCa, type TlsProblem } from "./transport";
+import { BodyRefused, tlsProblem, upstreamSession, withSession, type ExtraCa, type TlsProblem } from "./transport";
 
 // fhir-kit-client can log request headers (our upstream key among them) through `debug` when DEBUG is
 // set in the environment. The key must never reach a log: switch that logging off.
@@ -23,6 +23,8 @@ export interface UpstreamOptions {
   maxRetryAfterMs?: number;
   /** Safety stop against a next link that never ends. */
   maxPages?: number;
+  /** The largest page read (--max-page-mib); default 64 MiB. */
+  maxPageBytes?: number;
   /** Where the key came from ("NOMPD_UPSTREAM_API_KEY", say), named when the upstream refuses it. */
   keySource?: string | null;
   /** The proxy the requests go through; null or absent: directly (the proxy environment was read already). */
@@ -145,6 +147,7 @@ export function fhirSource(options: UpstreamOptions): Source {
     if (abort.aborted) return new SourceError(`${collection}: stopped because another collection failed.`);
     const name = (err as Error)?.name;
     if (name === "TimeoutError" || name === "AbortError") return new Transient(`${where}: no answer within ${options.timeoutMs} ms${via}`, null);
+    if (err instanceof BodyRefused) return new SourceError(`${where}: ${err.message}. Nothing was written.${err.problem === "too-large" ? " Raise --max-page-mib if the upstream really sends pages this large." : ""}`);
     const tls = tlsProblem(err);
     // A certificate does not mend itself between retries: say so at once.
     if (tls) return new SourceError(`${where}: ${certificateAdvice(tls, url)} Nothing was written.`);
@@ -254,7 +257,7 @@ export function fhirSource(options: UpstreamOptions): Source {
       // A stop from outside ends every collection's requests and retry waits at once.
       signal?.addEventListener("abort", () => controller.abort(), { once: true });
       const session = upstreamSession({ proxy: proxy?.url ?? null, extraCa: options.ca?.certificates ?? null });
-      const settled = await withSession(session, () =>
+      const settled = await withSession(session, { maxBytes: options.maxPageBytes ?? 64 * 1024 * 1024 }, () =>
         Promise.allSettled(
           RAW_COLLECTIONS.map((c) =>
             fetchCollection(c, sink, controller.signal, onProgress).catch((err) => {

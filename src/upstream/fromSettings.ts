@@ -12,6 +12,7 @@ export function upstreamFromConfig({ settings, secrets, network }: Config): Upst
     timeoutMs: settings.upstreamTimeoutMs,
     retries: settings.upstreamRetries,
     backoffMs: settings.upstreamBackoffMs,
+    maxPageBytes: settings.maxPageMib * 1024 * 1024,
     proxy: network.proxy,
     ca: network.ca,
   };

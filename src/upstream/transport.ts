@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { X509Certificate } from "node:crypto";
 import { getCACertificates } from "node:tls";
+import { isUtf8 } from "node:buffer";
 
 /**
  * How upstream requests leave this machine: through a proxy or directly, and which CAs their TLS trusts.
@@ -56,21 +57,77 @@ export function upstreamSession({ proxy, extraCa }: TransportOptions): Bun.Fetch
   });
 }
 
-const current = new AsyncLocalStorage<Bun.FetchSession>();
+/** What an upstream answer's body may be: at most `maxBytes`, and UTF-8 (never silently repaired). */
+export interface BodyRules {
+  maxBytes: number;
+}
+
+/** An upstream body that breaks the rules: too large, or not UTF-8. Not worth retrying. */
+export class BodyRefused extends Error {
+  constructor(
+    readonly problem: "too-large" | "not-utf8",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The body of an upstream answer, read here rather than by fhir-kit-client (whose response.text() has no
+ * limit and replaces bytes that are not UTF-8 with U+FFFD): read up to `maxBytes`, then checked to be
+ * UTF-8, and handed on as a new Response with the same status and headers.
+ */
+async function guarded(response: Response, rules: BodyRules): Promise<Response> {
+  const declared = Number(response.headers.get("content-length"));
+  const limit = rules.maxBytes;
+  const tooLarge = () => new BodyRefused("too-large", `the answer is larger than the ${Math.floor(limit / 1048576)} MiB allowed for one page (--max-page-mib)`);
+  if (Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  if (!response.body) return response;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  if (!isUtf8(bytes)) throw new BodyRefused("not-utf8", "the answer is not valid UTF-8 (FHIR JSON must be)");
+  return new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+interface Scope {
+  session: Bun.FetchSession;
+  rules: BodyRules;
+}
+
+const current = new AsyncLocalStorage<Scope>();
 let routed = false;
 
-/** Runs `work` with every global fetch it makes (fhir-kit-client's included) going through `session`. */
-export function withSession<T>(session: Bun.FetchSession, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` with every global fetch it makes (fhir-kit-client's included) going through `session`
+ * and its bodies read by `rules`. Fetches made elsewhere are untouched.
+ */
+export function withSession<T>(session: Bun.FetchSession, rules: BodyRules, work: () => Promise<T>): Promise<T> {
   if (!routed) {
     const plain = globalThis.fetch;
-    const routedFetch = (input: string | URL | Request, init?: BunFetchRequestInit) => {
-      const session = current.getStore();
-      return plain(input, session ? { ...init, session } : init);
+    const routedFetch = async (input: string | URL | Request, init?: BunFetchRequestInit) => {
+      const scope = current.getStore();
+      if (!scope) return plain(input, init);
+      return guarded(await plain(input, { ...init, session: scope.session }), scope.rules);
     };
     globalThis.fetch = Object.assign(routedFetch, { preconnect: plain.preconnect }) as typeof fetch;
     routed = true;
   }
-  return current.run(session, work);
+  return current.run({ session, rules }, work);
 }
 
 /** A certificate problem of a TLS connection, by the verify code Bun reports (OpenSSL's names). */

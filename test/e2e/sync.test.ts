@@ -136,6 +136,16 @@ describe("the server with an upstream", () => {
     expect(((await res.json()) as any).trigger).toBe("http");
   }, 30_000);
 
+  test("in the server's sync thread too, a resource nested deeper than any FHIR resource is skipped and counted", async () => {
+    const deep = `{"resourceType":"ActivityDefinition","identifier":[{"value":"deep"}],"extension":[${'{"extension":['.repeat(150_000)}1${"]}".repeat(150_000)}]}`;
+    const entries = [...data.ActivityDefinition.map((r) => JSON.stringify(r)), deep].map((r) => `{"resource":${r}}`);
+    upstream.addFault({ collection: "ActivityDefinition", kind: "raw", body: `{"resourceType":"Bundle","type":"searchset","entry":[${entries.join(",")}]}` });
+    const res = await post();
+    upstream.clearFaults();
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).counts.ActivityDefinition.skippedReasons).toEqual({ "nested deeper than 100 levels": 1 });
+  });
+
   test("the upstream key never appears in the server's logs", () => {
     expect(server.stderr() + server.stdout()).not.toContain(KEY);
   });

@@ -27,7 +27,8 @@ export type FaultKind =
   | "reset" // the connection is dropped without an answer: a network error for the client
   | "dropNext" // 200 with the normal page, but without its next link (the listing ends early; total says more)
   | "redirect" // 302 to `target` (default: the same URL)
-  | "foreignNext"; // 200 with the normal page, its next link pointing to `target` instead
+  | "foreignNext" // 200 with the normal page, its next link pointing to `target` instead
+  | "raw"; // 200, application/fhir+json, with `body` as the bytes of the answer
 
 export interface Fault {
   /** Default: any collection. */
@@ -43,6 +44,8 @@ export interface Fault {
   delayMs?: number;
   /** An absolute URL, for "redirect" and "foreignNext". */
   target?: string;
+  /** The answer's bytes, for "raw". */
+  body?: string | Uint8Array;
 }
 
 export interface FakeUpstreamOptions {
@@ -266,6 +269,8 @@ export function startFakeUpstream(opts: FakeUpstreamOptions): FakeUpstream {
         }
         case "redirect":
           return new Response(null, { status: 302, headers: { location: fault.target ?? req.url, connection: "close" } });
+        case "raw":
+          return new Response(fault.body ?? "", { status: 200, headers: { "content-type": "application/fhir+json" } });
         case "slow":
           await cancellableSleep(fault.delayMs ?? 5000, req.signal);
           if (stopping.signal.aborted) return fhirResponse(503, outcome("transient", "Server stopping"));

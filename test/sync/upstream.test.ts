@@ -253,3 +253,46 @@ describe("faults", () => {
     store.close();
   });
 });
+
+describe("hostile or broken pages", () => {
+  const page = (entries: string[]) => `{"resourceType":"Bundle","type":"searchset","total":${entries.length},"entry":[${entries.map((r) => `{"resource":${r}}`).join(",")}]}`;
+
+  test("a page that is not UTF-8 fails the sync naming the URL; nothing is written, nothing is repaired", async () => {
+    const u = fake(smallDataset());
+    const store = Store.open(tempDbPath(dir));
+    await runSync(store, source(u), opts);
+    const bytes = new TextEncoder().encode(page([JSON.stringify(authorization("ra-x", ["G35"], ["1"])).replace("ra-x", "ra-\u00e5")]));
+    const at = bytes.indexOf(0xc3);
+    bytes[at + 1] = 0x41; // the second byte of "å" made ASCII: not UTF-8
+    u.addFault({ collection: "RegulatedAuthorization", kind: "raw", body: bytes });
+    const { run } = await runSync(store, source(u), opts);
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain(`RegulatedAuthorization at ${u.url}/HreseptReimbursement/RegulatedAuthorization: the answer is not valid UTF-8`);
+    expect(store.currentVersion()).toBe(1);
+    expect(JSON.stringify(store.documents.live("reimbursementGroup"))).not.toContain("\ufffd");
+  });
+
+  test("a page larger than the cap fails at once, without retries", async () => {
+    const u = fake(smallDataset());
+    const store = Store.open(tempDbPath(dir));
+    const big = page(Array.from({ length: 3000 }, (_, i) => JSON.stringify(authorization(`ra-${i}`, ["G35"], [String(i)]))));
+    expect(big.length).toBeGreaterThan(1024 * 1024);
+    u.addFault({ collection: "RegulatedAuthorization", kind: "raw", body: big });
+    const { run } = await runSync(store, source(u, { maxPageBytes: 1024 * 1024, retries: 3 }), opts);
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain("larger than the 1 MiB allowed for one page (--max-page-mib)");
+    expect(u.requests.filter((r) => r.collection === "RegulatedAuthorization")).toHaveLength(1);
+  });
+
+  test("a resource nested deeper than any FHIR resource is skipped and counted; the rest is synced", async () => {
+    const u = fake(smallDataset());
+    const store = Store.open(tempDbPath(dir));
+    const deep = `{"resourceType":"RegulatedAuthorization","identifier":[{"value":"deep"}],"extension":[${'{"extension":['.repeat(150_000)}1${"]}".repeat(150_000)}]}`;
+    const normal = smallDataset().RegulatedAuthorization.map((r) => JSON.stringify(r));
+    u.addFault({ collection: "RegulatedAuthorization", kind: "raw", body: page([...normal, deep]) });
+    const { run } = await runSync(store, source(u), opts);
+    expect(run.status).toBe("succeeded");
+    expect(run.counts.RegulatedAuthorization!.skippedReasons).toEqual({ "nested deeper than 100 levels": 1 });
+    expect(store.documents.live("reimbursementGroup")).toHaveLength(normal.length);
+  });
+});
