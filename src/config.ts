@@ -163,6 +163,7 @@ export const SETTINGS = {
   logFormat: setting({ flag: "--log-format", env: "NOMPD_LOG_FORMAT", default: "pretty", schema: z.enum(["json", "pretty"], { error: "expected json or pretty" }), help: "log lines as JSON or as text", placeholder: "json|pretty" }),
   corsOrigins: setting({ flag: "--cors-origins", env: "NOMPD_CORS_ORIGINS", default: null, schema: corsOrigins, help: "browser origins allowed to call the API (comma-separated, or *); off by default", placeholder: "ORIGINS" }),
   metrics: setting({ flag: "--metrics", negatedFlag: "--no-metrics", env: "NOMPD_METRICS", boolean: true, default: true, schema: bool, help: "serve GET /metrics (--no-metrics turns it off)" }),
+  accessLog: setting({ flag: "--access-log", env: "NOMPD_ACCESS_LOG", boolean: true, default: false, schema: bool, help: "write one JSON line per request on stdout: time, method, path, status, bytes, ms, the key's name (never the key)" }),
   shutdownTimeoutMs: setting({ flag: "--shutdown-timeout-ms", env: "NOMPD_SHUTDOWN_TIMEOUT_MS", default: 10000, schema: positiveMs, help: "on SIGTERM/SIGINT, how long requests in flight may take to finish", placeholder: "MS" }),
 };
 

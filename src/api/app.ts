@@ -26,6 +26,8 @@ export interface AppDeps {
   cors?: CorsOrigins | null;
   /** Bytes all cached answers may hold together (default 64 MiB). */
   cacheBytes?: number;
+  /** Where access log lines go (--access-log), or none. */
+  access?: EdgeDeps["access"];
 }
 
 /**
@@ -38,7 +40,7 @@ export function createApp(deps: AppDeps) {
   const answers = new Answers(deps.store, deps.cacheBytes ?? 64 * 1024 * 1024);
   const metrics = deps.metrics === false ? null : new RequestMetrics();
   const routes = routeTable({ store: deps.store, answers, sync: deps.sync, log: deps.log, schedule: deps.schedule ?? null, metrics, build: deps.build });
-  const edge: EdgeDeps = { store: deps.store, auth: deps.auth, cors: cors(deps.cors ?? null), metrics, log: deps.log };
+  const edge: EdgeDeps = { store: deps.store, auth: deps.auth, cors: cors(deps.cors ?? null), metrics, log: deps.log, access: deps.access ?? null };
   const handlers = new Map<RouteDef, Handler>(routes.map((r) => [r, compile(r, edge)]));
   const unmatched = fallback(routes, handlers, edge);
 

@@ -7,7 +7,7 @@ import type { Scope } from "../store/keys";
 import { datasetHeaders } from "./answers";
 import type { Authenticator, Caller } from "./auth";
 import type { Cors } from "./cors";
-import { errorAnswer, errorResponse } from "./http";
+import { bodyLength, errorAnswer, errorResponse } from "./http";
 import { OTHER_ROUTE, type RequestMetrics } from "./metrics";
 import { queryReader, searchParams, type Query } from "./query";
 
@@ -63,12 +63,54 @@ export interface RouteDef {
 
 export type Handler = (request: Request, params: Record<string, string> | undefined, server: Server<unknown> | null) => Response | Promise<Response>;
 
+/** One line of the access log (--access-log): never the key, only its name. */
+export interface AccessEntry {
+  time: string;
+  method: string;
+  path: string;
+  status: number;
+  /** Bytes of the body sent (compressed, when it was), or null when not known. */
+  bytes: number | null;
+  ms: number;
+  key: string | null;
+}
+
 export interface EdgeDeps {
   store: Store;
   auth: Authenticator;
   cors: Cors | null;
   metrics: RequestMetrics | null;
   log: Logger;
+  /** Where access log lines go, or null when there is no access log. */
+  access: ((entry: AccessEntry) => void) | null;
+}
+
+/**
+ * What every answer gets on its way out, routed or not: CORS headers, the request metrics under the
+ * route's template, and the access log line.
+ */
+function finisher(deps: EdgeDeps) {
+  const { cors, metrics, access } = deps;
+  return (request: Request, response: Response, route: string, start: number, caller: Caller | null): Response => {
+    if (cors) cors.decorate(request, response);
+    if (metrics || access) {
+      const ms = performance.now() - start;
+      metrics?.observe(route, request.method, response.status, ms / 1000);
+      if (access) {
+        const url = request.url;
+        access({
+          time: new Date().toISOString(),
+          method: request.method,
+          path: url.slice(url.indexOf("/", url.indexOf("//") + 2)),
+          status: response.status,
+          bytes: bodyLength(response),
+          ms: Math.round(ms * 100) / 100,
+          key: caller?.name ?? null,
+        });
+      }
+    }
+    return response;
+  };
 }
 
 const BAD_PERCENT = "The path holds invalid percent-encoding (such as a lone %). Encode a % in an id as %25.";
@@ -96,20 +138,19 @@ export function failure(err: unknown, request: Request, deps: EdgeDeps, headers:
 /** The chain every route runs, compiled once per route into a plain (request) => Response. */
 export function compile(route: RouteDef, deps: EdgeDeps): Handler {
   const reader = queryReader(route.query);
-  const { store, auth, cors, metrics } = deps;
+  const { store, auth } = deps;
+  const done = finisher(deps);
+  const timed = deps.metrics !== null || deps.access !== null;
   return (request, rawParams, server) => {
-    const start = metrics ? performance.now() : 0;
+    const start = timed ? performance.now() : 0;
     const state = store.state();
-    const finish = (response: Response): Response => {
-      if (cors) cors.decorate(request, response);
-      if (metrics) metrics.observe(route.path, route.method, response.status, (performance.now() - start) / 1000);
-      return response;
-    };
+    let caller: Caller | null = null;
+    const finish = (response: Response): Response => done(request, response, route.path, start, caller);
     const fail = (err: unknown) => finish(failure(err, request, deps, route.dataset ? datasetHeaders(state) : {}));
     let answer: Response | Promise<Response>;
     try {
       const search = searchParams(request.url);
-      const caller = route.scope ? auth.check(request, search, route.scope, state.generation) : null;
+      if (route.scope) caller = auth.check(request, search, route.scope, state.generation);
       const query = reader.read(search);
       if (route.params) checkPercentEncoding(request.url);
       // Decoded by the router.
@@ -139,18 +180,15 @@ export function fallback(routes: RouteDef[], handlers: Map<RouteDef, Handler>, d
     known.routes.push(route);
     paths.set(route.path, known);
   }
+  const done = finisher(deps);
   return async (request: Request, server: Server<unknown> | null): Promise<Response> => {
-    const start = deps.metrics ? performance.now() : 0;
+    const start = performance.now();
     const url = new URL(request.url);
     const path = url.pathname;
     // A static path beats a template (/api/v1/fhir/PlanDefinition before /api/v1/fhir/:type).
     const matches = [...paths.entries()].filter(([, p]) => p.regex.test(path)).sort(([a], [b]) => (a.includes(":") ? 1 : 0) - (b.includes(":") ? 1 : 0));
     const known = matches[0]?.[1];
-    const finish = (response: Response, route: string) => {
-      if (deps.cors) deps.cors.decorate(request, response);
-      deps.metrics?.observe(route, request.method, response.status, (performance.now() - start) / 1000);
-      return response;
-    };
+    const finish = (response: Response, route: string) => done(request, response, route, start, null);
     if (!known) {
       return finish(errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`, path.startsWith("/api/v1/") ? datasetHeaders(deps.store.state()) : {}), OTHER_ROUTE);
     }

@@ -146,6 +146,18 @@ function compress(bytes: Uint8Array, encoding: "gzip" | "br", level: "fast" | "b
   });
 }
 
+/** The length of the bodies this module made (for the access log); other answers are not known. */
+const lengths = new WeakMap<Response, number>();
+
+export function bodyLength(response: Response): number | null {
+  return lengths.get(response) ?? (response.body === null ? 0 : null);
+}
+
+function sized(response: Response, length: number): Response {
+  lengths.set(response, length);
+  return response;
+}
+
 /** 304 carries the validators and caching headers of the 200 it stands for, but no body headers. */
 const NOT_MODIFIED_DROPS = new Set(["content-type", "content-encoding", "content-length"]);
 
@@ -160,13 +172,16 @@ export function sendJson(request: Request, body: PreparedBody, status = 200): Re
       return new Response(null, { status: 304, headers });
     }
   }
-  return new Response(form.bytes, { status, headers: form.headers });
+  return sized(new Response(form.bytes, { status, headers: form.headers }), form.bytes.length);
 }
 
 /** A small JSON answer without caching headers: errors, health, admin answers. */
 export function json(value: unknown, status = 200, extraHeaders: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(value), { status, headers: { "content-type": JSON_TYPE, ...extraHeaders } });
+  const bytes = encoder.encode(JSON.stringify(value));
+  return sized(new Response(bytes, { status, headers: { "content-type": JSON_TYPE, ...extraHeaders } }), bytes.length);
 }
+
+const encoder = new TextEncoder();
 
 export function errorResponse(status: number, message: string, extraHeaders: Record<string, string> = {}): Response {
   return json({ error: message }, status, extraHeaders);

@@ -110,6 +110,8 @@ export const serveCommand: Command = {
       metrics: settings.metrics,
       cors: settings.corsOrigins,
       cacheBytes: settings.cacheMib * 1024 * 1024,
+      // The access log goes to stdout, apart from the diagnostic log on stderr.
+      access: settings.accessLog ? (entry) => ctx.out(JSON.stringify(entry)) : null,
     });
     if (scheduled) app.use(syncSchedule(settings.syncCron, settings.syncTz, sync, ctx.log));
 

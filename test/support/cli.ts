@@ -25,6 +25,7 @@ export async function cli(argv: string[], env: Record<string, string> = {}, opti
 
 export interface InProcessServer {
   url: string;
+  stdout(): string;
   stderr(): string;
   /** Stops it as SIGTERM would; resolves with its exit code. */
   stop(): Promise<number>;
@@ -47,7 +48,7 @@ export async function serveInProcess(args: string[], env: Record<string, string>
   const deadline = Date.now() + 10_000;
   for (;;) {
     const m = /listening url=(\S+)/.exec(stderr);
-    if (m) return { url: m[1]!, stderr: () => stderr, stop: () => (stop.abort("SIGTERM"), done) };
+    if (m) return { url: m[1]!, stdout: () => stdout, stderr: () => stderr, stop: () => (stop.abort("SIGTERM"), done) };
     if (exited !== null) throw new Error(`serve exited with ${exited}:\n${stdout}\n${stderr}`);
     if (Date.now() > deadline) throw new Error(`serve did not start:\n${stderr}`);
     await Bun.sleep(10);

@@ -11,6 +11,8 @@ export const PACKAGES = {
   tinyproxy: { package: "tinyproxy", program: "tinyproxy" },
   systemd: { package: "systemd", program: "systemd-analyze" },
   strace: { package: "strace", program: "strace" },
+  // promtool checks /metrics as Prometheus itself reads it.
+  prometheus: { package: "prometheus", program: "promtool" },
   // The linux-arm64 release under user-mode emulation, with the arm64 C library it links against.
   "qemu-user-static": { package: "qemu-user-static", program: "qemu-aarch64-static" },
   "libc6-arm64-cross": { package: "libc6-arm64-cross", file: "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1" },
