@@ -5,13 +5,21 @@ SHELL := /bin/bash
 BUN := node_modules/.bin/bun
 TSC := node_modules/.bin/tsc
 SOURCES := $(shell find src data/sample -type f 2>/dev/null) package.json tsconfig.json bunfig.toml
+VERSION := $(shell node -p "require('./package.json').version")
+# The commit a build names in `nompd --version`: "-dirty" when tracked files differ from it, "unknown"
+# outside a git checkout.
+COMMIT := $(shell c=$$(git rev-parse --short=7 HEAD 2>/dev/null) && { git diff --quiet HEAD -- 2>/dev/null || c="$$c-dirty"; echo "$$c"; } || echo unknown)
+# Release targets: `bun build --compile --target=bun-<os>-<arch>` fetches each runtime from the npm registry.
+TARGETS := linux-x64 linux-arm64 windows-x64 darwin-arm64 darwin-x64
+RELEASES := $(foreach t,$(TARGETS),dist/nompd-$(VERSION)-$(t)$(if $(findstring windows,$(t)),.exe))
 
-.PHONY: help install run test test-deps typecheck build bench clean
+.PHONY: help install run test test-deps typecheck build dist bench clean FORCE
 
 help:
-	@echo "make run     install what is missing, then serve the embedded sample data on http://127.0.0.1:8080"
+	@echo "make run     install what is missing, then serve the embedded sample data (invented, marked as such) on http://127.0.0.1:8080"
 	@echo "make test    install, typecheck, build dist/nompd, run the whole test suite"
 	@echo "make build   the single executable dist/nompd"
+	@echo "make dist    release executables for Linux, Windows and macOS (x64, arm64) and dist/SHA256SUMS"
 	@echo "make bench   the benchmarks in bench/ (see docs/PERFORMANCE.md)"
 	@echo "make clean   remove dist/ and node_modules/ (never data/: it holds the database)"
 
@@ -24,7 +32,7 @@ node_modules/.installed: package.json package-lock.json
 install: node_modules/.installed
 
 run: install
-	$(BUN) src/main.ts serve $(ARGS)
+	$(BUN) src/main.ts serve --sample $(ARGS)
 
 typecheck: install
 	$(TSC) --noEmit -p .
@@ -33,13 +41,43 @@ typecheck: install
 test-deps: install
 	$(BUN) test/support/debian.ts
 
+# End-to-end tests start the compiled binary, fake upstreams, Wine and qemu: each test may take a minute.
 test: install test-deps typecheck build
-	$(BUN) test $(TESTS)
+	$(BUN) test --timeout 60000 $(TESTS)
 
-dist/nompd: node_modules/.installed $(SOURCES)
-	$(BUN) build --compile --minify --sourcemap src/main.ts src/sync/worker.ts --outfile dist/nompd
+# The one build command line: $(call compile,OUTFILE[,TARGET]). The second entry point is the sync's worker
+# thread (see src/workers.ts); the commit goes in as a constant (see src/build.ts). The source map is
+# embedded; the .map files written beside OUTFILE are not needed to run it.
+compile = $(BUN) build --compile --minify --sourcemap $(if $(2),--target=bun-$(2)) \
+	--define 'NOMPD_COMMIT="$(COMMIT)"' src/main.ts src/sync/worker.ts --outfile $(1)
+
+# Rewritten only when the commit changes, so that a new commit rebuilds what names it.
+dist/.commit: FORCE
+	@mkdir -p dist
+	@echo '$(COMMIT)' | cmp -s - $@ || echo '$(COMMIT)' > $@
+
+dist/nompd: node_modules/.installed $(SOURCES) dist/.commit
+	$(call compile,dist/nompd)
 
 build: dist/nompd
+
+# One release executable per target; each is built in its own folder under dist/.build (where its .map
+# files stay) and moved out, so that targets never overwrite each other's files.
+define release
+	@mkdir -p dist/.build/$(1)
+	$(call compile,dist/.build/$(1)/$(notdir $@),$(1))
+	mv -f dist/.build/$(1)/$(notdir $@) $@
+endef
+dist/nompd-$(VERSION)-%.exe: node_modules/.installed $(SOURCES) dist/.commit
+	$(call release,$*)
+dist/nompd-$(VERSION)-%: node_modules/.installed $(SOURCES) dist/.commit
+	$(call release,$*)
+
+dist/SHA256SUMS: $(RELEASES)
+	cd dist && sha256sum $(notdir $(RELEASES)) > SHA256SUMS
+
+dist: dist/SHA256SUMS
+	@cat dist/SHA256SUMS
 
 bench: install build
 	$(BUN) bench/run.ts

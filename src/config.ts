@@ -1,11 +1,14 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors";
+import { readableByOthers } from "./platform";
 import { checkCron, nextRun } from "./sync/cron";
+import { chooseProxy, parseProxyUrl, type ProxyChoice, type ProxyEnvironment } from "./upstream/proxy";
+import { certificatesIn, type ExtraCa } from "./upstream/transport";
 
-/**
- * Every setting, once: its flag, its environment variable, its default, its check and its help line.
- * Flag beats environment beats default. Nothing else in Nompd reads process.env.
+/*
+ * Settings: flag beats environment beats default. Nothing else in Nompd reads process.env.
  */
 
 
@@ -37,6 +40,18 @@ const httpUrl = z
   .string()
   .url("expected an http(s) URL such as https://fhir.example.no/api/")
   .refine((u) => /^https?:\/\//i.test(u), "expected an http(s) URL such as https://fhir.example.no/api/");
+
+const proxyUrl = z.string().transform((v, ctx) => {
+  const parsed = parseProxyUrl(v);
+  if ("problem" in parsed) {
+    ctx.addIssue({ code: "custom", message: parsed.problem });
+    return z.NEVER;
+  }
+  return parsed.url;
+});
+
+/** A URL as safe to echo in an error: a password in it (a proxy's, say) is left out. */
+const withoutUserInfo = (raw: string) => raw.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^/@\s]*@/i, "$1…@");
 
 /** "*" or comma-separated origins such as http://localhost:3000 (scheme, host, optional port; no path). */
 const corsOrigins = z
@@ -79,85 +94,143 @@ function validTimeZone(tz: string): boolean {
   }
 }
 
-export interface SettingDef {
-  key: keyof Settings;
+/** A whole number from `min` to `max`, digits only. */
+const wholeNumber = (what: string, min: number, max: number) =>
+  z.preprocess(
+    stringOf,
+    z
+      .string()
+      .trim()
+      .regex(/^\d+$/, `expected ${what} from ${min} to ${max}`)
+      .transform(Number)
+      .pipe(z.number().min(min, `expected ${what} from ${min} to ${max}`).max(max, `expected ${what} from ${min} to ${max}`)),
+  );
+
+/** The same, or the word `none` (e.g. "all"), which reads as null. */
+const wholeNumberOr = (none: string, what: string, min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && v.trim().toLowerCase() === none ? null : v),
+    wholeNumber(what, min, max).nullable().or(z.null()),
+  );
+
+interface SettingDef<S extends z.ZodType = z.ZodType> {
   flag: string;
   env: string;
-  /** A boolean flag takes no value; `--no-x` forms set it false. */
+  /** A boolean flag takes no value; a `--no-x` form sets it false. */
   boolean?: boolean;
   negatedFlag?: string;
   default: unknown;
-  schema: z.ZodType;
+  schema: S;
   help: string;
   /** Shown in help instead of a value placeholder. */
   placeholder?: string;
+  /** Left out of --help (settings for tests and special cases). */
+  hidden?: boolean;
+  /** The value as an error may echo it, when it can hold a password. */
+  redact?: (raw: string) => string;
 }
 
-export interface Settings {
-  db: string;
-  host: string;
-  port: number;
-  upstreamUrl: string | null;
-  upstreamApiKeyFile: string | null;
-  upstreamKeyHeader: string;
-  upstreamTimeoutMs: number;
-  upstreamRetries: number;
-  upstreamBackoffMs: number;
-  syncCron: string;
-  syncTz: string;
-  syncSchedule: boolean;
-  maxDeleteShare: number;
-  tlsCert: string | null;
-  tlsKey: string | null;
-  logFormat: "json" | "pretty";
-  metrics: boolean;
-  corsOrigins: "*" | string[] | null;
-}
+const setting = <S extends z.ZodType>(def: SettingDef<S>) => def;
 
-export const SETTINGS: SettingDef[] = [
-  { key: "db", flag: "--db", env: "NOMPD_DB", default: "data/nompd.db", schema: z.string().min(1, "expected a file path"), help: "SQLite database file", placeholder: "FILE" },
-  { key: "host", flag: "--host", env: "NOMPD_HOST", default: "127.0.0.1", schema: z.string().min(1, "expected a host name or address"), help: "address to listen on (0.0.0.0 for all)", placeholder: "ADDR" },
-  { key: "port", flag: "--port", env: "NOMPD_PORT", default: 8080, schema: port, help: "port to listen on", placeholder: "N" },
-  { key: "upstreamUrl", flag: "--upstream-url", env: "NOMPD_UPSTREAM_URL", default: null, schema: httpUrl.nullable(), help: "base URL of the national FHIR APIs (without it: no network sync)", placeholder: "URL" },
-  { key: "upstreamApiKeyFile", flag: "--upstream-api-key-file", env: "NOMPD_UPSTREAM_API_KEY_FILE", default: null, schema: z.string().min(1).nullable(), help: "file holding the upstream API key (or set NOMPD_UPSTREAM_API_KEY)", placeholder: "FILE" },
-  { key: "upstreamKeyHeader", flag: "--upstream-key-header", env: "NOMPD_UPSTREAM_KEY_HEADER", default: "X-API-KEY", schema: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "expected an HTTP header name"), help: "header that carries the upstream API key", placeholder: "NAME" },
-  { key: "upstreamTimeoutMs", flag: "--upstream-timeout-ms", env: "NOMPD_UPSTREAM_TIMEOUT_MS", default: 30000, schema: positiveMs, help: "timeout of one upstream request", placeholder: "MS" },
-  { key: "upstreamRetries", flag: "--upstream-retries", env: "NOMPD_UPSTREAM_RETRIES", default: 4, schema: retries, help: "retries of a failed upstream request (network error, 429, 5xx)", placeholder: "N" },
-  { key: "upstreamBackoffMs", flag: "--upstream-backoff-ms", env: "NOMPD_UPSTREAM_BACKOFF_MS", default: 1000, schema: positiveMs, help: "first retry delay; doubles on each retry (Retry-After wins)", placeholder: "MS" },
-  { key: "syncCron", flag: "--sync-cron", env: "NOMPD_SYNC_CRON", default: "0 2 * * *", schema: z.string().superRefine(cronProblem), help: "schedule of the automatic sync (cron, 5 or 6 fields)", placeholder: "CRON" },
-  { key: "syncTz", flag: "--sync-tz", env: "NOMPD_SYNC_TZ", default: "Europe/Oslo", schema: z.string().refine(validTimeZone, "expected an IANA time zone such as Europe/Oslo"), help: "time zone of the schedule", placeholder: "TZ" },
-  { key: "syncSchedule", flag: "--sync-schedule", negatedFlag: "--no-sync-schedule", env: "NOMPD_SYNC_SCHEDULE", boolean: true, default: true, schema: bool, help: "run the scheduled sync (--no-sync-schedule turns it off)" },
-  { key: "maxDeleteShare", flag: "--max-delete-share", env: "NOMPD_MAX_DELETE_SHARE", default: 0.5, schema: share, help: "largest share of a collection one sync may delete without --force", placeholder: "0..1" },
-  { key: "tlsCert", flag: "--tls-cert", env: "NOMPD_TLS_CERT", default: null, schema: z.string().min(1).nullable(), help: "TLS certificate (PEM) to serve HTTPS; needs --tls-key", placeholder: "FILE" },
-  { key: "tlsKey", flag: "--tls-key", env: "NOMPD_TLS_KEY", default: null, schema: z.string().min(1).nullable(), help: "TLS private key (PEM); needs --tls-cert", placeholder: "FILE" },
-  { key: "logFormat", flag: "--log-format", env: "NOMPD_LOG_FORMAT", default: "pretty", schema: z.enum(["json", "pretty"], { error: "expected json or pretty" }), help: "log lines as JSON or as text", placeholder: "json|pretty" },
-  { key: "corsOrigins", flag: "--cors-origins", env: "NOMPD_CORS_ORIGINS", default: null, schema: corsOrigins, help: "browser origins allowed to call the API (comma-separated, or *); off by default", placeholder: "ORIGINS" },
-  { key: "metrics", flag: "--metrics", negatedFlag: "--no-metrics", env: "NOMPD_METRICS", boolean: true, default: true, schema: bool, help: "serve GET /metrics (--no-metrics turns it off)" },
-];
+/**
+ * Every setting, once: its flag, its environment variable, its default, its check and its help line.
+ * The Settings type is derived from this table.
+ */
+export const SETTINGS = {
+  db: setting({ flag: "--db", env: "NOMPD_DB", default: "data/nompd.db", schema: z.string().min(1, "expected a file path"), help: "SQLite database file", placeholder: "FILE" }),
+  host: setting({ flag: "--host", env: "NOMPD_HOST", default: "127.0.0.1", schema: z.string().min(1, "expected a host name or address"), help: "address to listen on (0.0.0.0 for all)", placeholder: "ADDR" }),
+  port: setting({ flag: "--port", env: "NOMPD_PORT", default: 8080, schema: port, help: "port to listen on", placeholder: "N" }),
+  sample: setting({ flag: "--sample", env: "NOMPD_SAMPLE", boolean: true, default: false, schema: bool, help: "serve: on an empty database, load the embedded sample dataset (invented data, marked as such)" }),
+  upstreamUrl: setting({ flag: "--upstream-url", env: "NOMPD_UPSTREAM_URL", default: null, schema: httpUrl.nullable(), help: "base URL of the national FHIR APIs (without it: no network sync)", placeholder: "URL" }),
+  upstreamApiKeyFile: setting({ flag: "--upstream-api-key-file", env: "NOMPD_UPSTREAM_API_KEY_FILE", default: null, schema: z.string().min(1).nullable(), help: "file holding the upstream API key; beats NOMPD_UPSTREAM_API_KEY, which beats the credential upstream-api-key", placeholder: "FILE" }),
+  upstreamKeyHeader: setting({ flag: "--upstream-key-header", env: "NOMPD_UPSTREAM_KEY_HEADER", default: "X-API-KEY", schema: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "expected an HTTP header name"), help: "header that carries the upstream API key", placeholder: "NAME" }),
+  upstreamTimeoutMs: setting({ flag: "--upstream-timeout-ms", env: "NOMPD_UPSTREAM_TIMEOUT_MS", default: 30000, schema: positiveMs, help: "timeout of one upstream request", placeholder: "MS" }),
+  upstreamRetries: setting({ flag: "--upstream-retries", env: "NOMPD_UPSTREAM_RETRIES", default: 4, schema: retries, help: "retries of a failed upstream request (network error, 429, 5xx)", placeholder: "N" }),
+  upstreamBackoffMs: setting({ flag: "--upstream-backoff-ms", env: "NOMPD_UPSTREAM_BACKOFF_MS", default: 1000, schema: positiveMs, help: "first retry delay; doubles on each retry (Retry-After wins)", placeholder: "MS" }),
+  upstreamProxy: setting({ flag: "--upstream-proxy", env: "NOMPD_UPSTREAM_PROXY", default: null, schema: proxyUrl.nullable(), redact: withoutUserInfo, help: "proxy for upstream requests (http://host:port); beats HTTPS_PROXY/HTTP_PROXY; NO_PROXY still applies", placeholder: "URL" }),
+  upstreamCaFile: setting({ flag: "--upstream-ca-file", env: "NOMPD_UPSTREAM_CA_FILE", default: null, schema: z.string().min(1).nullable(), help: "CA certificates (PEM) trusted for upstream TLS, on top of the system's", placeholder: "FILE" }),
+  maxPageMib: setting({ flag: "--max-page-mib", env: "NOMPD_MAX_PAGE_MIB", default: 64, schema: wholeNumber("MiB", 1, 4096), help: "largest upstream page or import file read, in MiB", placeholder: "MIB" }),
+  syncCron: setting({ flag: "--sync-cron", env: "NOMPD_SYNC_CRON", default: "0 2 * * *", schema: z.string().superRefine(cronProblem), help: "schedule of the automatic sync (cron, 5 or 6 fields)", placeholder: "CRON" }),
+  syncTz: setting({ flag: "--sync-tz", env: "NOMPD_SYNC_TZ", default: "Europe/Oslo", schema: z.string().refine(validTimeZone, "expected an IANA time zone such as Europe/Oslo"), help: "time zone of the schedule", placeholder: "TZ" }),
+  syncSchedule: setting({ flag: "--sync-schedule", negatedFlag: "--no-sync-schedule", env: "NOMPD_SYNC_SCHEDULE", boolean: true, default: true, schema: bool, help: "run the scheduled sync (--no-sync-schedule turns it off)" }),
+  maxDeleteShare: setting({ flag: "--max-delete-share", env: "NOMPD_MAX_DELETE_SHARE", default: 0.5, schema: share, help: "largest share of a collection one sync may delete without --force", placeholder: "0..1" }),
+  historyKeepVersions: setting({ flag: "--history-keep-versions", env: "NOMPD_HISTORY_KEEP_VERSIONS", default: "all", schema: wholeNumberOr("all", "a number of versions (or all)", 1, 1_000_000), help: "keep history and run records of only the newest N dataset versions", placeholder: "N|all" }),
+  syncLockLeaseMs: setting({ flag: "--sync-lock-lease-ms", env: "NOMPD_SYNC_LOCK_LEASE_MS", default: 300000, schema: wholeNumber("milliseconds", 100, 86_400_000), help: "a sync lock not renewed for this long may be taken over", placeholder: "MS", hidden: true }),
+  cacheMib: setting({ flag: "--cache-mib", env: "NOMPD_CACHE_MIB", default: 64, schema: wholeNumber("MiB", 1, 65536), help: "memory for prepared answers (all together), in MiB", placeholder: "MIB" }),
+  tlsCert: setting({ flag: "--tls-cert", env: "NOMPD_TLS_CERT", default: null, schema: z.string().min(1).nullable(), help: "TLS certificate (PEM) to serve HTTPS; needs --tls-key", placeholder: "FILE" }),
+  tlsKey: setting({ flag: "--tls-key", env: "NOMPD_TLS_KEY", default: null, schema: z.string().min(1).nullable(), help: "TLS private key (PEM); needs --tls-cert", placeholder: "FILE" }),
+  tlsMinVersion: setting({ flag: "--tls-min-version", env: "NOMPD_TLS_MIN_VERSION", default: "1.2", schema: z.enum(["1.2", "1.3"], { error: "expected 1.2 or 1.3" }), help: "oldest TLS version served", placeholder: "1.2|1.3" }),
+  logFormat: setting({ flag: "--log-format", env: "NOMPD_LOG_FORMAT", default: "pretty", schema: z.enum(["json", "pretty"], { error: "expected json or pretty" }), help: "log lines as JSON or as text", placeholder: "json|pretty" }),
+  corsOrigins: setting({ flag: "--cors-origins", env: "NOMPD_CORS_ORIGINS", default: null, schema: corsOrigins, help: "browser origins allowed to call the API (comma-separated, or *); off by default", placeholder: "ORIGINS" }),
+  metrics: setting({ flag: "--metrics", negatedFlag: "--no-metrics", env: "NOMPD_METRICS", boolean: true, default: true, schema: bool, help: "serve GET /metrics (--no-metrics turns it off)" }),
+  accessLog: setting({ flag: "--access-log", env: "NOMPD_ACCESS_LOG", boolean: true, default: false, schema: bool, help: "write one JSON line per request on stdout: time, method, path, status, bytes, ms, the key's name (never the key)" }),
+  shutdownTimeoutMs: setting({ flag: "--shutdown-timeout-ms", env: "NOMPD_SHUTDOWN_TIMEOUT_MS", default: 10000, schema: positiveMs, help: "on SIGTERM/SIGINT, how long requests in flight may take to finish", placeholder: "MS" }),
+};
+
+export type SettingKey = keyof typeof SETTINGS;
+export type Settings = { [K in SettingKey]: z.output<(typeof SETTINGS)[K]["schema"]> };
+
+/** The systemd credential (LoadCredential=) that holds the upstream key: deploy/nompd.service names it. */
+export const UPSTREAM_KEY_CREDENTIAL = "upstream-api-key";
 
 export interface Secrets {
-  /** From NOMPD_UPSTREAM_API_KEY or the file named by --upstream-api-key-file; never a plain flag. */
+  /**
+   * From the file named by --upstream-api-key-file, else NOMPD_UPSTREAM_API_KEY, else the credential
+   * upstream-api-key in $CREDENTIALS_DIRECTORY; never a plain flag.
+   */
   upstreamApiKey: string | null;
+  /** Which of those it came from, for messages (never the key itself). */
+  upstreamApiKeySource: string | null;
   /** Read-scope keys from NOMPD_API_KEYS (comma-separated). */
   apiKeys: string[];
+}
+
+/** How upstream requests leave this machine, decided at start from the settings and the proxy environment. */
+export interface Network {
+  /** The proxy for --upstream-url, or null to connect directly. */
+  proxy: ProxyChoice | null;
+  /** The certificates of --upstream-ca-file, trusted on top of the system's. */
+  ca: ExtraCa | null;
 }
 
 export interface Config {
   settings: Settings;
   secrets: Secrets;
+  /** Things that are allowed but unwise (a key file others can read, a key sent in clear): logged at start. */
+  warnings: string[];
+  network: Network;
 }
 
-const byFlag = new Map<string, { def: SettingDef; value?: boolean }>();
-for (const def of SETTINGS) {
-  byFlag.set(def.flag, { def });
-  if (def.negatedFlag) byFlag.set(def.negatedFlag, { def, value: false });
+/** Keys shorter than this are too easy to guess to guard health data. */
+export const MIN_API_KEY_LENGTH = 32;
+
+function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\./.test(h);
+}
+
+/** A file that holds a secret, and who else may read it (POSIX modes; Windows has access lists instead). */
+function exposure(path: string): string | null {
+  try {
+    if (readableByOthers(path) !== true) return null;
+    const mode = statSync(path).mode;
+    return `${path} can be read by ${mode & 0o004 ? "every user" : "its group"} (mode ${(mode & 0o777).toString(8)}); make it readable by its owner only: chmod 600 ${path}`;
+  } catch {
+    return null;
+  }
+}
+
+const byFlag = new Map<string, SettingDef>();
+for (const def of Object.values(SETTINGS) as SettingDef[]) {
+  byFlag.set(def.flag, def);
+  if (def.negatedFlag) byFlag.set(def.negatedFlag, def);
 }
 
 /** Whether `flag` is a setting flag, and if so whether it takes the next argument as its value. */
 export function settingFlag(flag: string): { takesValue: boolean } | null {
-  const hit = byFlag.get(flag);
-  if (!hit) return null;
-  return { takesValue: !hit.def.boolean };
+  const def = byFlag.get(flag);
+  if (!def) return null;
+  return { takesValue: !def.boolean };
 }
 
 /**
@@ -166,7 +239,7 @@ export function settingFlag(flag: string): { takesValue: boolean } | null {
  */
 export function loadConfig(flags: Map<string, string | true>, env: Record<string, string | undefined>): Config {
   const settings: Record<string, unknown> = {};
-  for (const def of SETTINGS) {
+  for (const [key, def] of Object.entries(SETTINGS) as Array<[SettingKey, SettingDef]>) {
     let raw: unknown = def.default;
     let source = "default";
     const envValue = env[def.env];
@@ -184,30 +257,134 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
     const parsed = def.schema.safeParse(raw);
     if (!parsed.success) {
       const why = parsed.error.issues[0]?.message ?? "invalid value";
-      throw new ConfigError(`Invalid setting ${def.flag} (${source}): "${String(raw)}": ${why}.`);
+      const shownRaw = def.redact && typeof raw === "string" ? def.redact(raw) : String(raw);
+      throw new ConfigError(`Invalid setting ${def.flag} (${source}): "${shownRaw}": ${why}.`);
     }
-    settings[def.key] = parsed.data;
+    settings[key] = parsed.data;
   }
   const s = settings as unknown as Settings;
   if ((s.tlsCert === null) !== (s.tlsKey === null)) {
     throw new ConfigError("Invalid setting --tls-cert/--tls-key: give both the certificate and the key, or neither.");
   }
 
-  let upstreamApiKey = env.NOMPD_UPSTREAM_API_KEY?.trim() || null;
-  if (s.upstreamApiKeyFile !== null) {
-    try {
-      upstreamApiKey = readFileSync(s.upstreamApiKeyFile, "utf8").trim() || null;
-    } catch (err) {
-      throw new ConfigError(`Invalid setting --upstream-api-key-file: cannot read ${s.upstreamApiKeyFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
-    }
-    if (upstreamApiKey === null) throw new ConfigError(`Invalid setting --upstream-api-key-file: ${s.upstreamApiKeyFile} is empty.`);
-  }
-  if (upstreamApiKey !== null && !/^[\t\x20-\x7e\x80-\xff]+$/.test(upstreamApiKey)) {
-    throw new ConfigError("Invalid upstream API key (NOMPD_UPSTREAM_API_KEY or --upstream-api-key-file): it holds characters an HTTP header cannot carry, such as a line break inside it.");
-  }
+  const { upstreamApiKey, upstreamApiKeySource } = upstreamKey(s, env);
   const apiKeys = (env.NOMPD_API_KEYS ?? "")
     .split(",")
     .map((k) => k.trim())
     .filter((k) => k !== "");
-  return { settings: s, secrets: { upstreamApiKey, apiKeys } };
+  apiKeys.forEach((k, i) => {
+    if (k.length < MIN_API_KEY_LENGTH) {
+      throw new ConfigError(
+        `Invalid NOMPD_API_KEYS: key ${i + 1} has ${k.length} characters, fewer than ${MIN_API_KEY_LENGTH}; a short key is easy to guess. Use 'nompd keys create NAME' or a long random value (e.g. openssl rand -base64 32).`,
+      );
+    }
+  });
+  // Bun prints every fetch's request headers, the upstream key among them, when this is set.
+  if (env.BUN_CONFIG_VERBOSE_FETCH !== undefined && env.BUN_CONFIG_VERBOSE_FETCH !== "" && env.BUN_CONFIG_VERBOSE_FETCH !== "0" && env.BUN_CONFIG_VERBOSE_FETCH !== "false") {
+    throw new ConfigError("BUN_CONFIG_VERBOSE_FETCH is set: it would print request headers, the upstream API key among them, to the log. Unset it to run nompd.");
+  }
+  const warnings: string[] = [];
+  for (const file of [s.upstreamApiKeyFile, s.tlsKey]) {
+    const problem = file === null ? null : exposure(file);
+    if (problem) warnings.push(`a secret is readable by others: ${problem}`);
+  }
+  if (upstreamApiKey !== null && s.upstreamUrl !== null) {
+    const url = new URL(s.upstreamUrl);
+    if (url.protocol === "http:" && !isLoopback(url.hostname)) {
+      warnings.push(`the upstream API key is sent in clear over http:// to ${url.host}; anyone on the way can read it. Use an https:// --upstream-url.`);
+    }
+  }
+  return { settings: s, secrets: { upstreamApiKey, upstreamApiKeySource, apiKeys }, network: network(s, flags, env), warnings };
+}
+
+const errno = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+
+/** The upstream key and where it came from: --upstream-api-key-file, else NOMPD_UPSTREAM_API_KEY, else the systemd credential. */
+function upstreamKey(s: Settings, env: Record<string, string | undefined>): Pick<Secrets, "upstreamApiKey" | "upstreamApiKeySource"> {
+  let key: string | null = null;
+  let source: string | null = null;
+  if (s.upstreamApiKeyFile !== null) {
+    try {
+      key = readFileSync(s.upstreamApiKeyFile, "utf8").trim() || null;
+    } catch (err) {
+      throw new ConfigError(`Invalid setting --upstream-api-key-file: cannot read ${s.upstreamApiKeyFile} (${errno(err)}).`);
+    }
+    if (key === null) throw new ConfigError(`Invalid setting --upstream-api-key-file: ${s.upstreamApiKeyFile} is empty.`);
+    source = `--upstream-api-key-file ${s.upstreamApiKeyFile}`;
+  } else if (env.NOMPD_UPSTREAM_API_KEY?.trim()) {
+    key = env.NOMPD_UPSTREAM_API_KEY.trim();
+    source = "NOMPD_UPSTREAM_API_KEY";
+  } else if (env.CREDENTIALS_DIRECTORY) {
+    // systemd's LoadCredential= puts the file there; a unit without that credential simply has none.
+    const path = join(env.CREDENTIALS_DIRECTORY, UPSTREAM_KEY_CREDENTIAL);
+    let text: string | null = null;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new ConfigError(`Invalid credential ${UPSTREAM_KEY_CREDENTIAL}: cannot read ${path} (${errno(err)}).`);
+    }
+    if (text !== null) {
+      key = text.trim() || null;
+      if (key === null) throw new ConfigError(`Invalid credential ${UPSTREAM_KEY_CREDENTIAL}: ${path} is empty; put the upstream API key in the file that LoadCredential= names.`);
+      source = `the credential ${UPSTREAM_KEY_CREDENTIAL}`;
+    }
+  }
+  if (key !== null && !/^[\t\x20-\x7e\x80-\xff]+$/.test(key)) {
+    throw new ConfigError(`Invalid upstream API key (${source}): it holds characters an HTTP header cannot carry, such as a line break inside it.`);
+  }
+  return { upstreamApiKey: key, upstreamApiKeySource: source };
+}
+
+/** The first non-empty of `names` in the environment (curl's order: lower case first). */
+function fromEnv(env: Record<string, string | undefined>, ...names: string[]): ProxyChoice | null {
+  for (const name of names) {
+    const value = env[name]?.trim();
+    if (value) return { url: value, from: name };
+  }
+  return null;
+}
+
+function network(s: Settings, flags: Map<string, string | true>, env: Record<string, string | undefined>): Network {
+  let proxy: ProxyChoice | null = null;
+  if (s.upstreamUrl !== null) {
+    const explicit = s.upstreamProxy === null ? null : { url: s.upstreamProxy, from: flags.has("--upstream-proxy") ? "--upstream-proxy" : "NOMPD_UPSTREAM_PROXY" };
+    const proxyEnv: ProxyEnvironment = {
+      https: fromEnv(env, "https_proxy", "HTTPS_PROXY"),
+      http: fromEnv(env, "http_proxy", "HTTP_PROXY"),
+      all: fromEnv(env, "all_proxy", "ALL_PROXY"),
+      noProxy: fromEnv(env, "no_proxy", "NO_PROXY")?.url ?? null,
+    };
+    proxy = chooseProxy(s.upstreamUrl, explicit, proxyEnv);
+    if (proxy !== null && proxy !== explicit) {
+      const parsed = parseProxyUrl(proxy.url);
+      if ("problem" in parsed) {
+        throw new ConfigError(`Invalid environment variable ${proxy.from}: "${withoutUserInfo(proxy.url)}": ${parsed.problem}. Correct it, or give --upstream-proxy, or list the upstream's host in NO_PROXY.`);
+      }
+      proxy = { url: parsed.url, from: proxy.from };
+    }
+  }
+
+  let ca: Network["ca"] = null;
+  if (s.upstreamCaFile !== null) {
+    const file = s.upstreamCaFile;
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new ConfigError(`Invalid setting --upstream-ca-file: cannot read ${file} (${errno(err)}).`);
+    }
+    let certificates: string[];
+    try {
+      certificates = certificatesIn(text);
+    } catch (err) {
+      throw new ConfigError(`Invalid setting --upstream-ca-file: in ${file}, ${(err as Error).message}.`);
+    }
+    if (certificates.length === 0) {
+      throw new ConfigError(
+        `Invalid setting --upstream-ca-file: ${file} holds no PEM certificate (a block that starts with -----BEGIN CERTIFICATE-----); a DER file converts with: openssl x509 -inform der -in FILE -out FILE.pem.`,
+      );
+    }
+    ca = { file, certificates };
+  }
+  return { proxy, ca };
 }

@@ -1,72 +1,83 @@
 #!/usr/bin/env bun
-import pkg from "../package.json";
+import { BUILD, versionLine } from "./build";
 import { loadConfig } from "./config";
-import { EXIT, NompdError, UsageError } from "./errors";
+import { EXIT, NompdError, UsageError, type ExitCode } from "./errors";
 import { createLogger } from "./log";
-import { parseArgs } from "./cli/args";
+import { stopSignals } from "./platform";
+import { Store } from "./store/db";
+import { GLOBAL_OPTIONS, parseArgs } from "./cli/args";
 import { backupCommand } from "./cli/backup";
-import type { CliContext } from "./cli/context";
+import type { CliContext, Command, Io } from "./cli/context";
 import { helpText } from "./cli/help";
 import { keysCommand } from "./cli/keys";
 import { serveCommand } from "./cli/serve";
 import { statusCommand } from "./cli/status";
 import { importCommand, syncCommand } from "./cli/sync";
 
-const COMMANDS = ["serve", "sync", "import", "keys", "status", "backup", "help", "version"] as const;
+/** Every command, in the order of `nompd --help`. */
+export const COMMANDS: readonly Command[] = [serveCommand, syncCommand, importCommand, keysCommand, statusCommand, backupCommand];
 
-export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
-  const out = (text: string) => process.stdout.write(text + "\n");
-  const err = (text: string) => process.stderr.write(text.endsWith("\n") || text.startsWith("\r") ? text : text + "\n");
+/**
+ * The whole program, callable in-process: arguments, environment and where to write come in; an exit
+ * code comes out. Any NompdError ends it with its own message and exit code; anything else is a bug.
+ */
+export async function main(argv: string[], env: Record<string, string | undefined>, io: Io): Promise<ExitCode> {
   try {
-    const args = parseArgs(argv);
+    const known: Record<string, boolean> = Object.fromEntries(Object.entries(GLOBAL_OPTIONS));
+    for (const c of COMMANDS) for (const [name, def] of Object.entries(c.options)) known[name] = def.value !== undefined;
+    const args = parseArgs(argv, known);
     if (args.options.has("--help") || args.options.has("-h") || args.positionals[0] === "help") {
-      out(helpText(pkg.version));
+      io.out(helpText(BUILD.version, COMMANDS));
       return EXIT.ok;
     }
     if (args.options.has("--version") || args.options.has("-v") || args.positionals[0] === "version") {
-      out(`nompd ${pkg.version}`);
+      io.out(versionLine());
       return EXIT.ok;
     }
-    const command = args.positionals[0] ?? "serve";
-    if (!(COMMANDS as readonly string[]).includes(command)) {
-      throw new UsageError(`Unknown command "${command}". Commands: ${COMMANDS.join(", ")}. Run 'nompd --help'.`);
+    const name = args.positionals[0] ?? "serve";
+    const command = COMMANDS.find((c) => c.name === name);
+    if (!command) throw new UsageError(`Unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(", ")}. Run 'nompd --help'.`);
+    for (const option of args.options.keys()) {
+      if (!Object.hasOwn(command.options, option) && !Object.hasOwn(GLOBAL_OPTIONS, option)) {
+        throw new UsageError(`${option} is not an option of 'nompd ${command.name}'. Run 'nompd --help'.`);
+      }
     }
     const config = loadConfig(args.settings, env);
+    const log = createLogger(config.settings.logFormat, (line) => io.err(line));
+    for (const warning of config.warnings) log.warn(warning);
     const ctx: CliContext = {
+      ...io,
       config,
       args,
-      log: createLogger(config.settings.logFormat),
-      version: pkg.version,
-      out,
-      err,
-      isTty: Boolean(process.stderr.isTTY),
+      log,
+      build: BUILD,
+      openStore: (options = {}) => Store.open(config.settings.db, { ...options, lockLeaseMs: config.settings.syncLockLeaseMs }),
     };
-    switch (command) {
-      case "serve":
-        return await serveCommand(ctx);
-      case "import":
-        return await importCommand(ctx);
-      case "keys":
-        return keysCommand(ctx);
-      case "status":
-        return statusCommand(ctx);
-      case "backup":
-        return backupCommand(ctx);
-      case "sync":
-        return await syncCommand(ctx);
-    }
-    return EXIT.usage;
+    return await command.run(ctx);
   } catch (e) {
     if (e instanceof NompdError) {
-      err(e.message);
+      io.err(e.message);
       return e.exit;
     }
-    err(`Unexpected error: ${(e as Error)?.stack ?? String(e)}\nPlease report it with the command you ran.`);
+    io.err(`Unexpected error: ${(e as Error)?.stack ?? String(e)}\nPlease report it with the command you ran.`);
     return EXIT.failed;
   }
 }
 
+/** The process's own io: stdout and stderr, and a stop signal on the platform's stop signals (SIGTERM, SIGINT). */
+function processIo(): Io {
+  const stop = new AbortController();
+  for (const signal of stopSignals()) process.once(signal, () => stop.abort(signal));
+  return {
+    out: (text) => process.stdout.write(text + "\n"),
+    err: (text) => process.stderr.write(text.endsWith("\n") || text.startsWith("\r") ? text : text + "\n"),
+    stdoutIsTty: Boolean(process.stdout.isTTY),
+    stderrIsTty: Boolean(process.stderr.isTTY),
+    stop: stop.signal,
+  };
+}
+
 if (import.meta.main) {
-  const code = await main(process.argv.slice(2), process.env);
+  const code = await main(process.argv.slice(2), process.env, processIo());
   process.exit(code);
 }

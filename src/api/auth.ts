@@ -1,32 +1,111 @@
-import type { Keys, Scope } from "../store/keys";
-import { errorResponse } from "./http";
+import { timingSafeEqual } from "node:crypto";
+import { NompdError, EXIT, UsageError } from "../errors";
+import type { Store } from "../store/db";
+import { hashKey, type Scope, type StoredKey } from "../store/keys";
+import { isoSeconds } from "../store/time";
 
 export const INVALID_KEY = "Invalid or missing API key.";
-const URL_KEY_PARAMS = ["x-api-key", "apikey", "api_key", "api-key", "key"];
+/** RFC 9110 asks a 401 to name the scheme it wants: an API key in this header. */
+export const WWW_AUTHENTICATE = 'ApiKey header="X-API-KEY"';
+const URL_KEY_PARAMS = new Set(["x-api-key", "apikey", "api_key", "api-key", "key"]);
+
+/** Last use is written at most this often (no write per request). */
+const LAST_USE_EVERY_MS = 60_000;
+
+export interface Caller {
+  name: string;
+  scope: Scope;
+}
+
+const unauthorized = () => new NompdError(INVALID_KEY, { status: 401, exit: EXIT.usage }, { "www-authenticate": WWW_AUTHENTICATE });
 
 /**
- * A beforeHandle guard: answers 401 (exact body of the reference service) unless the X-API-KEY header
- * holds an active key, and 403 when the key lacks the scope. Keys in the URL are refused outright:
- * URLs end up in proxy and access logs.
+ * Who is calling: the X-API-KEY header checked against the stored keys (reloaded whenever the file
+ * changed, so a key created or revoked by the command line counts at the next request) and the
+ * read-scope keys of NOMPD_API_KEYS. Every active key's hash is compared in constant time and the loop
+ * never exits early, so timing tells nothing about which key, if any, matched.
  */
-export function requireScope(keys: Keys, scope: Scope, headers: Record<string, string> = {}) {
-  // `generation` (Store.generation()) may be passed by a caller that has read it for this request already.
-  return ({ request }: { request: Request }, generation?: string): Response | undefined => {
-    const url = request.url;
-    const queryStart = url.indexOf("?");
-    if (queryStart !== -1) {
-      const params = new URLSearchParams(url.slice(queryStart + 1));
-      for (const name of params.keys()) {
-        if (URL_KEY_PARAMS.includes(name.toLowerCase())) {
-          return errorResponse(400, `API keys are not accepted in the URL (query parameter "${name}"): URLs end up in logs. Send the key in the X-API-KEY header instead.`, headers);
+export class Authenticator {
+  private active: Array<Omit<StoredKey, "id"> & { id: number | null }> = [];
+  private seenGeneration = "";
+  private readonly used = new Set<number>();
+  private lastFlush = Date.now();
+
+  constructor(
+    private readonly store: Store,
+    private readonly environmentKeys: readonly string[] = [],
+  ) {}
+
+  /** True when at least one key can open the API (stored and active, or from the environment). */
+  any(): boolean {
+    return this.environmentKeys.length > 0 || this.store.keys.active().length > 0;
+  }
+
+  /**
+   * The caller allowed `scope`, or a NompdError: 400 for a key in the URL (URLs end up in proxy and
+   * access logs), 401 (exact body of the reference service) for a missing or unknown key, 403 for a key
+   * without the scope.
+   */
+  check(request: Request, search: URLSearchParams | null, scope: Scope, generation: string): Caller {
+    if (search !== null) {
+      for (const name of search.keys()) {
+        if (URL_KEY_PARAMS.has(name.toLowerCase())) {
+          throw new UsageError(`API keys are not accepted in the URL (query parameter "${name}"): URLs end up in logs. Send the key in the X-API-KEY header instead.`);
         }
       }
     }
-    const caller = keys.verify(request.headers.get("x-api-key"), generation);
-    if (!caller) return errorResponse(401, INVALID_KEY, headers);
+    const caller = this.verify(request.headers.get("x-api-key"), generation);
+    if (!caller) throw unauthorized();
     if (scope === "admin" && caller.scope !== "admin") {
-      return errorResponse(403, `The key "${caller.name}" has read scope; this endpoint needs a key with admin scope. Create one with 'nompd keys create NAME --scope admin'.`, headers);
+      throw new NompdError(
+        `The key "${caller.name}" has read scope; this endpoint needs a key with admin scope. Create one with 'nompd keys create NAME --scope admin'.`,
+        { status: 403, exit: EXIT.usage },
+      );
     }
-    return undefined;
-  };
+    return caller;
+  }
+
+  verify(presented: string | null | undefined, generation: string): Caller | null {
+    if (!presented) return null;
+    const hash = hashKey(presented);
+    let match: (Omit<StoredKey, "id"> & { id: number | null }) | null = null;
+    for (const key of this.activeKeys(generation)) {
+      if (timingSafeEqual(key.hash, hash) && match === null) match = key;
+    }
+    if (!match) return null;
+    if (match.id !== null) this.noteUse(match.id);
+    return { name: match.name, scope: match.scope };
+  }
+
+  private noteUse(id: number): void {
+    this.used.add(id);
+    const now = Date.now();
+    if (now - this.lastFlush < LAST_USE_EVERY_MS) return;
+    this.flush(now);
+  }
+
+  /** Writes the last use of the keys used since the last write (also called when the server stops). */
+  flush(now = Date.now()): void {
+    this.lastFlush = now;
+    if (this.used.size === 0) return;
+    const ids = [...this.used];
+    this.used.clear();
+    try {
+      this.store.keys.markUsed(ids, isoSeconds(new Date(now)));
+    } catch {
+      // The file is busy (a long commit): the next flush tries again with these keys.
+      for (const id of ids) this.used.add(id);
+    }
+  }
+
+  private activeKeys(generation: string): Array<Omit<StoredKey, "id"> & { id: number | null }> {
+    if (generation !== this.seenGeneration) {
+      this.active = [
+        ...this.store.keys.active(),
+        ...this.environmentKeys.map((k, i) => ({ id: null as number | null, name: `NOMPD_API_KEYS[${i}]`, scope: "read" as const, hash: hashKey(k) })),
+      ];
+      this.seenGeneration = generation;
+    }
+    return this.active;
+  }
 }

@@ -2,12 +2,19 @@
  * CORS, for browser apps (dashboards) on other origins. Off unless --cors-origins names the origins
  * allowed (or "*"). A preflight (OPTIONS with Origin and Access-Control-Request-Method) from an allowed
  * origin gets 204 with the methods and headers the API uses; answers to allowed origins carry
- * Access-Control-Allow-Origin and expose ETag and X-Nompd-Dataset. Origins not allowed get no CORS
- * headers at all, so the browser refuses them.
+ * Access-Control-Allow-Origin and expose the API's own headers. Origins not allowed get no CORS headers
+ * at all, so the browser refuses them.
  */
 export type CorsOrigins = "*" | readonly string[];
 
-type Handler = (request: Request) => Response | Promise<Response>;
+export const EXPOSED_HEADERS = "ETag, X-Nompd-Dataset, X-Nompd-Sample";
+
+export interface Cors {
+  /** The preflight answer for this request, or null when it is no preflight from an allowed origin. */
+  preflight(request: Request, allow: string): Response | null;
+  /** Adds the CORS headers this request's answer needs (none for a disallowed origin). */
+  decorate(request: Request, response: Response): Response;
+}
 
 /** Adds Origin to Vary once (some answers are one Response object served again and again). */
 function varyByOrigin(response: Response): Response {
@@ -16,36 +23,34 @@ function varyByOrigin(response: Response): Response {
   return response;
 }
 
-export function withCors(handler: Handler, origins: CorsOrigins | null): Handler {
-  if (origins === null) return handler;
+export function cors(origins: CorsOrigins | null): Cors | null {
+  if (origins === null) return null;
   const allowed = (origin: string) => origins === "*" || origins.includes(origin);
   const allowOrigin = (origin: string) => (origins === "*" ? "*" : origin);
-  return (request) => {
-    const origin = request.headers.get("origin");
-    if (origin === null || !allowed(origin)) {
-      // The answer differs by Origin when only some origins are allowed: tell shared caches so.
-      if (origins === "*") return handler(request);
-      const answer = handler(request);
-      return answer instanceof Promise ? answer.then(varyByOrigin) : varyByOrigin(answer);
-    }
-    if (request.method === "OPTIONS" && request.headers.has("access-control-request-method")) {
+  return {
+    preflight(request, allow) {
+      const origin = request.headers.get("origin");
+      if (request.method !== "OPTIONS" || origin === null || !allowed(origin) || !request.headers.has("access-control-request-method")) return null;
       return new Response(null, {
         status: 204,
         headers: {
           "access-control-allow-origin": allowOrigin(origin),
-          "access-control-allow-methods": "GET, POST",
+          "access-control-allow-methods": allow,
           "access-control-allow-headers": "X-API-KEY, If-None-Match, Content-Type",
           "access-control-max-age": "600",
           vary: "Origin",
         },
       });
-    }
-    const decorate = (response: Response) => {
+    },
+    decorate(request, response) {
+      const origin = request.headers.get("origin");
+      if (origin === null || !allowed(origin)) {
+        // The answer differs by Origin when only some origins are allowed: tell shared caches so.
+        return origins === "*" ? response : varyByOrigin(response);
+      }
       response.headers.set("access-control-allow-origin", allowOrigin(origin));
-      response.headers.set("access-control-expose-headers", "ETag, X-Nompd-Dataset");
+      response.headers.set("access-control-expose-headers", EXPOSED_HEADERS);
       return origins === "*" ? response : varyByOrigin(response);
-    };
-    const answer = handler(request);
-    return answer instanceof Promise ? answer.then(decorate) : decorate(answer);
+    },
   };
 }

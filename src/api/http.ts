@@ -1,11 +1,12 @@
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from "node:zlib";
+import { NompdError } from "../errors";
 
 /** Bodies below this size are sent uncompressed: the headers would outweigh the saving. */
 const COMPRESS_MIN_BYTES = 1024;
 
 export type Encoding = "br" | "gzip" | "identity";
 
-const JSON_TYPE = "application/json; charset=utf-8";
+export const JSON_TYPE = "application/json; charset=utf-8";
 
 /**
  * The encoding to send for an Accept-Encoding header: br when the client ranks it at least as high as
@@ -13,18 +14,31 @@ const JSON_TYPE = "application/json; charset=utf-8";
  */
 export function negotiateEncoding(acceptEncoding: string | null): Encoding {
   if (!acceptEncoding) return "identity";
-  // Clients send the same few Accept-Encoding values over and over: remember the answers.
+  // Clients send the same few Accept-Encoding values over and over: remember the answers (a few).
   const known = negotiated.get(acceptEncoding);
   if (known) return known;
   const encoding = parseAcceptEncoding(acceptEncoding);
-  if (negotiated.size >= 256) negotiated.clear();
+  if (negotiated.size >= 64) negotiated.clear();
   negotiated.set(acceptEncoding, encoding);
   return encoding;
 }
 
 const negotiated = new Map<string, Encoding>();
 
-function parseAcceptEncoding(acceptEncoding: string): Encoding {
+/** Whether the client takes gzip (q > 0). */
+export function acceptsGzip(acceptEncoding: string | null): boolean {
+  return acceptEncoding !== null && qualities(acceptEncoding).gzip > 0;
+}
+
+export function parseAcceptEncoding(acceptEncoding: string): Encoding {
+  const { br, gzip } = qualities(acceptEncoding);
+  if (br > 0 && br >= gzip) return "br";
+  if (gzip > 0) return "gzip";
+  return "identity";
+}
+
+/** The q-values of br and gzip ("*" standing in for those not named), -1 when neither is acceptable by name. */
+function qualities(acceptEncoding: string): { br: number; gzip: number } {
   let br = -1;
   let gzip = -1;
   let star = -1;
@@ -43,9 +57,7 @@ function parseAcceptEncoding(acceptEncoding: string): Encoding {
   }
   if (br < 0 && star >= 0) br = star;
   if (gzip < 0 && star >= 0) gzip = star;
-  if (br > 0 && br >= gzip) return "br";
-  if (gzip > 0) return "gzip";
-  return "identity";
+  return { br, gzip };
 }
 
 export function etagOf(bytes: Uint8Array): string {
@@ -54,22 +66,33 @@ export function etagOf(bytes: Uint8Array): string {
 }
 
 /** True when If-None-Match names this tag (weak comparison, as RFC 9110 asks for If-None-Match). */
-export function notModified(ifNoneMatch: string | null, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  const opaque = etag.replace(/^W\//, "");
-  return ifNoneMatch.split(",").some((t) => {
+export function notModified(ifNoneMatch: string, etag: string): boolean {
+  const opaque = etag.slice(2);
+  for (const t of ifNoneMatch.split(",")) {
     const tag = t.trim();
-    return tag === "*" || tag.replace(/^W\//, "") === opaque;
-  });
+    if (tag === "*" || (tag.startsWith("W/") ? tag.slice(2) : tag) === opaque) return true;
+  }
+  return false;
+}
+
+interface Form {
+  bytes: Uint8Array;
+  headers: Record<string, string>;
+  /** Compressed at the fast level: recompressed at the best level when asked for again. */
+  fast: boolean;
 }
 
 /**
- * A JSON body held once in memory with its compressed forms (made on first use) and the response
- * headers of each: the precomputed answer for a whole list at one dataset version.
+ * A JSON body held once in memory with its compressed forms and the response headers of each: the
+ * precomputed answer for one question at one dataset version. A form is first compressed at a fast
+ * level (most answers are asked for once); asked for again, it is recompressed at the best level once,
+ * so that answers many clients fetch cost the fewest bytes.
  */
 export class PreparedBody {
   readonly etag: string;
-  private readonly forms = new Map<Encoding, { bytes: Uint8Array; headers: Record<string, string> }>();
+  private readonly forms = new Map<Encoding, Form>();
+  /** Told how many bytes a new or better form added (the answer cache counts them). */
+  onGrow: ((delta: number) => void) | null = null;
 
   /** `headers`: extra response headers, the same for every request this body answers. */
   constructor(
@@ -83,45 +106,88 @@ export class PreparedBody {
     return new PreparedBody(new TextEncoder().encode(json), headers);
   }
 
-  form(encoding: Encoding): { bytes: Uint8Array; headers: Record<string, string> } {
-    let form = this.forms.get(encoding);
-    if (!form) {
-      const bytes = this.compress(encoding);
-      const headers: Record<string, string> = { "content-type": JSON_TYPE, etag: this.etag, vary: "Accept-Encoding", "cache-control": "no-cache", ...this.headers };
-      if (bytes !== this.bytes) headers["content-encoding"] = encoding;
-      this.forms.set(encoding, (form = { bytes, headers }));
-    }
-    return form;
+  /** Bytes held: the body and every compressed form. */
+  get size(): number {
+    let n = this.bytes.length;
+    for (const [encoding, form] of this.forms) if (encoding !== "identity" && form.bytes !== this.bytes) n += form.bytes.length;
+    return n;
   }
 
-  private compress(encoding: Encoding): Uint8Array {
-    if (this.bytes.length < COMPRESS_MIN_BYTES || encoding === "identity") return this.bytes;
-    if (encoding === "gzip") return gzipSync(this.bytes, { level: 6 });
-    return brotliCompressSync(this.bytes, {
-      params: {
-        [zlibConstants.BROTLI_PARAM_QUALITY]: 9,
-        [zlibConstants.BROTLI_PARAM_SIZE_HINT]: this.bytes.length,
-      },
-    });
+  form(encoding: Encoding): Form {
+    let form = this.forms.get(encoding);
+    if (form && !form.fast) return form;
+    const compressible = encoding !== "identity" && this.bytes.length >= COMPRESS_MIN_BYTES;
+    if (form && compressible) {
+      // Asked for again: worth the best compression, once.
+      const before = form.bytes.length;
+      form.bytes = compress(this.bytes, encoding, "best");
+      form.fast = false;
+      this.onGrow?.(form.bytes.length - before);
+      return form;
+    }
+    if (form) return form;
+    const bytes = compressible ? compress(this.bytes, encoding, "fast") : this.bytes;
+    const headers: Record<string, string> = { "content-type": JSON_TYPE, etag: this.etag, vary: "Accept-Encoding", "cache-control": "no-cache", ...this.headers };
+    if (bytes !== this.bytes) headers["content-encoding"] = encoding;
+    form = { bytes, headers, fast: compressible };
+    this.forms.set(encoding, form);
+    if (bytes !== this.bytes) this.onGrow?.(bytes.length);
+    return form;
   }
 }
+
+function compress(bytes: Uint8Array, encoding: "gzip" | "br", level: "fast" | "best"): Uint8Array {
+  if (encoding === "gzip") return gzipSync(bytes, { level: level === "fast" ? 1 : 6 });
+  return brotliCompressSync(bytes, {
+    params: {
+      [zlibConstants.BROTLI_PARAM_QUALITY]: level === "fast" ? 4 : 9,
+      [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+    },
+  });
+}
+
+/** The length of the bodies this module made (for the access log); other answers are not known. */
+const lengths = new WeakMap<Response, number>();
+
+export function bodyLength(response: Response): number | null {
+  return lengths.get(response) ?? (response.body === null ? 0 : null);
+}
+
+function sized(response: Response, length: number): Response {
+  lengths.set(response, length);
+  return response;
+}
+
+/** 304 carries the validators and caching headers of the 200 it stands for, but no body headers. */
+const NOT_MODIFIED_DROPS = new Set(["content-type", "content-encoding", "content-length"]);
 
 /** Answers a prepared JSON body with ETag / 304 and content negotiation. */
 export function sendJson(request: Request, body: PreparedBody, status = 200): Response {
-  const ifNoneMatch = request.headers.get("if-none-match");
   const form = body.form(negotiateEncoding(request.headers.get("accept-encoding")));
-  if (status === 200 && ifNoneMatch !== null && notModified(ifNoneMatch, body.etag)) {
-    const { "content-encoding": _, ...headers } = form.headers;
-    return new Response(null, { status: 304, headers });
+  if (status === 200) {
+    const ifNoneMatch = request.headers.get("if-none-match");
+    if (ifNoneMatch !== null && notModified(ifNoneMatch, body.etag)) {
+      const headers: Record<string, string> = {};
+      for (const k in form.headers) if (!NOT_MODIFIED_DROPS.has(k)) headers[k] = form.headers[k]!;
+      return new Response(null, { status: 304, headers });
+    }
   }
-  return new Response(form.bytes, { status, headers: form.headers });
+  return sized(new Response(form.bytes, { status, headers: form.headers }), form.bytes.length);
 }
 
-/** A small JSON answer without caching headers: errors, health. */
+/** A small JSON answer without caching headers: errors, health, admin answers. */
 export function json(value: unknown, status = 200, extraHeaders: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(value), { status, headers: { "content-type": JSON_TYPE, ...extraHeaders } });
+  const bytes = encoder.encode(JSON.stringify(value));
+  return sized(new Response(bytes, { status, headers: { "content-type": JSON_TYPE, ...extraHeaders } }), bytes.length);
 }
+
+const encoder = new TextEncoder();
 
 export function errorResponse(status: number, message: string, extraHeaders: Record<string, string> = {}): Response {
   return json({ error: message }, status, extraHeaders);
+}
+
+/** The answer to an error: a NompdError as it says; anything else is the caller's to log (500). */
+export function errorAnswer(err: NompdError, extraHeaders: Record<string, string> = {}): Response {
+  return errorResponse(err.status, err.message, { ...extraHeaders, ...err.headers });
 }

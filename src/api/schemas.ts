@@ -1,142 +1,97 @@
-import { t } from "elysia";
+import { Type, type TSchema } from "@sinclair/typebox";
+import { OUTPUT, RAW, type Collection } from "../collections";
+import { MODELS } from "../models";
 
 /**
- * Response schemas for the OpenAPI document. Handlers answer prepared bytes (Response objects), which
- * Elysia does not re-validate; these schemas describe them, with the examples of the public docs.
+ * The bodies the API answers, built from the models (src/models.ts): the versioned item and the list
+ * envelope of each collection, the error, the health report. Each has an `$id`: the OpenAPI document
+ * publishes it as a named component.
  */
 
-const Coding = t.Object(
-  { system: t.Nullable(t.String()), code: t.Nullable(t.String()), display: t.Nullable(t.String()) },
-  { title: "Coding" },
-);
-const CodeableConcept = t.Object({ coding: t.Array(Coding), text: t.Optional(t.String()) }, { title: "CodeableConcept" });
-const Period = t.Object({ start: t.Nullable(t.String({ format: "date" })), end: t.Nullable(t.String({ format: "date" })) }, { title: "Period" });
-const MedicinalReference = t.Object(
-  {
-    reference: t.Null(),
-    type: t.Literal("FEST/LegemiddelPakning"),
-    identifier: t.Object({ system: t.Literal("FEST/Varenummer"), value: t.String({ description: "FEST varenummer" }) }),
-    display: t.Null(),
-  },
-  { title: "MedicinalReference" },
-);
+const versionedCache = new Map<string, TSchema>();
 
-export const TreatmentGroup = t.Object(
-  {
-    id: t.String({ description: "Business key: identifier[0].value of the PlanDefinition" }),
-    name: t.Nullable(t.String()),
-    description: t.Nullable(t.String()),
-    diseaseGroup: t.Nullable(t.String()),
-    jurisdictions: t.Array(Coding, { description: "Regional health authorities (RHF, urn:oid:2.16.578.1.12.4.1.102)" }),
-    validityPeriod: t.Nullable(Period),
-    reviewDate: t.Nullable(t.String({ format: "date" })),
-    indications: t.Array(CodeableConcept),
-    treatmentAlternatives: t.Array(
-      t.Object(
-        {
-          rank: t.Number(),
-          treatmentId: t.Nullable(t.String()),
-          name: t.Nullable(t.String()),
-          description: t.Nullable(t.String()),
-          medicines: t.Array(MedicinalReference),
-        },
-        { title: "TreatmentAlternative" },
-      ),
-      { description: "Sorted by rank" },
-    ),
-  },
-  { title: "TreatmentGroup" },
-);
-
-export const ReimbursementGroup = t.Object(
-  {
-    id: t.String({ description: "Business key: identifier[0].value of the RegulatedAuthorization" }),
-    legalBasis: t.Nullable(CodeableConcept),
-    indications: t.Array(CodeableConcept),
-    medicines: t.Array(MedicinalReference),
-  },
-  { title: "ReimbursementGroup" },
-);
-
-export const RawResource = t.Object({ resourceType: t.String() }, { additionalProperties: true, title: "FHIR resource", description: "The resource exactly as upstream sent it" });
-
-function versionedItem<T extends ReturnType<typeof t.Object>>(data: T, title: string) {
-  return t.Object(
-    {
-      data,
-      version: t.Integer({ description: "The dataset version in which this item last changed" }),
-      lastChanged: t.String({ format: "date-time", description: "UTC time of that sync, e.g. 2025-04-10T08:30:00Z" }),
-      isDeleted: t.Boolean({ description: "Always false without sinceVersion; true for items deleted after sinceVersion" }),
-    },
-    { title },
-  );
+/** `{data, version, lastChanged, isDeleted}` around a model. */
+export function versionedItem(model: TSchema): TSchema {
+  const id = `Versioned${model.$id}`;
+  let schema = versionedCache.get(id);
+  if (!schema) {
+    schema = Type.Object(
+      {
+        data: model,
+        version: Type.Integer({ minimum: 1, description: "The dataset version in which this item last changed" }),
+        lastChanged: Type.String({ format: "date-time", description: "UTC time of that sync, e.g. 2025-04-10T08:30:00Z" }),
+        isDeleted: Type.Boolean({ description: "Always false without sinceVersion; true for items deleted after sinceVersion (data is then the last content)" }),
+      },
+      { $id: id, additionalProperties: false },
+    );
+    versionedCache.set(id, schema);
+  }
+  return schema;
 }
 
-export const VersionedTreatmentGroup = versionedItem(TreatmentGroup, "VersionedTreatmentGroup");
-export const VersionedReimbursementGroup = versionedItem(ReimbursementGroup, "VersionedReimbursementGroup");
-export const VersionedRawResource = versionedItem(RawResource, "VersionedRawResource");
+const envelopeCache = new Map<string, TSchema>();
 
-export function envelopeOf<T extends ReturnType<typeof t.Object>>(item: T, title: string, example?: unknown) {
-  return t.Object(
-    {
-      currentVersion: t.Integer({ description: "The server's current dataset version: store it for the next ?sinceVersion" }),
-      items: t.Array(item),
-    },
-    { title, ...(example ? { examples: [example] } : {}) },
-  );
+/** `{currentVersion, items}`: the reference service's envelope, for lists, diffs and histories. */
+export function envelope(model: TSchema): TSchema {
+  const id = `${model.$id}List`;
+  let schema = envelopeCache.get(id);
+  if (!schema) {
+    const example = (model.examples as unknown[] | undefined)?.[0];
+    schema = Type.Object(
+      {
+        currentVersion: Type.Integer({ minimum: 0, description: "The server's current dataset version: store it for the next ?sinceVersion" }),
+        items: Type.Array(versionedItem(model)),
+      },
+      {
+        $id: id,
+        additionalProperties: false,
+        ...(example ? { examples: [{ currentVersion: 5, items: [{ data: example, version: 5, lastChanged: "2025-04-10T08:30:00Z", isDeleted: false }] }] } : {}),
+      },
+    );
+    envelopeCache.set(id, schema);
+  }
+  return schema;
 }
 
-export const ErrorBody = t.Object({ error: t.String({ description: "What is wrong and what to do" }) }, { title: "Error" });
+export const ErrorBody = Type.Object(
+  { error: Type.String({ description: "What is wrong and what to do" }) },
+  { $id: "Error", additionalProperties: false, examples: [{ error: "Invalid or missing API key." }] },
+);
 
-export const NATALIZUMAB_EXAMPLE = {
-  currentVersion: 5,
-  items: [
-    {
-      data: {
-        id: "4077eb19-b094-4712-89b1-c3b5a021ef8d",
-        name: "Natalizumab",
-        description: "Rangering av natalizumab s.c og i.v formulering",
-        diseaseGroup: "MS",
-        jurisdictions: [{ system: "urn:oid:2.16.578.1.12.4.1.102", code: "100022", display: "Helse Nord RHF" }],
-        validityPeriod: { start: "2025-05-01", end: "2027-04-30" },
-        reviewDate: "2025-04-10",
-        indications: [
-          { coding: [{ system: "urn:oid:2.16.578.1.12.4.1.1.7110", code: "G35", display: "Multippel sklerose" }], text: "Multiple sclerosis" },
-        ],
-        treatmentAlternatives: [
-          {
-            rank: 1,
-            treatmentId: "6d3c0e9f-dd3f-49e6-8c6c-c3ef1ccdfa1a",
-            name: "Natalizumab (Tysabri)",
-            description: null,
-            medicines: [
-              { reference: null, type: "FEST/LegemiddelPakning", identifier: { system: "FEST/Varenummer", value: "166028" }, display: null },
-            ],
-          },
-        ],
+export const Health = Type.Object(
+  {
+    currentVersion: Type.Integer({ minimum: 0 }),
+    lastSuccessfulSync: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+    lastRunStatus: Type.Union([Type.String(), Type.Null()], { description: "Status of the last sync run, null before the first" }),
+    nextScheduledSync: Type.Union([Type.String({ format: "date-time" }), Type.Null()], { description: "null when no schedule runs" }),
+    sample: Type.Boolean({ description: "true while the embedded sample dataset (invented data) is served" }),
+    ready: Type.Boolean({ description: "Whether /health/ready answers 200" }),
+    reason: Type.Union([Type.String(), Type.Null()], { description: "Why the server is not ready, or null" }),
+  },
+  {
+    $id: "Health",
+    additionalProperties: false,
+    examples: [
+      {
+        currentVersion: 5,
+        lastSuccessfulSync: "2025-04-10T08:30:00Z",
+        lastRunStatus: "succeeded",
+        nextScheduledSync: "2025-04-11T00:00:00Z",
+        sample: false,
+        ready: true,
+        reason: null,
       },
-      version: 5,
-      lastChanged: "2025-04-10T08:30:00Z",
-      isDeleted: false,
-    },
-  ],
-};
+    ],
+  },
+);
 
-export const REIMBURSEMENT_EXAMPLE = {
-  currentVersion: 5,
-  items: [
-    {
-      data: {
-        id: "a1d0c6e2-4c1b-4f4e-9d55-2f6d1b7c9e10",
-        legalBasis: { coding: [{ system: "http://nompd.example/fhir/CodeSystem/refusjonshjemmel", code: "950", display: "H-resept" }] },
-        indications: [{ coding: [{ system: "urn:oid:2.16.578.1.12.4.1.1.7110", code: "G35", display: "Multippel sklerose" }] }],
-        medicines: [{ reference: null, type: "FEST/LegemiddelPakning", identifier: { system: "FEST/Varenummer", value: "166028" }, display: null }],
-      },
-      version: 5,
-      lastChanged: "2025-04-10T08:30:00Z",
-      isDeleted: false,
-    },
-  ],
-};
+/** The model of each collection's items. */
+export function modelOf(collection: Collection): TSchema {
+  return collection in OUTPUT ? OUTPUT[collection as keyof typeof OUTPUT].schema : RAW[collection as keyof typeof RAW].schema;
+}
 
-export const INVALID_KEY_EXAMPLE = { error: "Invalid or missing API key." };
+/** Every named schema of the API, models first. */
+export function namedSchemas(): TSchema[] {
+  const bodies = [...Object.keys(OUTPUT), ...Object.keys(RAW).slice(0, 1)].flatMap((c) => [versionedItem(modelOf(c as Collection)), envelope(modelOf(c as Collection))]);
+  return [...MODELS, ...bodies, ErrorBody, Health];
+}

@@ -1,17 +1,8 @@
 import { settingFlag } from "../config";
 import { UsageError } from "../errors";
 
-
-/** Options of commands (not settings): name → whether it takes a value. */
-const COMMAND_OPTIONS: Record<string, boolean> = {
-  "--force": false,
-  "--json": false,
-  "--scope": true,
-  "--help": false,
-  "-h": false,
-  "--version": false,
-  "-v": false,
-};
+/** Options every command takes. */
+export const GLOBAL_OPTIONS: Record<string, boolean> = { "--help": false, "-h": false, "--version": false, "-v": false };
 
 export interface ParsedArgs {
   positionals: string[];
@@ -21,8 +12,11 @@ export interface ParsedArgs {
   options: Map<string, string | true>;
 }
 
-/** Splits argv into positionals, setting flags and command options; `--name=value` and `--name value` both work. */
-export function parseArgs(argv: string[]): ParsedArgs {
+/**
+ * Splits argv into positionals, setting flags and command options (`known`: name → takes a value);
+ * `--name=value` and `--name value` both work.
+ */
+export function parseArgs(argv: string[], known: Record<string, boolean>): ParsedArgs {
   const out: ParsedArgs = { positionals: [], settings: new Map(), options: new Map() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -38,7 +32,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     const name = eq === -1 ? arg : arg.slice(0, eq);
     const inline = eq === -1 ? undefined : arg.slice(eq + 1);
     const setting = settingFlag(name);
-    const takesValue = setting ? setting.takesValue : COMMAND_OPTIONS[name];
+    const takesValue = setting ? setting.takesValue : Object.hasOwn(known, name) ? known[name] : undefined;
     if (takesValue === undefined) {
       if (name === "--upstream-api-key") {
         throw new UsageError("There is no --upstream-api-key flag: a key on the command line shows in 'ps'. Set NOMPD_UPSTREAM_API_KEY or use --upstream-api-key-file FILE.");

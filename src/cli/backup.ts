@@ -1,26 +1,29 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { Store } from "../store/db";
 import { UsageError } from "../errors";
-import { EXIT, type CliContext } from "./context";
+import { EXIT, type Command } from "./context";
 
 /**
- * `VACUUM INTO` writes a consistent, compacted copy from one read transaction: safe while the server
- * runs and while a sync commits (the copy holds the version before or after it, whole).
+ * `nompd backup FILE`: a consistent, compacted copy of the database (see Store.backupTo), also while the
+ * server runs. It never migrates the source: a backup made before an upgrade holds the old schema, so it
+ * works with the nompd that wrote it.
  */
-export function backupCommand(ctx: CliContext): number {
-  const target = ctx.args.positionals[1];
-  if (!target) throw new UsageError("nompd backup needs a FILE to write, e.g. 'nompd backup /var/backups/nompd-2025-04-10.db'.");
-  const absolute = resolve(target);
-  if (existsSync(absolute)) throw new UsageError(`${absolute} exists already. Choose a new file name; a backup never overwrites.`);
-  const source = resolve(ctx.config.settings.db);
-  if (!existsSync(source)) throw new UsageError(`There is no database at ${source} to back up. Give its path with --db (or NOMPD_DB).`);
-  const store = Store.open(ctx.config.settings.db);
-  try {
-    store.db.query("VACUUM INTO ?").run(absolute);
-    ctx.out(`Backed up ${store.path} (dataset version ${store.currentVersion()}) to ${absolute}.`);
-    return EXIT.ok;
-  } finally {
-    store.close();
-  }
-}
+export const backupCommand: Command = {
+  name: "backup",
+  usage: [["backup FILE", "a consistent copy of the database, also while the server runs (readable by its owner only)"]],
+  options: {},
+  run(ctx) {
+    const target = ctx.args.positionals[1];
+    if (!target) throw new UsageError("nompd backup needs a FILE to write, e.g. 'nompd backup /var/backups/nompd-2025-04-10.db'.");
+    const absolute = resolve(target);
+    if (existsSync(absolute)) throw new UsageError(`${absolute} exists already. Choose a new file name; a backup never overwrites.`);
+    const store = ctx.openStore({ readOnly: true, anySchema: true });
+    try {
+      store.backupTo(absolute);
+      ctx.out(`Backed up ${store.path} (dataset version ${store.currentVersion()}) to ${absolute}.`);
+      return EXIT.ok;
+    } finally {
+      store.close();
+    }
+  },
+};

@@ -1,44 +1,47 @@
 import { SETTINGS } from "../config";
+import type { Command, OptionDef } from "./context";
 
-export function helpText(version: string): string {
-  const settingLines = SETTINGS.map((s) => {
-    const flag = s.boolean ? `${s.flag} / ${s.negatedFlag}` : `${s.flag} ${s.placeholder ?? "VALUE"}`;
-    const dflt = s.default === null ? "" : ` (default: ${String(s.default)})`;
-    return `  ${flag.padEnd(34)} ${s.env.padEnd(28)} ${s.help}${dflt}`;
-  }).join("\n");
+type ShownSetting = { flag: string; env: string; default: unknown; help: string; negatedFlag?: string; boolean?: boolean; hidden?: boolean; placeholder?: string };
+
+/** `nompd --help`: made from the commands' own usage lines and the settings table. */
+export function helpText(version: string, commands: readonly Command[]): string {
+  const cmdLines = commands.flatMap((c) => c.usage).flatMap(([usage, what]) => (usage.length <= 30 ? [`  ${usage.padEnd(30)} ${what}`] : [`  ${usage}`, `  ${"".padEnd(30)} ${what}`]));
+  const options = new Map<string, OptionDef>();
+  for (const c of commands) for (const [name, def] of Object.entries(c.options)) options.set(name, def);
+  const optionLines = [...options].map(([name, def]) => `  ${`${name}${def.value ? ` ${def.value}` : ""}`.padEnd(30)} ${def.help}`);
+  const settingLines = (Object.values(SETTINGS) as ShownSetting[])
+    .filter((s) => !s.hidden)
+    .map((s) => {
+      const flag = s.boolean ? (s.negatedFlag ? `${s.flag} / ${s.negatedFlag}` : s.flag) : `${s.flag} ${s.placeholder ?? "VALUE"}`;
+      const dflt = s.default === null ? "" : ` (default: ${String(s.default)})`;
+      return `  ${flag.padEnd(34)} ${s.env.padEnd(28)} ${s.help}${dflt}`;
+    });
   return `nompd ${version}: Norwegian H-resept treatment groups and reimbursement authorizations, versioned, over REST.
 
 Usage: nompd [COMMAND] [OPTIONS]
 
 Commands:
-  serve                          run the server with its sync schedule (the default command)
-  sync [--force] [--json]        sync from the national FHIR APIs now, then exit
-  import PATH... [--force] [--json]
-                                 sync from FHIR Bundle files (JSON, or NDJSON of resources;
-                                 a folder means its *.json and *.ndjson files)
-  keys create NAME [--scope read|admin] [--json]
-                                 make an API key; it is printed once and stored only as a hash
-  keys list [--json]             list keys (names, scopes, dates; never the keys)
-  keys revoke NAME               revoke a key at once, also for a running server
-  status [--json]                dataset version, counts, recent sync runs, schedule
-  backup FILE                    a consistent copy of the database, also while the server runs
+${cmdLines.join("\n")}
   help, --help                   this text
-  version, --version             the version
+  version, --version             the version, the build's commit and the Bun version
 
 Command options:
-  --force                        let a sync delete more than --max-delete-share of a collection
-  --json                         print the result as JSON
-  --scope read|admin             scope of a new key (default: read)
+${optionLines.join("\n")}
 
 Settings (flag beats environment variable beats default):
-${settingLines}
+${settingLines.join("\n")}
   (no flag)                          NOMPD_UPSTREAM_API_KEY       upstream API key (never a flag: it would show in 'ps')
-  (no flag)                          NOMPD_API_KEYS               extra read-scope API keys, comma-separated
+  (no flag)                          CREDENTIALS_DIRECTORY        systemd credentials: the file upstream-api-key there is the upstream
+                                                                  key when neither --upstream-api-key-file nor NOMPD_UPSTREAM_API_KEY is set
+  (no flag)                          HTTPS_PROXY, HTTP_PROXY      proxy for an https:// or http:// upstream (lower case first;
+                                     ALL_PROXY, NO_PROXY          ALL_PROXY when unset); NO_PROXY lists hosts reached directly
+  (no flag)                          NOMPD_API_KEYS               extra read-scope API keys, comma-separated, each at least 32 characters
 
 Exit codes: 0 success or no changes, 1 failure, 2 bad usage or setting,
             3 a sync is already running, 4 stopped by the mass-deletion guard.
 
-First run: 'nompd serve' on an empty database with no --upstream-url loads the embedded sample data,
-and when no API key exists it makes one and prints it once, with a curl line to try it.
+First run: 'nompd serve --sample' on an empty database loads the embedded sample dataset (invented data,
+marked as such in every answer and in /health). When no API key exists and stdout is a terminal, serve
+makes one and prints it once, with a curl line to try it.
 `;
 }

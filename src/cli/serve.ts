@@ -1,8 +1,6 @@
-import { createApp, serveOptions } from "../api/app";
-import { RequestMetrics } from "../api/metrics";
-import { Store } from "../store/db";
-import { Keys } from "../store/keys";
-import { Runs } from "../store/runs";
+import { constants } from "node:crypto";
+import { createApp } from "../api/app";
+import { Authenticator } from "../api/auth";
 import { SyncAlreadyRunningError } from "../errors";
 import { runSync } from "../sync/run";
 import { nextRun } from "../sync/cron";
@@ -11,110 +9,167 @@ import { SyncService } from "../sync/service";
 import { shown } from "../upstream/fhirSource";
 import { upstreamFromConfig } from "../upstream/fromSettings";
 import { sampleSource } from "../upstream/sample";
-import { EXIT, type CliContext } from "./context";
+import { EXIT, type CliContext, type Command } from "./context";
 import { curlLine } from "./keys";
 import { runSummary } from "./summary";
 
-/** `nompd serve`: the HTTP server and, with an upstream, the sync schedule, until SIGINT/SIGTERM. */
-export async function serveCommand(ctx: CliContext): Promise<number> {
-  const { settings, secrets } = ctx.config;
-  const upstream = upstreamFromConfig(ctx.config);
-  const scheduled = upstream !== null && settings.syncSchedule;
-  if (upstream !== null && secrets.upstreamApiKey === null) {
-    ctx.log.warn("no upstream API key: set NOMPD_UPSTREAM_API_KEY or --upstream-api-key-file if the upstream needs one");
-  }
+/** TLS 1.2 suites with forward secrecy (ECDHE) and AEAD only; TLS 1.3 suites all have both. */
+const TLS12_CIPHERS = [
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+].join(":");
 
-  const store = Store.open(settings.db);
-  const keys = new Keys(store, secrets.apiKeys);
-  const runs = new Runs(store);
+/** The server's TLS options: TLS 1.2 or newer (1.3 with --tls-min-version 1.3), forward-secret suites only. */
+export function tlsOptions(settings: CliContext["config"]["settings"]) {
+  if (!settings.tlsCert || !settings.tlsKey) return {};
+  const old = constants.SSL_OP_NO_SSLv3 | constants.SSL_OP_NO_TLSv1 | constants.SSL_OP_NO_TLSv1_1;
+  return {
+    tls: {
+      cert: Bun.file(settings.tlsCert),
+      key: Bun.file(settings.tlsKey),
+      ciphers: TLS12_CIPHERS,
+      secureOptions: settings.tlsMinVersion === "1.3" ? old | constants.SSL_OP_NO_TLSv1_2 : old,
+    },
+  };
+}
 
-  // First run with no upstream: the embedded sample data, so that a newcomer has a working API at once.
-  if (upstream === null && store.currentVersion() === 0 && runs.lastSuccessful() === null) {
-    try {
-      const { run, ignored } = await runSync(store, sampleSource(), { trigger: "first-run", force: false, maxDeleteShare: settings.maxDeleteShare });
-      ctx.log.info("no upstream configured and the database was empty: loaded the embedded sample dataset", { version: run.version, status: run.status });
-      if (run.status !== "succeeded") ctx.err(runSummary(run, ignored));
-    } catch (err) {
-      if (!(err instanceof SyncAlreadyRunningError)) throw err;
-      // Another process (an import, say) is filling this database: serve what it commits.
-      ctx.log.warn("the database is empty but another process is syncing into it; the sample dataset is not loaded", { holder: err.holder.trigger });
+/**
+ * With --sample on an empty database, the embedded sample dataset, marked as such everywhere it is
+ * served. Without it an empty database stays empty, and the log says once how to get data.
+ */
+async function firstData(ctx: CliContext, store: ReturnType<CliContext["openStore"]>, hasUpstream: boolean): Promise<void> {
+  const { settings } = ctx.config;
+  const empty = store.currentVersion() === 0 && store.runs.lastSuccessful() === null;
+  if (!empty) return;
+  if (!settings.sample) {
+    if (!hasUpstream) {
+      ctx.log.warn(
+        "the database is empty and no upstream is set, so the API serves empty lists: set --upstream-url (NOMPD_UPSTREAM_URL), run 'nompd import PATH', or start with --sample to try nompd with invented data",
+      );
     }
+    return;
   }
-
-  let firstKey: string | null = null;
-  if (!keys.any()) firstKey = keys.create("default", "read");
-
-  const sync = new SyncService(store, upstream, settings.maxDeleteShare);
-  const schedule = scheduled ? { cron: settings.syncCron, timeZone: settings.syncTz } : null;
-  const requestMetrics = new RequestMetrics();
-  const created = createApp({ store, keys, log: ctx.log, sync, version: ctx.version, schedule, metrics: settings.metrics, requestMetrics });
-  const app = created.app;
-  if (scheduled) app.use(syncSchedule(settings.syncCron, settings.syncTz, sync, ctx.log));
-
-  let server;
   try {
-    server = Bun.serve({
-      hostname: settings.host,
-      port: settings.port,
-      ...serveOptions(created, settings.metrics ? requestMetrics : null, settings.corsOrigins),
-      ...(settings.tlsCert && settings.tlsKey ? { tls: { cert: Bun.file(settings.tlsCert), key: Bun.file(settings.tlsKey) } } : {}),
+    const { run, ignored } = await runSync(store, sampleSource(), { trigger: "first-run", force: false, maxDeleteShare: settings.maxDeleteShare, sample: true });
+    ctx.log.warn("loaded the embedded SAMPLE dataset (invented data, marked as such in every answer); the first real sync or import replaces it", {
+      version: run.version,
+      status: run.status,
     });
+    if (run.status !== "succeeded") ctx.err(runSummary(run, ignored));
   } catch (err) {
-    stopSchedule(app);
-    store.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") {
-      ctx.err(`Cannot listen on ${settings.host}:${settings.port}: the port is in use. Stop the other program or choose another --port.`);
-    } else {
-      ctx.err(`Cannot listen on ${settings.host}:${settings.port}: ${(err as Error).message}. Check --host, --port and the TLS files.`);
+    if (!(err instanceof SyncAlreadyRunningError)) throw err;
+    // Another process (an import, say) is filling this database: serve what it commits.
+    ctx.log.warn("the database is empty but another process is syncing into it; the sample dataset is not loaded", { holder: err.holder.trigger });
+  }
+}
+
+export const serveCommand: Command = {
+  name: "serve",
+  usage: [["serve", "run the server with its sync schedule (the default command); ends gracefully on SIGTERM or SIGINT"]],
+  options: {},
+  async run(ctx) {
+    const { settings, secrets } = ctx.config;
+    const upstream = upstreamFromConfig(ctx.config);
+    const scheduled = upstream !== null && settings.syncSchedule;
+    if (upstream !== null && secrets.upstreamApiKey === null) {
+      ctx.log.warn("no upstream API key: set NOMPD_UPSTREAM_API_KEY or --upstream-api-key-file if the upstream needs one");
     }
-    return EXIT.failed;
-  }
-  const url = `${settings.tlsCert ? "https" : "http"}://${server.hostname}:${server.port}`;
-  ctx.log.info("nompd listening", {
-    url,
-    db: store.path,
-    version: store.currentVersion(),
-    datasetId: store.datasetId,
-    upstream: upstream ? shown(upstream.baseUrl) : "none",
-    nextSync: scheduled ? nextRun(settings.syncCron, settings.syncTz) : "off",
-  });
-  if (firstKey) {
-    const port = server.port ?? settings.port;
-    ctx.out(
-      `\nNo API key existed, so one was made (read scope, named "default"). It is shown only this once; only its hash is stored:\n\n  ${firstKey}\n\nTry it:\n  ${curlLine({ ...ctx, config: { ...ctx.config, settings: { ...settings, port } } }, firstKey)}\n\nOpenAPI: ${url}/swagger\n`,
-    );
-  }
 
-  // With an upstream and nothing synced yet, sync now rather than at the first scheduled time.
-  if (upstream !== null && runs.lastSuccessful() === null) {
-    void sync.run("startup", false).then(
-      ({ run }) => (run.error ? ctx.log.error("initial sync failed", { run: run.id, error: run.error }) : ctx.log.info("initial sync finished", { run: run.id, status: run.status, version: run.version })),
-      (err) => {
-        if (!(err instanceof SyncAlreadyRunningError)) ctx.log.error("initial sync failed", { error: String(err) });
-      },
-    );
-  }
+    const store = ctx.openStore();
+    // Runs a dead process left 'running' are closed, so that /health and /metrics never report them.
+    const holder = store.lock.current();
+    store.runs.closeAbandoned(holder && !holder.stale ? holder.token : null);
+    await firstData(ctx, store, upstream !== null);
 
-  await new Promise<void>((resolveStop) => {
-    const stop = (signal: string) => {
-      ctx.log.info("stopping", { signal });
-      resolveStop();
-    };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
-  });
-  stopSchedule(app);
-  // Close open connections too: a client waiting on a long sync gets no answer either way.
-  await server.stop(true);
-  // A sync still fetching is abandoned: its transaction never started, and the next sync closes its
-  // run record. Closing the store under it would only turn that into a confusing error.
-  if (sync.busy) ctx.log.warn("stopped during a sync; it is abandoned and nothing of it was written");
-  else store.close();
-  return EXIT.ok;
-}
+    const auth = new Authenticator(store, secrets.apiKeys);
+    let firstKey: string | null = null;
+    if (!auth.any()) {
+      // A key is shown only to a person at a terminal, never written into a journal or container log.
+      if (ctx.stdoutIsTty) firstKey = store.keys.create("default", "read");
+      else ctx.log.warn("no API key exists, so every /api/v1 request gets 401: make one with 'nompd keys create NAME' (it is printed once), or set NOMPD_API_KEYS");
+    }
 
-function stopSchedule(app: { store: unknown }): void {
-  const jobs = (app.store as { cron?: Record<string, { stop(): void }> }).cron ?? {};
-  for (const job of Object.values(jobs)) job.stop();
-}
+    const sync = new SyncService(store, {
+      upstream,
+      maxDeleteShare: settings.maxDeleteShare,
+      keepVersions: settings.historyKeepVersions,
+      lockLeaseMs: settings.syncLockLeaseMs,
+    });
+    const schedule = scheduled ? { cron: settings.syncCron, timeZone: settings.syncTz } : null;
+    const { app } = createApp({
+      store,
+      auth,
+      log: ctx.log,
+      sync,
+      build: ctx.build,
+      schedule,
+      metrics: settings.metrics,
+      cors: settings.corsOrigins,
+      cacheBytes: settings.cacheMib * 1024 * 1024,
+      // The access log goes to stdout, apart from the diagnostic log on stderr.
+      access: settings.accessLog ? (entry) => ctx.out(JSON.stringify(entry)) : null,
+    });
+    if (scheduled) app.use(syncSchedule(settings.syncCron, settings.syncTz, sync, ctx.log));
+
+    try {
+      app.listen({ hostname: settings.host, port: settings.port, ...tlsOptions(settings) });
+    } catch (err) {
+      store.close();
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE") {
+        ctx.err(`Cannot listen on ${settings.host}:${settings.port}: the port is in use. Stop the other program or choose another --port.`);
+      } else {
+        ctx.err(`Cannot listen on ${settings.host}:${settings.port}: ${(err as Error).message}. Check --host, --port and the TLS files.`);
+      }
+      return EXIT.failed;
+    }
+    const server = app.server!;
+    const url = `${settings.tlsCert ? "https" : "http"}://${server.hostname}:${server.port}`;
+    ctx.log.info("nompd listening", {
+      url,
+      db: store.path,
+      version: store.currentVersion(),
+      datasetId: store.datasetId,
+      sample: store.state().sample,
+      upstream: upstream ? shown(upstream.baseUrl) : "none",
+      nextSync: scheduled ? nextRun(settings.syncCron, settings.syncTz) : "off",
+    });
+    if (firstKey) {
+      ctx.out(
+        `\nNo API key existed, so one was made (read scope, named "default"). It is shown only this once; only its hash is stored:\n\n  ${firstKey}\n\nTry it:\n  ${curlLine(settings, firstKey, server.port ?? settings.port)}\n\nOpenAPI: ${url}/swagger\n`,
+      );
+    }
+
+    // With an upstream and no real data yet, sync now rather than at the first scheduled time.
+    if (upstream !== null && (store.runs.lastSuccessful() === null || store.state().sample)) {
+      void sync.run("startup", false).then(
+        ({ run }) => (run.error ? ctx.log.error("initial sync failed", { run: run.id, error: run.error }) : ctx.log.info("initial sync finished", { run: run.id, status: run.status, version: run.version })),
+        (err) => {
+          if (!(err instanceof SyncAlreadyRunningError)) ctx.log.error("initial sync failed", { error: String(err) });
+        },
+      );
+    }
+
+    await new Promise<void>((resolve) => (ctx.stop.aborted ? resolve() : ctx.stop.addEventListener("abort", () => resolve(), { once: true })));
+    ctx.log.info("stopping: no new connections; requests in flight may finish", { withinMs: settings.shutdownTimeoutMs });
+    const deadline = Date.now() + settings.shutdownTimeoutMs;
+    // A running sync stops before committing: nothing of it is written, its run is recorded as aborted.
+    const syncStopped = sync.stop(settings.shutdownTimeoutMs);
+    const drained = app.stop(false).then(() => true);
+    const inTime = await Promise.race([drained, Bun.sleep(Math.max(0, deadline - Date.now())).then(() => false)]);
+    if (!inTime) {
+      ctx.log.warn("requests still in flight after the shutdown timeout are cut off", { timeoutMs: settings.shutdownTimeoutMs });
+      await server.stop(true);
+    }
+    await syncStopped;
+    auth.flush();
+    if (sync.busy) ctx.log.warn("a sync did not stop in time; nothing of it was written, and the next sync closes its run record");
+    else store.close();
+    ctx.log.info("stopped");
+    return EXIT.ok;
+  },
+};

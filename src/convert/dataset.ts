@@ -1,26 +1,10 @@
 import { businessKey, isObj, type Obj } from "../fhir/read";
-import type { ReimbursementGroup, TreatmentGroup } from "./models";
+import { ALL_COLLECTIONS, RAW_COLLECTIONS, type Collection, type RawCollection } from "../collections";
+import { emptyFallbacks } from "./fallbacks";
 import { toReimbursementGroup } from "./reimbursementGroup";
 import { ActivityIndex, toTreatmentGroup } from "./treatmentGroup";
 
-/** The three upstream collections, in the order they are fetched and reported. */
-export const RAW_COLLECTIONS = ["PlanDefinition", "ActivityDefinition", "RegulatedAuthorization"] as const;
-export type RawCollection = (typeof RAW_COLLECTIONS)[number];
-
-/** The two output collections. */
-export const OUTPUT_COLLECTIONS = ["treatmentGroup", "reimbursementGroup"] as const;
-export type OutputCollection = (typeof OUTPUT_COLLECTIONS)[number];
-
-export type Collection = RawCollection | OutputCollection;
-export const ALL_COLLECTIONS: readonly Collection[] = [...RAW_COLLECTIONS, ...OUTPUT_COLLECTIONS];
-
-export function isRawCollection(v: string): v is RawCollection {
-  return (RAW_COLLECTIONS as readonly string[]).includes(v);
-}
-
-/** Resources as fetched, one array per collection, before any checks. */
-export type RawResources = Record<RawCollection, unknown[]>;
-
+/** A resource or model with its business key. */
 export interface KeyedDocument<T = unknown> {
   id: string;
   content: T;
@@ -29,17 +13,32 @@ export interface KeyedDocument<T = unknown> {
 /** Why resources were left out, with counts: `{ "no identifier[0].value": 2 }`. */
 export type SkipReasons = Record<string, number>;
 
-export interface ConvertedDataset {
-  raw: Record<RawCollection, KeyedDocument<Obj>[]>;
-  treatmentGroup: KeyedDocument<TreatmentGroup>[];
-  reimbursementGroup: KeyedDocument<ReimbursementGroup>[];
-  skipped: Record<Collection, SkipReasons>;
-}
-
 export const SKIP_NOT_AN_OBJECT = "not a JSON object";
 export const SKIP_WRONG_TYPE = "wrong resourceType";
 export const SKIP_NO_KEY = "no identifier[0].value";
 export const SKIP_DUPLICATE = "duplicate identifier[0].value (first kept)";
+/** Deeper than any FHIR resource is: such a value cannot be stored or served safely. */
+export const MAX_DEPTH = 100;
+export const SKIP_TOO_DEEP = `nested deeper than ${MAX_DEPTH} levels`;
+
+/** Whether objects and arrays nest deeper than `limit` (iteratively: a hostile value cannot overflow the stack). */
+export function deeperThan(value: unknown, limit: number): boolean {
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop() as object;
+    const d = depths.pop()!;
+    if (d > limit) return true;
+    const children = Array.isArray(v) ? v : Object.values(v);
+    for (const child of children) {
+      if (child !== null && typeof child === "object") {
+        values.push(child);
+        depths.push(d + 1);
+      }
+    }
+  }
+  return false;
+}
 
 function count(reasons: SkipReasons, reason: string): void {
   reasons[reason] = (reasons[reason] ?? 0) + 1;
@@ -58,6 +57,10 @@ export function keyResources(collection: RawCollection, resources: unknown[], sk
     }
     if (resource.resourceType !== collection) {
       count(skipped, SKIP_WRONG_TYPE);
+      continue;
+    }
+    if (deeperThan(resource, MAX_DEPTH)) {
+      count(skipped, SKIP_TOO_DEEP);
       continue;
     }
     const id = businessKey(resource);
@@ -89,6 +92,8 @@ export type DocumentSink = (collection: Collection, id: string, content: unknown
 export class DatasetBuilder {
   private readonly seen = Object.fromEntries(RAW_COLLECTIONS.map((c) => [c, new Set<string>()])) as Record<RawCollection, Set<string>>;
   readonly skipped = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, {}])) as Record<Collection, SkipReasons>;
+  /** How often each mapping fallback was taken. */
+  readonly fallbacks = emptyFallbacks();
   private readonly activities = new ActivityIndex();
   private plans: KeyedDocument<Obj>[] = [];
 
@@ -99,28 +104,13 @@ export class DatasetBuilder {
       this.emit(collection, id, content);
       if (collection === "PlanDefinition") this.plans.push({ id, content });
       else if (collection === "ActivityDefinition") this.activities.add(id, content);
-      else this.emit("reimbursementGroup", id, toReimbursementGroup(content, id));
+      else this.emit("reimbursementGroup", id, toReimbursementGroup(content, id, this.fallbacks));
     }
   }
 
   /** Emits the treatment groups, in PlanDefinition order. */
   finish(): void {
-    for (const { id, content } of this.plans) this.emit("treatmentGroup", id, toTreatmentGroup(content, id, this.activities));
+    for (const { id, content } of this.plans) this.emit("treatmentGroup", id, toTreatmentGroup(content, id, this.activities, this.fallbacks));
     this.plans = [];
   }
-}
-
-/** Pure: raw upstream resources → keyed raw documents and output models, with skip counts. */
-export function convertDataset(resources: RawResources): ConvertedDataset {
-  const out: Record<Collection, KeyedDocument<unknown>[]> = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, []])) as never;
-  const builder = new DatasetBuilder((collection, id, content) => out[collection].push({ id, content }));
-  // A collection the source did not deliver at all is read as empty.
-  for (const c of RAW_COLLECTIONS) builder.add(c, resources[c] ?? []);
-  builder.finish();
-  return {
-    raw: { PlanDefinition: out.PlanDefinition, ActivityDefinition: out.ActivityDefinition, RegulatedAuthorization: out.RegulatedAuthorization },
-    treatmentGroup: out.treatmentGroup,
-    reimbursementGroup: out.reimbursementGroup,
-    skipped: builder.skipped,
-  } as ConvertedDataset;
 }

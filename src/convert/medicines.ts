@@ -1,4 +1,4 @@
-import type { MedicinalReference } from "./models";
+import type { MedicinalReference } from "../models";
 
 export function medicinalReference(varenummer: string): MedicinalReference {
   return {

@@ -1,7 +1,8 @@
 import { articleNumbers } from "../fhir/articleNumbers";
 import { asArray, extensionsMatching, isObj, readCodeableConcept, readCoding, type CodeableConcept, type Obj } from "../fhir/read";
+import type { Fallbacks } from "./fallbacks";
 import { medicines } from "./medicines";
-import type { ReimbursementGroup } from "./models";
+import type { ReimbursementGroup } from "../models";
 
 function legalBasis(ra: Obj): CodeableConcept | null {
   // extensionsMatching compares case-insensitively: upstream spells the URL in more than one case.
@@ -22,12 +23,14 @@ function indications(ra: Obj): CodeableConcept[] {
   return out;
 }
 
-/** RegulatedAuthorization → ReimbursementGroup. The caller has checked the business key. */
-export function toReimbursementGroup(ra: Obj, id: string): ReimbursementGroup {
+/** RegulatedAuthorization → ReimbursementGroup. The caller has checked the business key; `tally` counts fallbacks. */
+export function toReimbursementGroup(ra: Obj, id: string, tally?: Fallbacks): ReimbursementGroup {
+  const numbers = articleNumbers(ra);
+  if (numbers.length === 0 && tally) tally.reimbursementWithoutArticleNumbers++;
   return {
     id,
     legalBasis: legalBasis(ra),
     indications: indications(ra),
-    medicines: medicines(articleNumbers(ra)),
+    medicines: medicines(numbers),
   };
 }

@@ -14,8 +14,9 @@ import {
   type Coding,
   type Obj,
 } from "../fhir/read";
+import type { Fallbacks } from "./fallbacks";
 import { medicines } from "./medicines";
-import type { TreatmentAlternative, TreatmentGroup } from "./models";
+import type { TreatmentAlternative, TreatmentGroup } from "../models";
 
 export const RHF_SYSTEM = "urn:oid:2.16.578.1.12.4.1.102";
 
@@ -56,17 +57,27 @@ export class ActivityIndex {
   }
 }
 
-function diseaseGroup(pd: Obj): string | null {
+function diseaseGroup(pd: Obj, tally?: Fallbacks): string | null {
   for (const ext of extensionsMatching(pd, "diseaseGroup")) {
-    if (typeof ext.valueString === "string") return ext.valueString;
+    if (typeof ext.valueString === "string") {
+      if (tally) tally.diseaseGroup.extension++;
+      return ext.valueString;
+    }
   }
   for (const type of asArray(pd.type)) {
     if (!isObj(type)) continue;
     const text = str(type.text);
-    if (text !== null) return text;
+    if (text !== null) {
+      if (tally) tally.diseaseGroup.typeText++;
+      return text;
+    }
     const first = asArray(type.coding)[0];
-    if (isObj(first) && typeof first.display === "string") return first.display;
+    if (isObj(first) && typeof first.display === "string") {
+      if (tally) tally.diseaseGroup.typeCodingDisplay++;
+      return first.display;
+    }
   }
+  if (tally) tally.diseaseGroup.none++;
   return null;
 }
 
@@ -94,19 +105,24 @@ function indications(pd: Obj): CodeableConcept[] {
   return out;
 }
 
-function rankOf(action: Obj, position: number): number {
+function rankOf(action: Obj, position: number, tally?: Fallbacks): number {
   for (const ext of extensionsMatching(action, "rank")) {
     const n = extensionNumber(ext);
-    if (n !== null) return n;
+    if (n !== null) {
+      if (tally) tally.rank.extension++;
+      return n;
+    }
   }
+  if (tally) tally.rank.position++;
   return position;
 }
 
-function alternative(action: Obj, position: number, activities: ActivityIndex): TreatmentAlternative {
+function alternative(action: Obj, position: number, activities: ActivityIndex, tally?: Fallbacks): TreatmentAlternative {
   const canonical = str(action.definitionCanonical) ?? str(action.definitionUri);
   const ad = canonical !== null ? activities.resolve(canonical) : null;
+  if (!ad && tally) tally.unresolvedCanonicals++;
   return {
-    rank: rankOf(action, position),
+    rank: rankOf(action, position, tally),
     treatmentId: ad?.treatmentId ?? canonical,
     name: ad?.name ?? str(action.description) ?? str(action.title),
     description: ad?.description ?? null,
@@ -114,17 +130,20 @@ function alternative(action: Obj, position: number, activities: ActivityIndex): 
   };
 }
 
-/** PlanDefinition (+ its ActivityDefinitions) → TreatmentGroup. The caller has checked the business key. */
-export function toTreatmentGroup(pd: Obj, id: string, activities: ActivityIndex): TreatmentGroup {
+/**
+ * PlanDefinition (+ its ActivityDefinitions) → TreatmentGroup. The caller has checked the business key.
+ * `tally`, when given, counts the fallbacks taken (the result does not depend on it).
+ */
+export function toTreatmentGroup(pd: Obj, id: string, activities: ActivityIndex, tally?: Fallbacks): TreatmentGroup {
   // The fallback rank is the 1-based position in action[] as sent, entries that are not objects included.
-  const alternatives = asArray(pd.action).flatMap((action, i) => (isObj(action) ? [alternative(action, i + 1, activities)] : []));
+  const alternatives = asArray(pd.action).flatMap((action, i) => (isObj(action) ? [alternative(action, i + 1, activities, tally)] : []));
   // Array.prototype.sort is stable, so equal ranks keep upstream order.
   alternatives.sort((a, b) => a.rank - b.rank);
   return {
     id,
     name: str(pd.name),
     description: str(pd.description),
-    diseaseGroup: diseaseGroup(pd),
+    diseaseGroup: diseaseGroup(pd, tally),
     jurisdictions: jurisdictions(pd),
     validityPeriod: readPeriod(pd.effectivePeriod),
     reviewDate: datePart(pd.lastReviewDate),

@@ -1,7 +1,7 @@
 import { asArray, extensionsMatching, isObj, type Obj } from "./read";
 
 /**
- * FEST article numbers (varenummer) of an ActivityDefinition or RegulatedAuthorization (SPEC §4).
+ * FEST article numbers (varenummer) of an ActivityDefinition or RegulatedAuthorization.
  * Upstream's place for them is not pinned down, so the places are tried in order and the first that
  * yields any number wins. De-duplicated, upstream order kept.
  */

@@ -4,24 +4,11 @@
  * (null / []), never throwing on an unexpected shape.
  */
 
+import type { CodeableConcept, Coding, Period } from "../models";
+
+export type { CodeableConcept, Coding, Period };
 export type Json = unknown;
 export type Obj = Record<string, unknown>;
-
-export interface Coding {
-  system: string | null;
-  code: string | null;
-  display: string | null;
-}
-
-export interface CodeableConcept {
-  coding: Coding[];
-  text?: string;
-}
-
-export interface Period {
-  start: string | null;
-  end: string | null;
-}
 
 export function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);

@@ -1,31 +1,18 @@
-import type { Collection } from "../convert/dataset";
+import type { Database } from "bun:sqlite";
+import type { Collection } from "../collections";
 import { GuardError } from "../errors";
-import type { Store } from "./db";
-import { Staging } from "./staging";
+import type { CollectionCounts } from "../models";
 import { isoSeconds } from "./time";
 
 export { contentHash } from "./staging";
 
-/** One document as a sync wants it to be: its key and its content serialized once. */
-export interface DesiredDocument {
-  id: string;
-  json: string;
-}
-
-export interface CollectionCounts {
-  fetched: number;
-  added: number;
-  changed: number;
-  deleted: number;
-  revived: number;
-  unchanged: number;
-  skipped: number;
-  skippedReasons: Record<string, number>;
-}
+export type { CollectionCounts };
 
 export function emptyCounts(): CollectionCounts {
   return { fetched: 0, added: 0, changed: 0, deleted: 0, revived: 0, unchanged: 0, skipped: 0, skippedReasons: {} };
 }
+
+export type ChangeCounts = Pick<CollectionCounts, "added" | "changed" | "deleted" | "revived" | "unchanged">;
 
 export interface CommitOptions {
   /** Largest share (0..1) of a collection's live documents that one sync may delete unless forced. */
@@ -33,9 +20,17 @@ export interface CommitOptions {
   force: boolean;
   runId: number | null;
   now?: Date;
+  /** Checked inside the write transaction: throws when this sync no longer holds the sync lock. */
+  assertLockHeld?: () => void;
+  /** What is committed is the embedded sample dataset (marked as such everywhere it is served). */
+  sample?: boolean;
+  /** Keep history of only the newest N dataset versions (null: all). */
+  keepVersions?: number | null;
+  /** Decide everything, write nothing: the transaction is rolled back at its end. */
+  dryRun?: boolean;
+  /** Runs inside the write transaction with the result, so that the run record commits with the data. */
+  record?: (result: CommitResult) => void;
 }
-
-type ChangeCounts = Pick<CollectionCounts, "added" | "changed" | "deleted" | "revived" | "unchanged">;
 
 export interface CommitResult {
   /** The new dataset version, or null when nothing changed. */
@@ -43,6 +38,8 @@ export interface CommitResult {
   previousVersion: number;
   lastChanged: string;
   counts: Record<string, ChangeCounts>;
+  /** The stored sample dataset was replaced: a new dataset id, and diffs from before start over. */
+  replacedSample: boolean;
 }
 
 /** The mass-deletion guard's verdict, as the error that stops the sync. */
@@ -56,6 +53,12 @@ export function guardError(collection: string, wouldDelete: number, live: number
   );
 }
 
+class DryRunRollback extends Error {
+  constructor(readonly result: CommitResult) {
+    super("dry run");
+  }
+}
+
 // A staged document and the stored one, side by side (LEFT JOIN: no stored one for a new document).
 // document_state covers what the comparison reads, so the rows that carry content are not visited.
 const STAGED_VS_STORED = `FROM temp.staging s LEFT JOIN main.document AS d INDEXED BY document_state ON d.collection = s.collection AND d.id = s.id WHERE s.collection = ?1`;
@@ -64,16 +67,22 @@ const GONE = `d.collection = ?1 AND d.is_deleted = 0 AND NOT EXISTS (SELECT 1 FR
 
 /**
  * Commits what a sync staged, for the given collections, as one transaction (BEGIN IMMEDIATE …
- * COMMIT): every added, changed or revived document, the soft deletes, their history rows and the new
- * dataset version. The comparison and the writes are set operations in SQL, so memory does not grow
- * with the dataset. Readers in WAL mode see the old version or the new one, never a mix; a crash or
- * kill before COMMIT leaves the old version. A sync that changes nothing writes nothing and creates
- * no version. The mass-deletion guard is checked for every collection before anything is written.
+ * COMMIT): every added, changed or revived document, the soft deletes, their history rows, the new
+ * dataset version and the run's record. The comparison and the writes are set operations in SQL, so
+ * memory does not grow with the dataset. Readers in WAL mode see the old version or the new one, never
+ * a mix; a crash or kill before COMMIT leaves the old version. A sync that changes nothing writes no
+ * document and creates no version. The mass-deletion guard is checked for every collection before
+ * anything is written.
+ *
+ * The first real sync into a database that holds the embedded sample replaces it: the sample's
+ * documents and history go, the dataset gets a new id, and diffs from the sample's versions are refused
+ * (clients start over). That is no mass deletion, so the guard does not stop it.
  */
-export function commitStaged(store: Store, collections: readonly Collection[], options: CommitOptions): CommitResult {
-  const { db } = store;
+export function commitStaged(db: Database, collections: readonly Collection[], options: CommitOptions): CommitResult {
   const lastChanged = isoSeconds(options.now);
   const q = {
+    meta: db.query("SELECT value FROM meta WHERE key = ?"),
+    setMeta: db.query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"),
     compare: db.query(
       `SELECT count(*) AS staged, coalesce(sum(d.id IS NULL), 0) AS added, coalesce(sum(d.is_deleted = 1), 0) AS revived,
               coalesce(sum(d.is_deleted = 0 AND d.hash <> s.hash), 0) AS changed ${STAGED_VS_STORED}`,
@@ -95,11 +104,19 @@ export function commitStaged(store: Store, collections: readonly Collection[], o
          version = excluded.version, last_changed = excluded.last_changed, is_deleted = 0,
          hash = excluded.hash, content = excluded.content`,
     ),
+    addVersion: db.query("INSERT INTO dataset_version (version, created_at, run_id, counts) VALUES (?, ?, ?, ?)"),
   };
+  const meta = (key: string) => (q.meta.get(key) as { value: string } | null)?.value ?? null;
 
   const run = db.transaction((): CommitResult => {
-    const previousVersion = store.currentVersion();
+    options.assertLockHeld?.();
+    const previousVersion = Number(meta("version") ?? 0);
     const version = previousVersion + 1;
+    const replacedSample = !options.sample && meta("sample") === "1";
+    if (replacedSample) {
+      // The sample goes entirely: no tombstone of an invented ranking stays in a real dataset.
+      db.exec("DELETE FROM document; DELETE FROM document_history; DELETE FROM dataset_version;");
+    }
     const counts: Record<string, ChangeCounts> = {};
     let changes = 0;
 
@@ -121,7 +138,12 @@ export function commitStaged(store: Store, collections: readonly Collection[], o
         if (n > 0 && deleted / n > options.maxDeleteShare) throw guardError(collection, deleted, n, options.maxDeleteShare, counts);
       }
     }
-    if (changes === 0) return { version: null, previousVersion, lastChanged, counts };
+    if (changes === 0 && !replacedSample) {
+      const result: CommitResult = { version: null, previousVersion, lastChanged, counts, replacedSample };
+      if (options.dryRun) throw new DryRunRollback(result);
+      options.record?.(result);
+      return result;
+    }
 
     // 3. Write the new version. History rows first: they compare against the stored rows as they were.
     for (const collection of collections) {
@@ -130,25 +152,54 @@ export function commitStaged(store: Store, collections: readonly Collection[], o
       q.markDeleted.run(collection, version, lastChanged);
       q.upsert.run(collection, version, lastChanged);
     }
-    db.query("UPDATE meta SET value = ? WHERE key = 'version'").run(String(version));
-    db.query("INSERT INTO dataset_version (version, created_at, run_id) VALUES (?, ?, ?)").run(version, lastChanged, options.runId);
-    return { version, previousVersion, lastChanged, counts };
+    const changed = Object.fromEntries(Object.entries(counts).map(([c, { unchanged: _, ...n }]) => [c, n]));
+    q.addVersion.run(version, lastChanged, options.runId, JSON.stringify(changed));
+    q.setMeta.run("version", String(version));
+    if (options.sample) q.setMeta.run("sample", "1");
+    if (replacedSample) {
+      q.setMeta.run("sample", "0");
+      q.setMeta.run("dataset_id", crypto.randomUUID());
+      // Clients at a sample version must start over; the new dataset's history begins here.
+      q.setMeta.run("diff_floor", String(version));
+      q.setMeta.run("oldest_version", String(version));
+    }
+    if (options.keepVersions != null) prune(db, version - options.keepVersions + 1);
+    const result: CommitResult = { version, previousVersion, lastChanged, counts, replacedSample };
+    if (options.dryRun) throw new DryRunRollback(result);
+    options.record?.(result);
+    return result;
   });
 
-  const result = run.immediate();
-  if (result.version !== null) store.noteLocalWrite();
-  return result;
+  try {
+    return run.immediate();
+  } catch (err) {
+    if (err instanceof DryRunRollback) return err.result;
+    throw err;
+  }
 }
 
-/** Stages the given documents and commits them: the whole of a sync, for callers that hold it in memory. */
-export function commitDataset(store: Store, desired: Partial<Record<Collection, DesiredDocument[]>>, options: CommitOptions): CommitResult {
-  const staging = new Staging(store);
-  try {
-    const collections = Object.keys(desired) as Collection[];
-    for (const collection of collections) for (const doc of desired[collection]!) staging.put(collection, doc.id, doc.json);
-    staging.flush();
-    return commitStaged(store, collections, options);
-  } finally {
-    staging.clear();
-  }
+/**
+ * Forgets what happened before dataset version `oldest`, in the sync's transaction: history rows and
+ * version records older than it (each document keeps the row that gives its state at `oldest`), run
+ * records older than the run that made it, and documents deleted before it. Diffs from before
+ * `oldest − 1` and asOfVersion before `oldest` are refused from then on (they would miss what was
+ * forgotten), as a Kubernetes watch from a compacted revision is.
+ */
+function prune(db: Database, oldest: number): void {
+  const current = Number((db.query("SELECT value FROM meta WHERE key = 'oldest_version'").get() as { value: string } | null)?.value ?? 0);
+  if (oldest <= 1 || oldest <= current) return;
+  db.query(
+    `DELETE FROM document_history AS h WHERE h.version < ?1 AND EXISTS (
+       SELECT 1 FROM document_history n WHERE n.collection = h.collection AND n.id = h.id AND n.version > h.version AND n.version <= ?1)`,
+  ).run(oldest);
+  // A document whose newest change before `oldest` was its deletion is gone from the kept window.
+  db.query(
+    `DELETE FROM document_history AS h WHERE h.version < ?1 AND h.is_deleted = 1`,
+  ).run(oldest);
+  db.query(`DELETE FROM document WHERE is_deleted = 1 AND version < ?1`).run(oldest);
+  const firstKeptRun = (db.query("SELECT run_id FROM dataset_version WHERE version = ?").get(oldest) as { run_id: number | null } | null)?.run_id ?? null;
+  db.query("DELETE FROM dataset_version WHERE version < ?").run(oldest);
+  if (firstKeptRun !== null) db.query("DELETE FROM sync_run WHERE id < ?").run(firstKeptRun);
+  const floor = Number((db.query("SELECT value FROM meta WHERE key = 'diff_floor'").get() as { value: string } | null)?.value ?? 0);
+  db.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('oldest_version', ?), ('diff_floor', ?)").run(String(oldest), String(Math.max(floor, oldest - 1)));
 }

@@ -1,44 +1,107 @@
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import type { Collection } from "../collections";
 import { StoreError } from "../errors";
-import { migrate } from "./migrations";
+import { createPrivateFile } from "../platform";
+import { commitStaged, type CommitOptions, type CommitResult } from "./commit";
+import { Documents } from "./documents";
+import { Keys } from "./keys";
+import { checkSchema, migrate } from "./migrations";
+import { Runs } from "./runs";
+import { Staging } from "./staging";
+import { SyncLock } from "./syncLock";
 
 /** "NOMP" in ASCII: marks a SQLite file as a Nompd database (PRAGMA application_id). */
 const APPLICATION_ID = 0x4e4f4d50;
 
 /**
- * One SQLite connection to a Nompd database file.
+ * What a reader needs to know about the dataset, read once per change of the file. `generation`
+ * changes whenever anything is committed to the file, by this connection or any other, so every
+ * cache keyed on it is current without anyone having to remember to invalidate it.
+ */
+export interface StoreState {
+  generation: string;
+  datasetId: string;
+  version: number;
+  /** The embedded sample dataset is what is stored (never real data). */
+  sample: boolean;
+  /**
+   * A diff from a version N with 0 < N < diffFloor is refused: changes after N are no longer all known
+   * (history was pruned, or the dataset was replaced).
+   */
+  diffFloor: number;
+  /** The oldest dataset version whose full state is still known (asOfVersion below it is refused). */
+  oldestVersion: number;
+}
+
+export interface OpenOptions {
+  /**
+   * Read only: the file must exist and have exactly this Nompd's schema; nothing is created or
+   * migrated (status, keys list). Default false.
+   */
+  readOnly?: boolean;
+  /** With readOnly: accept any schema version (a backup copies the file as it is). */
+  anySchema?: boolean;
+  /** The sync lock's lease (see SyncLock); default five minutes. */
+  lockLeaseMs?: number;
+}
+
+/**
+ * One SQLite connection to a Nompd database file: the one door to the data. Repositories (documents,
+ * keys, runs, the sync lock) hang off it and share its connection; nothing outside store/ runs SQL.
  *
  * WAL mode: readers never block the single writer and always see a whole committed version, so the
- * server keeps answering while a CLI sync in another process commits. `busy_timeout` makes a writer
- * wait for another process's short write instead of failing at once.
+ * server keeps answering while a sync in another thread or process commits. `busy_timeout` makes a
+ * writer wait for another connection's short write instead of failing at once.
  */
 export class Store {
-  readonly db: Database;
   readonly path: string;
-  readonly datasetId: string;
-  /** Bumped by every write made through this connection (PRAGMA data_version only sees other connections). */
-  private localWrites = 0;
-  private readonly dataVersionQuery;
+  private readonly db: Database;
+  private readonly generationQuery;
+  private readonly metaQuery;
+  private cached: StoreState | null = null;
 
-  private constructor(db: Database, path: string) {
+  private constructor(db: Database, path: string, lockLeaseMs?: number) {
     this.db = db;
     this.path = path;
-    this.datasetId = this.ensureDatasetId();
-    this.dataVersionQuery = db.query("PRAGMA data_version");
+    this.generationQuery = db.query("SELECT data_version, total_changes() FROM pragma_data_version()");
+    this.metaQuery = db.query("SELECT key, value FROM meta");
+    this.lockLeaseMs = lockLeaseMs;
   }
 
-  static open(path: string): Store {
+  // Repositories prepare their statements when first used: a backup of a database of another schema
+  // version uses none of them.
+  private readonly lockLeaseMs: number | undefined;
+  private repos: { documents?: Documents; keys?: Keys; runs?: Runs; lock?: SyncLock } = {};
+
+  get documents(): Documents {
+    return (this.repos.documents ??= new Documents(this.db));
+  }
+
+  get keys(): Keys {
+    return (this.repos.keys ??= new Keys(this.db));
+  }
+
+  get runs(): Runs {
+    return (this.repos.runs ??= new Runs(this.db));
+  }
+
+  get lock(): SyncLock {
+    return (this.repos.lock ??= new SyncLock(this.db, this.lockLeaseMs));
+  }
+
+  static open(path: string, options: OpenOptions = {}): Store {
     const absolute = resolve(path);
-    try {
-      mkdirSync(dirname(absolute), { recursive: true });
-    } catch (err) {
-      throw new StoreError(`Cannot create the folder for the database ${absolute}: ${(err as Error).message}. Check the --db path and its permissions.`);
+    if (options.readOnly && !existsSync(absolute)) {
+      throw new StoreError(`There is no database at ${absolute}. Give its path with --db (or NOMPD_DB); 'nompd serve' or 'nompd import' makes a new one.`);
     }
+    if (!existsSync(absolute)) createPrivate(absolute);
     let db: Database;
     try {
-      db = new Database(absolute, { create: true, strict: true });
+      // Read only by behaviour: a read-write connection that never writes (a read-only one could not
+      // open a WAL database whose shared-memory file is missing).
+      db = new Database(absolute, options.readOnly ? { readwrite: true, create: false, strict: true } : { create: true, strict: true });
     } catch (err) {
       throw new StoreError(`Cannot open the database ${absolute}: ${(err as Error).message}. Check the --db path and its permissions.`);
     }
@@ -49,12 +112,17 @@ export class Store {
       if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) {
         throw new StoreError(`${absolute} is a SQLite file but not a Nompd database. Point --db at a Nompd database or at a new file.`);
       }
-      db.exec("PRAGMA journal_mode = WAL");
-      db.exec("PRAGMA synchronous = NORMAL");
-      db.exec("PRAGMA foreign_keys = ON");
-      if (appId === 0) db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
-      migrate(db, absolute);
-      return new Store(db, absolute);
+      if (options.readOnly) {
+        if (!options.anySchema) checkSchema(db, absolute);
+      } else {
+        db.exec("PRAGMA journal_mode = WAL");
+        db.exec("PRAGMA synchronous = NORMAL");
+        db.exec("PRAGMA foreign_keys = ON");
+        if (appId === 0) db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+        migrate(db, absolute);
+        ensureDatasetId(db);
+      }
+      return new Store(db, absolute, options.lockLeaseMs);
     } catch (err) {
       db.close();
       if (err instanceof StoreError) throw err;
@@ -70,26 +138,79 @@ export class Store {
     this.db.close();
   }
 
-  private ensureDatasetId(): string {
-    const row = this.db.query("SELECT value FROM meta WHERE key = 'dataset_id'").get() as { value: string } | null;
-    if (row) return row.value;
-    const id = crypto.randomUUID();
-    this.db.query("INSERT OR IGNORE INTO meta (key, value) VALUES ('dataset_id', ?), ('version', '0')").run(id);
-    return (this.db.query("SELECT value FROM meta WHERE key = 'dataset_id'").get() as { value: string }).value;
+  /** The dataset as it stands now: one cheap query a call, the rest read again only after a change. */
+  state(): StoreState {
+    const [dataVersion, totalChanges] = (this.generationQuery.values() as number[][])[0]!;
+    const generation = `${dataVersion}:${totalChanges}`;
+    if (this.cached?.generation === generation) return this.cached;
+    const meta = new Map(this.metaQuery.values() as Array<[string, string]>);
+    this.cached = {
+      generation,
+      datasetId: meta.get("dataset_id") ?? "",
+      version: Number(meta.get("version") ?? 0),
+      sample: meta.get("sample") === "1",
+      diffFloor: Number(meta.get("diff_floor") ?? 0),
+      oldestVersion: Number(meta.get("oldest_version") ?? 0),
+    };
+    return this.cached;
   }
 
+  /** Convenience: the current dataset version. */
   currentVersion(): number {
-    const row = this.db.query("SELECT value FROM meta WHERE key = 'version'").get() as { value: string };
-    return Number(row.value);
+    return this.state().version;
   }
 
-  /** Changes whenever anything committed to the file, by this process or another one. */
-  generation(): string {
-    const dataVersion = (this.dataVersionQuery.values() as number[][])[0]![0];
-    return `${dataVersion}:${this.localWrites}`;
+  get datasetId(): string {
+    return this.state().datasetId;
   }
 
-  noteLocalWrite(): void {
-    this.localWrites++;
+  /** Runs `read` in one read transaction, so that several queries see the same dataset version. */
+  snapshot<T>(read: (state: StoreState) => T): T {
+    // state() inside the transaction reads the snapshot's own change counter.
+    return this.db.transaction(() => read(this.state())).deferred();
   }
+
+  /**
+   * `VACUUM INTO`: a consistent, compacted copy from one read transaction, safe while the server runs
+   * and while a sync commits (the copy holds the version before or after it, whole). The copy is made
+   * readable by its owner only, like the database.
+   */
+  backupTo(target: string): void {
+    createPrivate(target);
+    try {
+      this.db.query("VACUUM INTO ?").run(target);
+    } catch (err) {
+      throw new StoreError(`Cannot write the backup ${target}: ${(err as Error).message}. Check the folder and the free space.`);
+    }
+  }
+
+  /**
+   * A new staging area for a sync's documents (one at a time per connection; the sync lock sees to it).
+   * `replacing`: the commit will replace what is stored (the sample), so nothing stored is reused.
+   */
+  staging(replacing = false): Staging {
+    return new Staging(this.db, replacing);
+  }
+
+  /** Commits what a sync staged as one new dataset version (see commitStaged). */
+  commit(collections: readonly Collection[], options: CommitOptions): CommitResult {
+    return commitStaged(this.db, collections, options);
+  }
+}
+
+/**
+ * An empty file readable and writable by its owner only (when none is there). SQLite gives the WAL and
+ * shared-memory files the database's permissions, so they are private too.
+ */
+function createPrivate(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    createPrivateFile(path);
+  } catch (err) {
+    throw new StoreError(`Cannot create ${path}: ${(err as Error).message}. Check the path and its permissions.`);
+  }
+}
+
+function ensureDatasetId(db: Database): void {
+  db.query("INSERT OR IGNORE INTO meta (key, value) VALUES ('dataset_id', ?), ('version', '0')").run(crypto.randomUUID());
 }

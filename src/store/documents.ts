@@ -1,5 +1,5 @@
-import type { Collection } from "../convert/dataset";
-import type { Store } from "./db";
+import type { Collection } from "../collections";
+import type { Database } from "bun:sqlite";
 
 /** A stored document as the API needs it: content is the JSON text, spliced into responses unparsed. */
 export interface DocumentRow {
@@ -12,12 +12,14 @@ export interface DocumentRow {
 
 const COLUMNS = "id, version, last_changed, is_deleted, content";
 
-/** Read-only queries over the versioned documents. Each method is one statement, i.e. one snapshot. */
+/**
+ * Read-only queries over the versioned documents. Each method is one statement, i.e. one snapshot;
+ * Store.snapshot() puts several in one.
+ */
 export class Documents {
   private readonly q;
 
-  constructor(private readonly store: Store) {
-    const db = store.db;
+  constructor(db: Database) {
     this.q = {
       live: db.query(`SELECT ${COLUMNS} FROM document WHERE collection = ? AND is_deleted = 0 ORDER BY id`),
       // Served by the index document_by_version (collection, version, id).
@@ -35,11 +37,6 @@ export class Documents {
         "SELECT collection, SUM(is_deleted = 0) AS live, SUM(is_deleted) AS deleted FROM document GROUP BY collection",
       ),
     };
-  }
-
-  /** Runs `read` in one read transaction, so that several queries see the same dataset version. */
-  snapshot<T>(read: () => T): T {
-    return this.store.db.transaction(read).deferred();
   }
 
   live(collection: Collection): DocumentRow[] {

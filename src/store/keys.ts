@@ -1,6 +1,5 @@
-import { timingSafeEqual } from "node:crypto";
+import type { Database } from "bun:sqlite";
 import { ConflictError, NotFoundError, UsageError } from "../errors";
-import type { Store } from "./db";
 import { isoSeconds } from "./time";
 
 export type Scope = "read" | "admin";
@@ -10,6 +9,15 @@ export interface ApiKeyInfo {
   scope: Scope;
   createdAt: string;
   revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface StoredKey {
+  id: number;
+  name: string;
+  scope: Scope;
+  /** SHA-256 of the key. */
+  hash: Buffer;
 }
 
 /** A new key: 32 random bytes, base64url, with a recognisable prefix (so it can be found in a leak scan). */
@@ -30,91 +38,68 @@ export function hashKey(key: string): Buffer {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 interface KeyRow {
+  id: number;
   name: string;
   scope: Scope;
   hash: string;
   created_at: string;
   revoked_at: string | null;
+  last_used_at: string | null;
 }
 
-interface ActiveKey {
-  name: string;
-  scope: Scope;
-  hash: Buffer;
-}
-
-/** Named API keys with scopes, stored hashed; plus read keys from NOMPD_API_KEYS held in memory only. */
+/**
+ * Named API keys with scopes, stored hashed. A revoked key stays on record (who had access, until
+ * when); its name may be given to a new key, which is a new record.
+ */
 export class Keys {
-  private active: ActiveKey[] = [];
-  private seenGeneration = "";
+  private readonly q;
 
-  constructor(
-    private readonly store: Store,
-    private readonly environmentKeys: readonly string[] = [],
-  ) {}
+  constructor(db: Database) {
+    this.q = {
+      activeByName: db.query("SELECT id FROM api_key WHERE name = ? AND revoked_at IS NULL"),
+      insert: db.query("INSERT INTO api_key (name, scope, hash, created_at) VALUES (?, ?, ?, ?)"),
+      revoke: db.query("UPDATE api_key SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL"),
+      list: db.query("SELECT * FROM api_key ORDER BY name, id"),
+      active: db.query("SELECT id, name, scope, hash FROM api_key WHERE revoked_at IS NULL"),
+      used: db.query("UPDATE api_key SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)"),
+    };
+  }
 
   create(name: string, scope: Scope): string {
     if (!NAME.test(name)) {
       throw new UsageError(`Invalid key name "${name}": use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit.`);
     }
-    const existing = this.store.db.query("SELECT revoked_at FROM api_key WHERE name = ?").get(name) as { revoked_at: string | null } | null;
-    if (existing && existing.revoked_at === null) {
+    if (this.q.activeByName.get(name)) {
       throw new ConflictError(`A key named "${name}" exists already. Revoke it first ('nompd keys revoke ${name}') or choose another name.`);
     }
     const key = generateKey();
-    this.store.db
-      .query("INSERT OR REPLACE INTO api_key (name, scope, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL)")
-      .run(name, scope, hashKey(key).toString("hex"), isoSeconds());
-    this.store.noteLocalWrite();
+    this.q.insert.run(name, scope, hashKey(key).toString("hex"), isoSeconds());
     return key;
   }
 
   revoke(name: string): void {
-    const result = this.store.db.query("UPDATE api_key SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL").run(isoSeconds(), name);
-    if (result.changes === 0) {
+    if (this.q.revoke.run(isoSeconds(), name).changes === 0) {
       throw new NotFoundError(`No active key named "${name}". 'nompd keys list' shows the keys.`);
     }
-    this.store.noteLocalWrite();
   }
 
+  /** Every key record, revoked ones included. */
   list(): ApiKeyInfo[] {
-    return (this.store.db.query("SELECT * FROM api_key ORDER BY name").all() as KeyRow[]).map((r) => ({
+    return (this.q.list.all() as KeyRow[]).map((r) => ({
       name: r.name,
       scope: r.scope,
       createdAt: r.created_at,
       revokedAt: r.revoked_at,
+      lastUsedAt: r.last_used_at,
     }));
   }
 
-  /** True when at least one key can open the API (stored and active, or from the environment). */
-  any(): boolean {
-    return this.activeKeys(this.store.generation()).length > 0;
+  active(): StoredKey[] {
+    return (this.q.active.all() as KeyRow[]).map((r) => ({ id: r.id, name: r.name, scope: r.scope, hash: Buffer.from(r.hash, "hex") }));
   }
 
-  /**
-   * The scope of a presented key, or null. Every active key's hash is compared in constant time and
-   * the loop never exits early, so timing tells nothing about which key, if any, matched.
-   */
-  verify(presented: string | null | undefined, generation = this.store.generation()): { name: string; scope: Scope } | null {
-    if (!presented) return null;
-    const hash = hashKey(presented);
-    let match: ActiveKey | null = null;
-    for (const key of this.activeKeys(generation)) {
-      if (timingSafeEqual(key.hash, hash) && match === null) match = key;
-    }
-    return match ? { name: match.name, scope: match.scope } : null;
-  }
-
-  /** Reloaded whenever the file changed, so a key created or revoked by the CLI counts at the next request. */
-  private activeKeys(generation: string): ActiveKey[] {
-    if (generation !== this.seenGeneration) {
-      const rows = this.store.db.query("SELECT name, scope, hash FROM api_key WHERE revoked_at IS NULL").all() as KeyRow[];
-      this.active = [
-        ...rows.map((r) => ({ name: r.name, scope: r.scope, hash: Buffer.from(r.hash, "hex") })),
-        ...this.environmentKeys.map((k, i) => ({ name: `NOMPD_API_KEYS[${i}]`, scope: "read" as const, hash: hashKey(k) })),
-      ];
-      this.seenGeneration = generation;
-    }
-    return this.active;
+  /** Records when keys were last used (the caller batches: at most one write a minute). */
+  markUsed(ids: Iterable<number>, at: string): void {
+    for (const id of ids) this.q.used.run(at, id);
   }
 }

@@ -1,12 +1,13 @@
 import type { Database } from "bun:sqlite";
 import { StoreError } from "../errors";
+import { changeText, contentHash } from "./staging";
 
 /**
  * Numbered schema migrations. `PRAGMA user_version` holds the number of the last one applied; each runs
  * in its own transaction together with the bump, so a crash mid-migration leaves the previous schema.
  * Never edit a released migration: add the next one.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: ReadonlyArray<string | ((db: Database) => void)> = [
   // 1: documents, their history, dataset versions, sync runs, API keys, the cross-process sync lock.
   `
   CREATE TABLE meta (
@@ -86,6 +87,38 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX document_state ON document (collection, id, is_deleted, hash);
   `,
+  // 5: a revoked key stays on record when its name is given to a new key, and keys note their last use;
+  // the sync lock is fenced by a random token, and names its pid namespace (pids of two containers on
+  // one host are not comparable); a run names the lock it held; a version records its change counts.
+  `
+  CREATE TABLE api_key_v5 (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL,
+    scope        TEXT NOT NULL CHECK (scope IN ('read', 'admin')),
+    hash         TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL,
+    revoked_at   TEXT,
+    last_used_at TEXT
+  );
+  INSERT INTO api_key_v5 (name, scope, hash, created_at, revoked_at) SELECT name, scope, hash, created_at, revoked_at FROM api_key;
+  DROP TABLE api_key;
+  ALTER TABLE api_key_v5 RENAME TO api_key;
+  CREATE UNIQUE INDEX api_key_active_name ON api_key (name) WHERE revoked_at IS NULL;
+  ALTER TABLE sync_lock ADD COLUMN token TEXT;
+  ALTER TABLE sync_lock ADD COLUMN pid_ns TEXT;
+  ALTER TABLE sync_run ADD COLUMN lock_token TEXT;
+  ALTER TABLE dataset_version ADD COLUMN counts TEXT;
+  `,
+  // 6: a raw resource's change is told without meta.versionId and meta.lastUpdated (see changeText):
+  // the stored hashes follow that rule, so that the first sync after the upgrade makes no version for it.
+  (db) => {
+    const rows = db.query("SELECT rowid, collection, content, hash FROM document").all() as Array<{ rowid: number; collection: string; content: string; hash: string }>;
+    const update = db.query("UPDATE document SET hash = ? WHERE rowid = ?");
+    for (const row of rows) {
+      const hash = contentHash(changeText(row.collection, row.content));
+      if (hash !== row.hash) update.run(hash, row.rowid);
+    }
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -94,22 +127,41 @@ function userVersion(db: Database): number {
   return (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
 }
 
+const tooNew = (path: string, found: number) =>
+  new StoreError(
+    `The database ${path} has schema version ${found}, but this nompd knows only up to ${SCHEMA_VERSION}. ` +
+      `It was written by a newer nompd: run that version, or point --db at another file.`,
+  );
+
+/**
+ * For commands that only read (status, keys list): the file must have exactly this Nompd's schema, since
+ * they never migrate it. An older file is upgraded by any command that writes (serve, sync, import,
+ * keys create), after a backup with the nompd that wrote it.
+ */
+export function checkSchema(db: Database, path: string): void {
+  const found = userVersion(db);
+  if (found > SCHEMA_VERSION) throw tooNew(path, found);
+  if (found < SCHEMA_VERSION) {
+    throw new StoreError(
+      `The database ${path} has schema version ${found}; this nompd reads version ${SCHEMA_VERSION}, and this command never upgrades a database. ` +
+        `Back it up ('nompd backup FILE' works on any version), then run 'nompd serve' or 'nompd sync' once to upgrade it; or use the nompd that wrote it.`,
+    );
+  }
+}
+
 /** Applies the migrations this file lacks; refuses a file written by a newer Nompd. */
 export function migrate(db: Database, path: string): void {
-  const tooNew = (found: number) =>
-    new StoreError(
-      `The database ${path} has schema version ${found}, but this nompd knows only up to ${SCHEMA_VERSION}. ` +
-        `It was written by a newer nompd: run that version, or point --db at another file.`,
-    );
-  if (userVersion(db) > SCHEMA_VERSION) throw tooNew(userVersion(db));
+  if (userVersion(db) > SCHEMA_VERSION) throw tooNew(path, userVersion(db));
   // Each step re-reads user_version inside its write transaction: two processes opening a new file at
   // once apply every migration exactly once.
   for (;;) {
     const applied = db.transaction(() => {
       const n = userVersion(db);
-      if (n > SCHEMA_VERSION) throw tooNew(n);
+      if (n > SCHEMA_VERSION) throw tooNew(path, n);
       if (n === SCHEMA_VERSION) return false;
-      db.exec(MIGRATIONS[n]!);
+      const step = MIGRATIONS[n]!;
+      if (typeof step === "string") db.exec(step);
+      else step(db);
       db.exec(`PRAGMA user_version = ${n + 1}`);
       return true;
     }).immediate();

@@ -1,20 +1,12 @@
-import type { Store } from "./db";
-import type { CollectionCounts } from "./commit";
+import type { Database } from "bun:sqlite";
+import { RUN_STATUSES, type SyncRun as SyncRunModel } from "../models";
+import type { CollectionCounts } from "../models";
 import { isoSeconds } from "./time";
 
-export type RunTrigger = "schedule" | "startup" | "cli" | "http" | "import" | "first-run";
-export type RunStatus = "running" | "succeeded" | "no_changes" | "failed" | "aborted_by_guard";
-
-export interface SyncRun {
-  id: number;
-  trigger: RunTrigger;
-  startedAt: string;
-  finishedAt: string | null;
-  status: RunStatus;
-  version: number | null;
-  counts: Record<string, CollectionCounts>;
-  error: string | null;
-}
+export { RUN_STATUSES };
+export type SyncRun = SyncRunModel;
+export type RunTrigger = SyncRun["trigger"];
+export type RunStatus = SyncRun["status"];
 
 interface RunRow {
   id: number;
@@ -40,47 +32,54 @@ function fromRow(row: RunRow): SyncRun {
   };
 }
 
-/** The record of sync runs, failures included (SPEC §6). */
+/** The record of sync runs, failures included. */
 export class Runs {
-  constructor(private readonly store: Store) {}
+  private readonly q;
 
-  start(trigger: RunTrigger, startedAt: Date): number {
-    const row = this.store.db
-      .query("INSERT INTO sync_run (trigger, started_at, status) VALUES (?, ?, 'running') RETURNING id")
-      .get(trigger, isoSeconds(startedAt)) as { id: number };
-    this.store.noteLocalWrite();
-    return row.id;
+  constructor(db: Database) {
+    this.q = {
+      start: db.query("INSERT INTO sync_run (trigger, started_at, status, lock_token) VALUES (?, ?, 'running', ?) RETURNING id"),
+      finish: db.query("UPDATE sync_run SET finished_at = ?, status = ?, version = ?, counts = ?, error = ? WHERE id = ?"),
+      get: db.query("SELECT * FROM sync_run WHERE id = ?"),
+      recent: db.query("SELECT * FROM sync_run ORDER BY id DESC LIMIT ?"),
+      lastSuccessful: db.query("SELECT * FROM sync_run WHERE status IN ('succeeded', 'no_changes') ORDER BY id DESC LIMIT 1"),
+      closeAbandoned: db.query(
+        `UPDATE sync_run SET status = 'failed', finished_at = ?1,
+           error = 'The process running this sync stopped before it finished; nothing of it was written.'
+         WHERE status = 'running' AND (lock_token IS NULL OR lock_token IS NOT ?2)`,
+      ),
+    };
+  }
+
+  /** `lockToken`: the sync lock this run holds; a run whose lock is gone can be told from a live one. */
+  start(trigger: RunTrigger, startedAt: Date, lockToken: string | null): number {
+    return (this.q.start.get(trigger, isoSeconds(startedAt), lockToken) as { id: number }).id;
   }
 
   finish(id: number, status: Exclude<RunStatus, "running">, version: number | null, counts: Record<string, CollectionCounts>, error: string | null): SyncRun {
-    this.store.db
-      .query("UPDATE sync_run SET finished_at = ?, status = ?, version = ?, counts = ?, error = ? WHERE id = ?")
-      .run(isoSeconds(), status, version, JSON.stringify(counts), error, id);
-    this.store.noteLocalWrite();
+    this.q.finish.run(isoSeconds(), status, version, JSON.stringify(counts), error, id);
     return this.get(id)!;
   }
 
   get(id: number): SyncRun | null {
-    const row = this.store.db.query("SELECT * FROM sync_run WHERE id = ?").get(id) as RunRow | null;
+    const row = this.q.get.get(id) as RunRow | null;
     return row ? fromRow(row) : null;
   }
 
   recent(limit = 20): SyncRun[] {
-    return (this.store.db.query("SELECT * FROM sync_run ORDER BY id DESC LIMIT ?").all(limit) as RunRow[]).map(fromRow);
+    return (this.q.recent.all(limit) as RunRow[]).map(fromRow);
   }
 
   lastSuccessful(): SyncRun | null {
-    const row = this.store.db
-      .query("SELECT * FROM sync_run WHERE status IN ('succeeded', 'no_changes') ORDER BY id DESC LIMIT 1")
-      .get() as RunRow | null;
+    const row = this.q.lastSuccessful.get() as RunRow | null;
     return row ? fromRow(row) : null;
   }
 
-  /** Runs left 'running' by a process that died (kill -9, power loss) are closed as failed. */
-  closeAbandoned(): void {
-    this.store.db
-      .query("UPDATE sync_run SET status = 'failed', finished_at = ?, error = 'The process running this sync stopped before it finished; nothing of it was written.' WHERE status = 'running'")
-      .run(isoSeconds());
-    this.store.noteLocalWrite();
+  /**
+   * Runs left 'running' by a sync that died (kill -9, power loss, a crashed thread) are closed as
+   * failed: every one but the run holding `liveToken`, the lock of a sync that is still alive.
+   */
+  closeAbandoned(liveToken: string | null): number {
+    return this.q.closeAbandoned.run(isoSeconds(), liveToken).changes;
   }
 }

@@ -1,8 +1,23 @@
-import type { Collection } from "../convert/dataset";
-import type { Store } from "./db";
+import { isRawCollection, type Collection } from "../collections";
+import { isObj } from "../fhir/read";
+import type { Database } from "bun:sqlite";
 
 export function contentHash(json: string): string {
   return new Bun.CryptoHasher("sha256").update(json).digest("hex");
+}
+
+/**
+ * The text whose hash tells whether a document changed. For raw upstream resources that is the resource
+ * without meta.versionId and meta.lastUpdated: an upstream that rewrites only those (say, on every
+ * export) has changed nothing a reader uses, so it makes no new version.
+ */
+export function changeText(collection: string, json: string, parsed?: unknown): string {
+  if (!isRawCollection(collection) || !json.includes('"meta"')) return json;
+  const content = parsed ?? JSON.parse(json);
+  const meta = isObj(content) ? content.meta : undefined;
+  if (!isObj(meta) || !("versionId" in meta || "lastUpdated" in meta)) return json;
+  const { versionId: _v, lastUpdated: _l, ...rest } = meta;
+  return JSON.stringify({ ...(content as object), meta: rest });
 }
 
 /**
@@ -17,20 +32,27 @@ export function contentHash(json: string): string {
 export class Staging {
   private readonly insert;
   private readonly stored;
-  private pending: Array<[Collection, string, string]> = [];
+  private pending: Array<[Collection, string, string, string]> = [];
 
-  constructor(private readonly store: Store) {
-    store.db.exec(
+  /** `keepContent`: stage every document's content, also when it equals the stored one (the stored ones are about to go). */
+  constructor(
+    private readonly db: Database,
+    private readonly keepContent = false,
+  ) {
+    db.exec(
       "CREATE TEMP TABLE IF NOT EXISTS staging (collection TEXT NOT NULL, id TEXT NOT NULL, hash TEXT NOT NULL, content TEXT, PRIMARY KEY (collection, id))",
     );
-    store.db.exec("DELETE FROM temp.staging");
-    this.insert = store.db.query("INSERT OR REPLACE INTO temp.staging (collection, id, hash, content) VALUES (?, ?, ?, ?)");
-    this.stored = store.db.query("SELECT hash FROM main.document INDEXED BY document_state WHERE collection = ? AND id = ? AND is_deleted = 0");
+    db.exec("DELETE FROM temp.staging");
+    this.insert = db.query("INSERT OR REPLACE INTO temp.staging (collection, id, hash, content) VALUES (?, ?, ?, ?)");
+    this.stored = db.query("SELECT hash FROM main.document INDEXED BY document_state WHERE collection = ? AND id = ? AND is_deleted = 0");
   }
 
-  /** Queues a document; flush() writes the queue in one transaction (a page at a time is cheap). */
-  put(collection: Collection, id: string, json: string): void {
-    this.pending.push([collection, id, json]);
+  /**
+   * Queues a document; flush() writes the queue in one transaction (a page at a time is cheap).
+   * `parsed`: the content as an object, when the caller has it (saves parsing it again).
+   */
+  put(collection: Collection, id: string, json: string, parsed?: unknown): void {
+    this.pending.push([collection, id, json, changeText(collection, json, parsed)]);
     if (this.pending.length >= 1000) this.flush();
   }
 
@@ -38,10 +60,10 @@ export class Staging {
     if (this.pending.length === 0) return;
     const rows = this.pending;
     this.pending = [];
-    this.store.db.transaction(() => {
-      for (const [collection, id, json] of rows) {
-        const hash = contentHash(json);
-        const unchanged = (this.stored.get(collection, id) as { hash: string } | null)?.hash === hash;
+    this.db.transaction(() => {
+      for (const [collection, id, json, hashed] of rows) {
+        const hash = contentHash(hashed);
+        const unchanged = !this.keepContent && (this.stored.get(collection, id) as { hash: string } | null)?.hash === hash;
         this.insert.run(collection, id, hash, unchanged ? null : json);
       }
     })();
@@ -49,6 +71,6 @@ export class Staging {
 
   clear(): void {
     this.pending = [];
-    this.store.db.exec("DELETE FROM temp.staging");
+    this.db.exec("DELETE FROM temp.staging");
   }
 }

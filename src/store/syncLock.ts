@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
+import type { Database } from "bun:sqlite";
 import { hostname } from "node:os";
-import { SyncAlreadyRunningError } from "../errors";
-import type { Store } from "./db";
+import { NompdError, SyncAlreadyRunningError, EXIT } from "../errors";
+import { pidNamespace, processAlive, processStart } from "../platform";
 import { isoSeconds } from "./time";
 
 export interface LockHolder {
@@ -19,113 +19,136 @@ export function alreadyRunning(holder: LockHolder): SyncAlreadyRunningError {
   );
 }
 
-/** The holder renews the lock this often while a sync runs… */
-const RENEW_EVERY_MS = 30_000;
-/** …and a lock not renewed for this long is stale, whoever held it, on whatever host. */
-const LEASE_MS = 5 * 60_000;
-
-/** Database files whose lock this thread holds (whichever Store or SyncLock object took it). */
-const heldHere = new Map<string, ReturnType<typeof setInterval>>();
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+/** The sync lost its lock to another process (it had stopped renewing it): it must write nothing. */
+export class LockLostError extends NompdError {
+  constructor() {
+    super(
+      "This sync lost the sync lock to another process (it had stopped renewing it, e.g. it was paused) and wrote nothing. The other sync's data stands; run the sync again if needed.",
+      { status: 409, exit: EXIT.failed },
+    );
   }
 }
 
-function readOrNull(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
+/** A lock not renewed for this long is stale, unless its holder is known to be alive (see stale()). */
+export const DEFAULT_LEASE_MS = 5 * 60_000;
+
+/** Who takes the lock: this process, or (in tests) a stand-in for a process elsewhere. */
+export interface LockIdentity {
+  pid: number;
+  host: string;
+  pidNs: string | null;
+  processStart: string | null;
 }
 
-const bootId = readOrNull("/proc/sys/kernel/random/boot_id")?.trim() ?? null;
-
-/**
- * Which process a pid is, for good: this boot's id and the process's start (field 22 of /proc/PID/stat),
- * or null where /proc cannot tell (not Linux). A reused pid, also after a reboot, names another process.
- */
-export function processStart(pid: number): string | null {
-  const stat = readOrNull(`/proc/${pid}/stat`);
-  if (stat === null || bootId === null) return null;
-  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
-  const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  return start ? `${bootId}/${start}` : null;
+export function thisProcess(): LockIdentity {
+  return { pid: process.pid, host: hostname(), pidNs: pidNamespace(), processStart: processStart(process.pid) };
 }
 
 interface LockRow extends LockHolder {
   process_start: string | null;
   renewed_at: string | null;
+  token: string | null;
+  pid_ns: string | null;
+}
+
+/** A lock held by this sync: renewed in the background until released; `lost` once another took it. */
+export interface HeldLock {
+  readonly token: string;
+  /** Fires when the lock is found taken by another process: the sync should stop. */
+  readonly lostSignal: AbortSignal;
+  /** Throws LockLostError unless this sync still holds the lock. Call inside the commit's write transaction. */
+  assertHeld(): void;
+  release(): void;
 }
 
 /**
  * One sync at a time per database file, across processes: a row in `sync_lock`, taken in a write
- * transaction and renewed while the sync runs. A lock left behind (kill -9, a crashed thread, a
- * container recreated under another name) is taken over once stale(): see there.
+ * transaction, renewed while the sync runs, and fenced by a random token: renewal, release and the
+ * commit all name the token, so a sync whose lock was taken over (it was paused past the lease) can
+ * neither renew it, nor free the new holder's lock, nor commit.
  */
 export class SyncLock {
-  constructor(
-    private readonly store: Store,
-    private readonly renewEveryMs = RENEW_EVERY_MS,
-  ) {}
+  private readonly q;
 
-  private get held(): boolean {
-    return heldHere.has(this.store.path);
+  constructor(
+    private readonly db: Database,
+    private readonly leaseMs = DEFAULT_LEASE_MS,
+    private readonly identity: LockIdentity = thisProcess(),
+  ) {
+    this.q = {
+      row: db.query("SELECT pid, host, trigger, started_at, process_start, renewed_at, token, pid_ns FROM sync_lock WHERE id = 1"),
+      take: db.query(
+        "INSERT OR REPLACE INTO sync_lock (id, pid, host, trigger, started_at, process_start, renewed_at, token, pid_ns) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      renew: db.query("UPDATE sync_lock SET renewed_at = ? WHERE id = 1 AND token = ?"),
+      release: db.query("DELETE FROM sync_lock WHERE id = 1 AND token = ?"),
+      token: db.query("SELECT token FROM sync_lock WHERE id = 1"),
+      releaseOwn: db.query("DELETE FROM sync_lock WHERE id = 1 AND pid = ? AND host = ?"),
+    };
   }
 
-  acquire(trigger: string): void {
-    const { db } = this.store;
-    const host = hostname();
-    db.transaction(() => {
-      const row = this.row();
-      if (row && !this.stale(row, host)) throw alreadyRunning(row);
-      const now = isoSeconds();
-      db.query(
-        "INSERT OR REPLACE INTO sync_lock (id, pid, host, trigger, started_at, process_start, renewed_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
-      ).run(process.pid, host, trigger, now, processStart(process.pid), now);
-    }).immediate();
-    const renew = db.query("UPDATE sync_lock SET renewed_at = ? WHERE id = 1 AND pid = ? AND host = ?");
+  /** Takes the lock or throws SyncAlreadyRunningError. */
+  acquire(trigger: string): HeldLock {
+    const me = this.identity;
+    const token = crypto.randomUUID();
+    this.db
+      .transaction(() => {
+        const row = this.row();
+        if (row && !this.stale(row)) throw alreadyRunning(row);
+        const now = isoSeconds();
+        this.q.take.run(me.pid, me.host, trigger, now, me.processStart, now, token, me.pidNs);
+      })
+      .immediate();
+    const lost = new AbortController();
+    const renewEvery = Math.max(50, Math.floor(this.leaseMs / 10));
     const timer = setInterval(() => {
       try {
-        renew.run(isoSeconds(), process.pid, host);
+        if (this.q.renew.run(isoSeconds(), token).changes === 0) {
+          clearInterval(timer);
+          lost.abort(new LockLostError());
+        }
       } catch {
         // Busy for longer than the busy timeout: the next renewal tries again, well within the lease.
       }
-    }, this.renewEveryMs);
+    }, renewEvery);
     timer.unref?.();
-    heldHere.set(this.store.path, timer);
-    this.store.noteLocalWrite();
+    let released = false;
+    return {
+      token,
+      lostSignal: lost.signal,
+      assertHeld: () => {
+        const row = this.q.token.get() as { token: string | null } | null;
+        if (row?.token !== token) {
+          if (!lost.signal.aborted) lost.abort(new LockLostError());
+          throw new LockLostError();
+        }
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        clearInterval(timer);
+        this.q.release.run(token);
+      },
+    };
   }
 
   /**
-   * Stale when the holder stopped renewing it for longer than the lease, or, on this host, when its
-   * pid no longer runs or now names another process (see processStart). Where /proc cannot tell, a
-   * lock with this process's own pid that this thread does not hold is taken for a leftover of an
-   * earlier life. A live holder on another host keeps it as long as it renews it.
+   * Stale: the next sync may take it over. On the same machine (same host name and pid namespace) the
+   * holder's process tells: gone, or its pid now naming another process (another start time), is stale
+   * at once; alive with the same start time is never stale, however long it has not renewed (a paused
+   * process resumes and carries on). Elsewhere, or where the start time cannot be read, a lock not
+   * renewed for the lease is stale; a holder that comes back after that finds its token gone.
    */
-  private stale(row: LockRow, host: string): boolean {
+  private stale(row: LockRow): boolean {
+    const me = this.identity;
+    // A lock written without a pid namespace (an older nompd) is compared by host alone.
+    if (row.host === me.host && (row.pid_ns === null || row.pid_ns === me.pidNs)) {
+      if (!processAlive(row.pid)) return true;
+      const now = processStart(row.pid);
+      if (row.process_start !== null && now !== null) return now !== row.process_start;
+    }
     const renewed = Date.parse(row.renewed_at ?? row.started_at);
-    if (Number.isFinite(renewed) && Date.now() - renewed > LEASE_MS) return true;
-    if (row.host !== host) return false;
-    if (!processAlive(row.pid)) return true;
-    const now = processStart(row.pid);
-    if (row.process_start !== null && now !== null) return now !== row.process_start;
-    return row.pid === process.pid && !this.held;
-  }
-
-  release(): void {
-    const timer = heldHere.get(this.store.path);
-    if (timer === undefined) return;
-    clearInterval(timer);
-    heldHere.delete(this.store.path);
-    this.store.db.query("DELETE FROM sync_lock WHERE id = 1 AND pid = ? AND host = ?").run(process.pid, hostname());
-    this.store.noteLocalWrite();
+    return !Number.isFinite(renewed) || Date.now() - renewed > this.leaseMs;
   }
 
   /**
@@ -133,19 +156,18 @@ export class SyncLock {
    * sync worker). Only for a caller that knows no other sync of this process runs.
    */
   releaseLeftover(): void {
-    this.store.db.query("DELETE FROM sync_lock WHERE id = 1 AND pid = ? AND host = ?").run(process.pid, hostname());
-    this.store.noteLocalWrite();
+    this.q.releaseOwn.run(this.identity.pid, this.identity.host);
   }
 
   /** The current holder, for status output; `stale` when the next sync will take the lock over. */
-  current(): (LockHolder & { stale: boolean }) | null {
+  current(): (LockHolder & { stale: boolean; token: string | null }) | null {
     const row = this.row();
     if (!row) return null;
-    const { pid, host, trigger, started_at } = row;
-    return { pid, host, trigger, started_at, stale: this.stale(row, hostname()) };
+    const { pid, host, trigger, started_at, token } = row;
+    return { pid, host, trigger, started_at, token, stale: this.stale(row) };
   }
 
   private row(): LockRow | null {
-    return (this.store.db.query("SELECT pid, host, trigger, started_at, process_start, renewed_at FROM sync_lock WHERE id = 1").get() as LockRow | null) ?? null;
+    return (this.q.row.get() as LockRow | null) ?? null;
   }
 }

@@ -1,10 +1,12 @@
-import { ALL_COLLECTIONS, DatasetBuilder, type Collection } from "../convert/dataset";
-import { commitStaged, emptyCounts, type CollectionCounts } from "../store/commit";
-import { Staging } from "../store/staging";
+import { ALL_COLLECTIONS, OUTPUT_COLLECTIONS, type Collection } from "../collections";
+import { DatasetBuilder } from "../convert/dataset";
+import { GuardError, NompdError, SourceError } from "../errors";
+import type { DryRunReport, Fallbacks } from "../models";
+import { emptyCounts, type CollectionCounts } from "../store/commit";
 import type { Store } from "../store/db";
-import { Runs, type RunTrigger, type SyncRun } from "../store/runs";
-import { SyncLock } from "../store/syncLock";
-import { GuardError, SourceError } from "../errors";
+import type { RunStatus, RunTrigger, SyncRun } from "../store/runs";
+import { LockLostError } from "../store/syncLock";
+import type { Staging } from "../store/staging";
 import type { FetchProgress, Source } from "../upstream/source";
 
 export interface SyncOptions {
@@ -14,6 +16,12 @@ export interface SyncOptions {
   onProgress?: (p: FetchProgress) => void;
   /** Sync time, for tests; defaults to now. */
   now?: () => Date;
+  /** What the source delivers is the embedded sample dataset. */
+  sample?: boolean;
+  /** Keep history of only the newest N dataset versions (null or absent: all). */
+  keepVersions?: number | null;
+  /** Stops the sync (the server is shutting down): nothing is written, the run is recorded as aborted. */
+  signal?: AbortSignal;
 }
 
 export interface SyncOutcome {
@@ -23,64 +31,162 @@ export interface SyncOutcome {
   failure: FailureKind | null;
 }
 
-/** How a failed run failed: the source (network, upstream, files), the guard, or anything else. */
-export type FailureKind = "source" | "guard" | "internal";
+/** How a failed run failed: the source (network, upstream, files), the guard, a stop, or anything else. */
+export type FailureKind = "source" | "guard" | "aborted" | "internal";
+
+/** A sync stopped because the process is shutting down. */
+export class ShutdownError extends NompdError {
+  constructor() {
+    super("Aborted: shutdown. The process was stopping, so the sync stopped before committing; nothing was written.", { status: 503, exit: 1 });
+  }
+}
+
+function failureOf(err: unknown): { kind: FailureKind; status: Exclude<RunStatus, "running" | "succeeded" | "no_changes"> } {
+  if (err instanceof GuardError) return { kind: "guard", status: "aborted_by_guard" };
+  if (err instanceof ShutdownError) return { kind: "aborted", status: "aborted" };
+  if (err instanceof SourceError) return { kind: "source", status: "failed" };
+  return { kind: "internal", status: "failed" };
+}
 
 /**
- * The sync pipeline: lock → fetch all three collections → convert → one transaction → run record.
- * The lock is taken before the run is recorded, so a refused second trigger
- * (SyncAlreadyRunningError) leaves no run behind; every other outcome is recorded, failures included.
+ * Fetch → check → convert → stage, page by page as resources arrive: the sync never holds a large
+ * upstream in memory, and the comparison with what is stored runs in SQL at commit. Fills `counts`
+ * (fetched, skipped) as it goes; `check` is called for every page and may throw to stop.
  */
-export async function runSync(store: Store, source: Source, options: SyncOptions): Promise<SyncOutcome> {
-  const lock = new SyncLock(store);
-  const runs = new Runs(store);
-  lock.acquire(options.trigger);
-  const now = options.now ?? (() => new Date());
-  const counts: Record<string, CollectionCounts> = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, emptyCounts()]));
-  let runId: number | null = null;
-  let ignored: Record<string, number> = {};
-  let staging: Staging | null = null;
-  try {
-    // Only once the lock is held: a Staging empties this connection's staging table.
-    staging = new Staging(store);
-    runs.closeAbandoned();
-    // One time for the whole sync: the run's start, and the lastChanged of everything it changes.
-    const syncTime = now();
-    runId = runs.start(options.trigger, syncTime);
-    // Resources are checked, converted and staged page by page as they arrive: the sync never holds
-    // a large upstream in memory, and the comparison with what is stored runs in SQL at commit.
-    const staged = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, 0])) as Record<Collection, number>;
-    const builder = new DatasetBuilder((collection, id, content) => {
-      staged[collection]++;
-      staging!.put(collection, id, JSON.stringify(content));
-    });
-    const fetched = await source.fetch((collection, resources) => {
+async function stageAll(
+  staging: Staging,
+  source: Source,
+  counts: Record<string, CollectionCounts>,
+  options: { onProgress?: (p: FetchProgress) => void; stop?: AbortSignal },
+  check: () => void,
+): Promise<{ ignored: Record<string, number>; fallbacks: Fallbacks }> {
+  const staged = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, 0])) as Record<Collection, number>;
+  const builder = new DatasetBuilder((collection, id, content) => {
+    staged[collection]++;
+    staging.put(collection, id, JSON.stringify(content), content);
+  });
+  const fetched = await source.fetch(
+    (collection, resources) => {
+      check();
       counts[collection]!.fetched += resources.length;
       builder.add(collection, resources);
-    }, options.onProgress);
-    ignored = fetched.ignored;
-    builder.finish();
-    staging.flush();
-    for (const c of ALL_COLLECTIONS) {
-      const reasons = builder.skipped[c];
-      counts[c]!.skippedReasons = reasons;
-      counts[c]!.skipped = Object.values(reasons).reduce((a, b) => a + b, 0);
-      if (c === "treatmentGroup" || c === "reimbursementGroup") counts[c]!.fetched = staged[c];
-    }
+    },
+    options.onProgress,
+    options.stop,
+  );
+  check();
+  builder.finish();
+  staging.flush();
+  for (const c of ALL_COLLECTIONS) {
+    const reasons = builder.skipped[c];
+    counts[c]!.skippedReasons = reasons;
+    counts[c]!.skipped = Object.values(reasons).reduce((a, b) => a + b, 0);
+    if ((OUTPUT_COLLECTIONS as readonly string[]).includes(c)) counts[c]!.fetched = staged[c];
+  }
+  return { ignored: fetched.ignored, fallbacks: builder.fallbacks };
+}
 
-    const result = commitStaged(store, ALL_COLLECTIONS, { maxDeleteShare: options.maxDeleteShare, force: options.force, runId, now: syncTime });
-    for (const [c, n] of Object.entries(result.counts)) Object.assign(counts[c]!, n);
-    const run = runs.finish(runId, result.version === null ? "no_changes" : "succeeded", result.version ?? result.previousVersion, counts, null);
-    return { run, ignored, failure: null };
+const newCounts = (): Record<string, CollectionCounts> => Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, emptyCounts()]));
+
+/**
+ * The sync pipeline: lock → fetch all three collections → convert → one transaction that writes the
+ * data and the run's outcome. The lock is taken before the run is recorded, so a refused second
+ * trigger (SyncAlreadyRunningError) leaves no run behind; every other outcome is recorded, failures
+ * included.
+ */
+export async function runSync(store: Store, source: Source, options: SyncOptions): Promise<SyncOutcome> {
+  const lock = store.lock.acquire(options.trigger);
+  const now = options.now ?? (() => new Date());
+  const counts = newCounts();
+  let runId: number | null = null;
+  let ignored: Record<string, number> = {};
+  // A real sync into the sample replaces it whole (see commitStaged): stage every document's content.
+  const staging = store.staging(!options.sample && store.state().sample);
+  // The sync stops when the process shuts down or when another process took the lock over.
+  const stop = AbortSignal.any([lock.lostSignal, ...(options.signal ? [options.signal] : [])]);
+  const check = () => {
+    if (options.signal?.aborted) throw new ShutdownError();
+    if (lock.lostSignal.aborted) throw new LockLostError();
+  };
+  try {
+    // Runs that a dead sync left 'running' are closed now that nobody else can be running.
+    store.runs.closeAbandoned(lock.token);
+    // One time for the whole sync: the run's start, and the lastChanged of everything it changes.
+    const syncTime = now();
+    runId = store.runs.start(options.trigger, syncTime, lock.token);
+    ignored = (await stageAll(staging, source, counts, { onProgress: options.onProgress, stop }, check)).ignored;
+
+    const id = runId;
+    let run: SyncRun | null = null;
+    store.commit(ALL_COLLECTIONS, {
+      maxDeleteShare: options.maxDeleteShare,
+      force: options.force,
+      runId: id,
+      now: syncTime,
+      sample: options.sample ?? false,
+      keepVersions: options.keepVersions ?? null,
+      assertLockHeld: () => {
+        check();
+        lock.assertHeld();
+      },
+      // The run's outcome commits with its data: a crash can never leave one without the other.
+      record: (result) => {
+        for (const [c, n] of Object.entries(result.counts)) Object.assign(counts[c]!, n);
+        run = store.runs.finish(id, result.version === null ? "no_changes" : "succeeded", result.version ?? result.previousVersion, counts, null);
+      },
+    });
+    return { run: run!, ignored, failure: null };
   } catch (err) {
     if (runId === null) throw err;
-    const message = err instanceof Error ? err.message : String(err);
     if (err instanceof GuardError) for (const [c, n] of Object.entries(err.counts)) Object.assign(counts[c]!, n);
-    const failure: FailureKind = err instanceof GuardError ? "guard" : err instanceof SourceError ? "source" : "internal";
-    const run = runs.finish(runId, failure === "guard" ? "aborted_by_guard" : "failed", store.currentVersion(), counts, message);
-    return { run, ignored, failure };
+    // A stop or a lost lock is what ended the sync, whatever error the interrupted step threw.
+    const cause = err instanceof GuardError ? err : options.signal?.aborted ? new ShutdownError() : lock.lostSignal.aborted ? new LockLostError() : err;
+    const { kind, status } = failureOf(cause);
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const run = store.runs.finish(runId, status, store.currentVersion(), counts, message);
+    return { run, ignored, failure: kind };
   } finally {
-    staging?.clear();
+    staging.clear();
     lock.release();
+  }
+}
+
+export type { DryRunReport };
+
+/**
+ * Everything a sync does except writing: fetch, convert, compare and the guard, in a transaction that
+ * is rolled back. It takes no lock and leaves no run record (nothing of it is kept). A source that
+ * fails is thrown (SourceError): there is nothing to report about the data then.
+ */
+export async function dryRunSync(store: Store, source: Source, options: Omit<SyncOptions, "trigger" | "now">): Promise<DryRunReport> {
+  const counts = newCounts();
+  const state = store.state();
+  const staging = store.staging(!options.sample && state.sample);
+  const check = () => {
+    if (options.signal?.aborted) throw new ShutdownError();
+  };
+  try {
+    const { ignored, fallbacks } = await stageAll(staging, source, counts, { onProgress: options.onProgress, stop: options.signal }, check);
+    const report = (outcome: DryRunReport["outcome"], version: number | null, guard: string | null): DryRunReport => ({
+      dryRun: true,
+      outcome,
+      currentVersion: state.version,
+      wouldBeVersion: version,
+      counts,
+      fallbacks,
+      guard,
+      ignored,
+    });
+    try {
+      const result = store.commit(ALL_COLLECTIONS, { maxDeleteShare: options.maxDeleteShare, force: options.force, runId: null, sample: options.sample ?? false, dryRun: true });
+      for (const [c, n] of Object.entries(result.counts)) Object.assign(counts[c]!, n);
+      return report(result.version === null ? "no_changes" : "would_succeed", result.version, null);
+    } catch (err) {
+      if (!(err instanceof GuardError)) throw err;
+      for (const [c, n] of Object.entries(err.counts)) Object.assign(counts[c]!, n);
+      return report("stopped_by_guard", null, err.message);
+    }
+  } finally {
+    staging.clear();
   }
 }

@@ -1,25 +1,39 @@
+import { ConflictError, SourceError, SyncAlreadyRunningError } from "../errors";
 import type { Store } from "../store/db";
 import type { RunTrigger } from "../store/runs";
-import { ConflictError, SyncAlreadyRunningError } from "../errors";
-import { alreadyRunning, SyncLock } from "../store/syncLock";
+import { alreadyRunning } from "../store/syncLock";
 import type { UpstreamOptions } from "../upstream/fhirSource";
 import { SYNC_WORKER_URL } from "../workers";
-import type { SyncOutcome } from "./run";
+import type { DryRunReport, SyncOutcome } from "./run";
 
 const NO_SOURCE = "No upstream is configured, so there is nothing to sync from. Start nompd with --upstream-url (and NOMPD_UPSTREAM_API_KEY), or load files with 'nompd import PATH...'.";
 
+/** How the server's syncs run: the same for every trigger. */
+export interface SyncSettings {
+  upstream: UpstreamOptions | null;
+  maxDeleteShare: number;
+  keepVersions: number | null;
+  lockLeaseMs: number;
+}
+
 /** What the sync thread is asked to do (plain data: it crosses to the worker as a message). */
-export interface SyncJob {
+export interface SyncJob extends SyncSettings {
   db: string;
   upstream: UpstreamOptions;
   trigger: RunTrigger;
   force: boolean;
-  maxDeleteShare: number;
+  /** Do everything but write (see dryRunSync). */
+  dryRun: boolean;
 }
+
+/** What the server thread may tell a running sync thread. */
+export type SyncCommand = { job: SyncJob } | { stop: true };
 
 export type SyncReply =
   | { outcome: SyncOutcome }
+  | { report: DryRunReport }
   | { alreadyRunning: SyncAlreadyRunningError["holder"] }
+  | { sourceError: string }
   | { error: string };
 
 /**
@@ -28,55 +42,85 @@ export type SyncReply =
  * for it; the database lock keeps it the only sync on the file, here and in other processes.
  */
 export class SyncService {
-  private running = 0;
+  private worker: Worker | null = null;
+  private running: Promise<unknown> | null = null;
 
   constructor(
     private readonly store: Store,
-    private readonly upstream: UpstreamOptions | null,
-    private readonly maxDeleteShare: number,
+    private readonly settings: SyncSettings,
   ) {}
 
   /** True while a sync started here is under way. */
   get busy(): boolean {
-    return this.running > 0;
+    return this.running !== null;
   }
 
   /** Throws ConflictError (no upstream), or SyncAlreadyRunningError (from the lock); every other outcome is a run. */
   async run(trigger: RunTrigger, force: boolean): Promise<SyncOutcome> {
-    if (!this.upstream) throw new ConflictError(NO_SOURCE);
-    if (this.running > 0) {
-      const holder = new SyncLock(this.store).current();
+    const reply = await this.start({ trigger, force, dryRun: false });
+    if ("outcome" in reply) return reply.outcome;
+    throw new Error("the sync thread answered a sync with a dry run's report");
+  }
+
+  /** What a sync would do now, written nowhere; throws SourceError when the upstream fails. */
+  async dryRun(force: boolean): Promise<DryRunReport> {
+    const reply = await this.start({ trigger: "http", force, dryRun: true });
+    if ("report" in reply) return reply.report;
+    throw new Error("the sync thread answered a dry run with a sync's outcome");
+  }
+
+  private async start(what: Pick<SyncJob, "trigger" | "force" | "dryRun">): Promise<{ outcome: SyncOutcome } | { report: DryRunReport }> {
+    const upstream = this.settings.upstream;
+    if (!upstream) throw new ConflictError(NO_SOURCE);
+    if (this.running) {
+      const holder = this.store.lock.current();
       throw alreadyRunning(holder ?? { pid: process.pid, host: "this server", trigger: "this server", started_at: "just now" });
     }
-    this.running++;
+    const job: SyncJob = { ...this.settings, upstream, db: this.store.path, ...what };
+    const done = this.inWorker(job);
+    this.running = done;
     try {
-      const reply = await inWorker({ db: this.store.path, upstream: this.upstream, trigger, force, maxDeleteShare: this.maxDeleteShare });
-      if ("outcome" in reply) return reply.outcome;
+      const reply = await done;
+      if ("outcome" in reply || "report" in reply) return reply;
       if ("alreadyRunning" in reply) throw alreadyRunning(reply.alreadyRunning);
+      if ("sourceError" in reply) throw new SourceError(reply.sourceError);
       // The thread died without finishing: free the lock it may have left, so that the next sync can run
       // (this service runs one sync at a time, so nothing else of this process holds it). That sync
       // also closes the dead one's run record, once it holds the lock.
-      new SyncLock(this.store).releaseLeftover();
+      this.store.lock.releaseLeftover();
       throw new Error(`The sync thread failed: ${reply.error}`);
     } finally {
-      this.running--;
+      this.running = null;
     }
   }
-}
 
-function inWorker(job: SyncJob): Promise<SyncReply> {
-  const worker = new Worker(SYNC_WORKER_URL);
-  return new Promise<SyncReply>((resolve) => {
-    let settled = false;
-    const settle = (reply: SyncReply) => {
-      if (settled) return;
-      settled = true;
-      worker.terminate();
-      resolve(reply);
-    };
-    worker.onmessage = (event: MessageEvent<SyncReply>) => settle(event.data);
-    worker.onerror = (event) => settle({ error: event.message || "the sync thread crashed" });
-    worker.addEventListener("close", () => settle({ error: "the sync thread ended without an answer" }));
-    worker.postMessage(job);
-  });
+  /**
+   * Stops a running sync (the server is shutting down): it writes nothing, records its run as aborted
+   * and frees the lock. Resolves when it has, or after `withinMs`.
+   */
+  async stop(withinMs: number): Promise<void> {
+    const running = this.running;
+    if (!running || !this.worker) return;
+    this.worker.postMessage({ stop: true } satisfies SyncCommand);
+    await Promise.race([running.catch(() => undefined), Bun.sleep(withinMs)]);
+  }
+
+  private inWorker(job: SyncJob): Promise<SyncReply> {
+    const worker = new Worker(SYNC_WORKER_URL);
+    this.worker = worker;
+    return new Promise<SyncReply>((resolve) => {
+      let settled = false;
+      const settle = (reply: SyncReply) => {
+        if (settled) return;
+        settled = true;
+        this.worker = null;
+        worker.terminate();
+        resolve(reply);
+      };
+      worker.onmessage = (event: MessageEvent<SyncReply>) => settle(event.data);
+      worker.onerror = (event) => settle({ error: event.message || "the sync thread crashed" });
+      worker.addEventListener("close", () => settle({ error: "the sync thread ended without an answer" }));
+      worker.postMessage({ job } satisfies SyncCommand);
+    });
+  }
 }

@@ -1,4 +1,4 @@
-import { isRawCollection, type RawCollection } from "../convert/dataset";
+import { isRawCollection, type RawCollection } from "../collections";
 import { asArray, isObj } from "../fhir/read";
 import type { ResourceSink } from "./source";
 

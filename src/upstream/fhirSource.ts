@@ -1,20 +1,15 @@
 import createDebug from "debug";
 import { Client } from "fhir-kit-client";
-import { RAW_COLLECTIONS, type RawCollection } from "../convert/dataset";
+import { RAW, RAW_COLLECTIONS, type RawCollection } from "../collections";
 import { asArray, isObj } from "../fhir/read";
 import { SourceError } from "../errors";
+import type { ProxyChoice } from "./proxy";
 import type { FetchProgress, ResourceSink, Source, SourceResult } from "./source";
+import { BodyRefused, tlsProblem, upstreamSession, withSession, type ExtraCa, type TlsProblem } from "./transport";
 
 // fhir-kit-client can log request headers (our upstream key among them) through `debug` when DEBUG is
 // set in the environment. The key must never reach a log: switch that logging off.
 createDebug.disable();
-
-/** Where each collection lives under the upstream base URL (SPEC §3). */
-export const UPSTREAM_PATHS: Record<RawCollection, { service: string; type: RawCollection }> = {
-  PlanDefinition: { service: "HreseptGuidelines", type: "PlanDefinition" },
-  ActivityDefinition: { service: "HreseptGuidelines", type: "ActivityDefinition" },
-  RegulatedAuthorization: { service: "HreseptReimbursement", type: "RegulatedAuthorization" },
-};
 
 export interface UpstreamOptions {
   baseUrl: string;
@@ -28,6 +23,14 @@ export interface UpstreamOptions {
   maxRetryAfterMs?: number;
   /** Safety stop against a next link that never ends. */
   maxPages?: number;
+  /** The largest page read (--max-page-mib); default 64 MiB. */
+  maxPageBytes?: number;
+  /** Where the key came from ("NOMPD_UPSTREAM_API_KEY", say), named when the upstream refuses it. */
+  keySource?: string | null;
+  /** The proxy the requests go through; null or absent: directly (the proxy environment was read already). */
+  proxy?: ProxyChoice | null;
+  /** CA certificates (PEM) trusted for upstream TLS on top of the system's, and the file they came from. */
+  ca?: ExtraCa | null;
 }
 
 /** An upstream HTTP failure as fhir-kit-client reports it. */
@@ -112,6 +115,8 @@ export function fhirSource(options: UpstreamOptions): Source {
   const maxRetryAfter = options.maxRetryAfterMs ?? 120_000;
   const baseOrigin = new URL(base).origin;
   const maxPages = options.maxPages ?? 100_000;
+  const proxy = options.proxy ?? null;
+  const via = proxy ? ` (through the proxy ${new URL(proxy.url).origin}, from ${proxy.from})` : "";
 
   async function attempt(collection: RawCollection, url: string, request: (signal: AbortSignal) => Promise<unknown>, abort: AbortSignal): Promise<Record<string, unknown>> {
     for (let tryNo = 0; ; tryNo++) {
@@ -141,9 +146,14 @@ export function fhirSource(options: UpstreamOptions): Source {
     const where = `${collection} at ${shown(url)}`;
     if (abort.aborted) return new SourceError(`${collection}: stopped because another collection failed.`);
     const name = (err as Error)?.name;
-    if (name === "TimeoutError" || name === "AbortError") return new Transient(`${where}: no answer within ${options.timeoutMs} ms`, null);
+    if (name === "TimeoutError" || name === "AbortError") return new Transient(`${where}: no answer within ${options.timeoutMs} ms${via}`, null);
+    if (err instanceof BodyRefused) return new SourceError(`${where}: ${err.message}. Nothing was written.${err.problem === "too-large" ? " Raise --max-page-mib if the upstream really sends pages this large." : ""}`);
+    const tls = tlsProblem(err);
+    // A certificate does not mend itself between retries: say so at once.
+    if (tls) return new SourceError(`${where}: ${certificateAdvice(tls, url)} Nothing was written.`);
+    if ((err as { code?: unknown })?.code === "ERR_PROXY_TUNNEL") return proxyRefused(where, (err as { status?: number }).status ?? 0);
     const status = (err as HttpFailure)?.response?.status;
-    if (typeof status !== "number") return new Transient(`${where}: network error (${(err as Error)?.message ?? String(err)})`, null);
+    if (typeof status !== "number") return new Transient(`${where}: network error (${(err as Error)?.message ?? String(err)})${via}`, null);
     if (status >= 200 && status < 300) return new Transient(`${where}: the answer was not valid JSON (cut off?)`, null);
     if (status === 429) return new Transient(`${where}: HTTP 429 Too Many Requests`, retryAfterMs((err as HttpFailure).config?.headers));
     if (status === 408) return new Transient(`${where}: HTTP 408 Request Timeout`, null);
@@ -161,14 +171,42 @@ export function fhirSource(options: UpstreamOptions): Source {
     }
     if (status >= 500) return new Transient(`${where}: HTTP ${status}`, retryAfterMs((err as HttpFailure).config?.headers));
     if (status === 401 || status === 403) {
-      return new SourceError(`${where}: HTTP ${status}, the upstream refused the API key. Check NOMPD_UPSTREAM_API_KEY (or --upstream-api-key-file) and --upstream-key-header. Nothing was written.`);
+      const check = options.apiKey
+        ? `Check ${options.keySource ?? "the upstream API key"} and --upstream-key-header`
+        : "No upstream API key is set: set NOMPD_UPSTREAM_API_KEY, --upstream-api-key-file or the credential upstream-api-key";
+      return new SourceError(`${where}: HTTP ${status}, the upstream refused the API key. ${check}. Nothing was written.`);
     }
     if (status === 404) return new SourceError(`${where}: HTTP 404 Not Found. Check --upstream-url. Nothing was written.`);
     return new SourceError(`${where}: HTTP ${status}. Nothing was written; the served data is unchanged.`);
   }
 
+  /** What a certificate problem means and the way out; `url` is the address asked for. */
+  function certificateAdvice(tls: TlsProblem, url: string): string {
+    const what = `${tls.reason}, ${tls.code}`;
+    switch (tls.kind) {
+      case "untrusted":
+        return options.ca
+          ? `the TLS certificate is not trusted (${what})${via}, also with the CA certificates of --upstream-ca-file ${options.ca.file}. Check that the file holds the CA that signed the certificate the server (or a proxy that inspects TLS) sends: openssl s_client -showcerts shows that chain.`
+          : `the TLS certificate is not trusted (${what})${via}. If the upstream, or a proxy that inspects TLS, uses a private CA, trust that CA with --upstream-ca-file FILE (PEM); otherwise check --upstream-url.`;
+      case "expired":
+      case "not-yet-valid":
+        return `the TLS certificate ${tls.kind === "expired" ? "has expired" : "is not valid yet"} (${what})${via}. Check this machine's clock, and that --upstream-url names the right server.`;
+      case "wrong-host":
+        return `the TLS certificate is not for ${new URL(url).hostname} (${what})${via}. Set --upstream-url to a host name the certificate names (openssl s_client shows them).`;
+    }
+  }
+
+  /** The proxy answered the tunnel request (CONNECT) with something other than 2xx. */
+  function proxyRefused(where: string, status: number): SourceError | Transient {
+    const message = `${where}: the proxy refused the tunnel with HTTP ${status}${via}`;
+    if (status === 408 || status === 429 || status >= 500) return new Transient(message, null);
+    const hint = status === 407 ? "it wants credentials: put them in the proxy URL (http://user:password@host:port)" : "check the proxy setting and the proxy's rules for this host and port";
+    return new SourceError(`${message}; ${hint}. Nothing was written.`);
+  }
+
   async function fetchCollection(collection: RawCollection, sink: ResourceSink, abort: AbortSignal, onProgress?: (p: FetchProgress) => void): Promise<void> {
-    const { service, type } = UPSTREAM_PATHS[collection];
+    const { service } = RAW[collection];
+    const type = collection;
     const client = clientFor(service);
     const serviceBase = `${base}/${service}`;
     let url = `${serviceBase}/${type}`;
@@ -214,16 +252,21 @@ export function fhirSource(options: UpstreamOptions): Source {
   }
 
   return {
-    async fetch(sink, onProgress): Promise<SourceResult> {
+    async fetch(sink, onProgress, signal): Promise<SourceResult> {
       const controller = new AbortController();
-      const settled = await Promise.allSettled(
-        RAW_COLLECTIONS.map((c) =>
-          fetchCollection(c, sink, controller.signal, onProgress).catch((err) => {
-            controller.abort();
-            throw err;
-          }),
+      // A stop from outside ends every collection's requests and retry waits at once.
+      signal?.addEventListener("abort", () => controller.abort(), { once: true });
+      const session = upstreamSession({ proxy: proxy?.url ?? null, extraCa: options.ca?.certificates ?? null });
+      const settled = await withSession(session, { maxBytes: options.maxPageBytes ?? 64 * 1024 * 1024 }, () =>
+        Promise.allSettled(
+          RAW_COLLECTIONS.map((c) =>
+            fetchCollection(c, sink, controller.signal, onProgress).catch((err) => {
+              controller.abort();
+              throw err;
+            }),
+          ),
         ),
-      );
+      ).finally(() => session.close());
       // Report the first real failure, not the "stopped because another failed" of its siblings.
       const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) => s.reason as Error);
       const primary = failures.find((e) => !/stopped because another collection failed/.test(e.message)) ?? failures[0];

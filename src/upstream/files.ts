@@ -4,6 +4,32 @@ import { SourceError } from "../errors";
 import { collect, type Ignored } from "./bundles";
 import type { ResourceSink, Source, SourceResult } from "./source";
 
+/** The file's text, or a SourceError naming it: bytes that are not UTF-8 are refused, never replaced. */
+export function decodeUtf8(bytes: Uint8Array, where: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    throw new SourceError(`${where} is not valid UTF-8 (first bad byte at offset ${at}). FHIR JSON must be UTF-8: re-export it as UTF-8. Nothing was written.`);
+  }
+}
+
+/** The offset where the first byte sequence that is not UTF-8 starts (only called once decoding failed). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    const n = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (i + k >= bytes.length || (bytes[i + k]! & 0xc0) !== 0x80) return i;
+    // Overlong forms, surrogates and code points past U+10FFFF.
+    const b1 = bytes[i + 1] ?? 0;
+    if ((b === 0xe0 && b1 < 0xa0) || (b === 0xed && b1 > 0x9f) || (b === 0xf0 && b1 < 0x90) || (b === 0xf4 && b1 > 0x8f)) return i;
+    i += n + 1;
+  }
+  return bytes.length;
+}
+
 function expand(path: string): string[] {
   let stat;
   try {
@@ -11,11 +37,27 @@ function expand(path: string): string[] {
   } catch {
     throw new SourceError(`Cannot read ${path}: no such file or folder.`);
   }
-  if (!stat.isDirectory()) return [path];
-  return readdirSync(path)
-    .filter((name) => [".json", ".ndjson"].includes(extname(name).toLowerCase()))
-    .sort()
-    .map((name) => join(path, name));
+  if (stat.isDirectory()) {
+    return readdirSync(path)
+      .filter((name) => [".json", ".ndjson"].includes(extname(name).toLowerCase()))
+      .sort()
+      .map((name) => join(path, name));
+  }
+  return [path];
+}
+
+/** A file to read, checked first: a regular file (a FIFO or device would block or never end), not too big. */
+function checkFile(file: string, maxBytes: number): void {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch (err) {
+    throw new SourceError(`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+  }
+  if (!stat.isFile()) throw new SourceError(`${file} is not a regular file (a pipe, device or socket); give Bundle files or folders of them.`);
+  if (stat.size > maxBytes) {
+    throw new SourceError(`${file} is ${Math.ceil(stat.size / 1048576)} MiB, more than the ${Math.floor(maxBytes / 1048576)} MiB allowed for one file. Split it, or raise --max-page-mib.`);
+  }
 }
 
 /** Parses a file's text: one JSON document (Bundle or resource), or NDJSON (one per line). */
@@ -46,21 +88,29 @@ export function collectText(text: string, where: string, sink: ResourceSink, ign
   });
 }
 
+export interface FileSourceOptions {
+  /** The largest file read. */
+  maxBytes: number;
+}
+
 /** Bundle files (JSON or NDJSON; folders are read for *.json and *.ndjson) as a sync source. */
-export function fileSource(paths: string[]): Source {
+export function fileSource(paths: string[], options: FileSourceOptions = { maxBytes: 64 * 1024 * 1024 }): Source {
   return {
-    async fetch(sink): Promise<SourceResult> {
+    async fetch(sink, _onProgress, signal): Promise<SourceResult> {
       const ignored: Ignored = {};
       const files = paths.flatMap(expand);
       if (files.length === 0) throw new SourceError(`No .json or .ndjson files found in ${paths.join(", ")}.`);
+      // Every file is checked before any is read: a wrong one fails the import at once.
+      for (const file of files) checkFile(file, options.maxBytes);
       for (const file of files) {
-        let text: string;
+        if (signal?.aborted) break;
+        let bytes: Uint8Array;
         try {
-          text = await Bun.file(file).text();
+          bytes = await Bun.file(file).bytes();
         } catch (err) {
           throw new SourceError(`Cannot read ${file}: ${(err as Error).message}.`);
         }
-        collectText(text, file, sink, ignored);
+        collectText(decodeUtf8(bytes, file), file, sink, ignored);
       }
       return { ignored };
     },

@@ -2,14 +2,18 @@ import type { Config } from "../config";
 import type { UpstreamOptions } from "./fhirSource";
 
 /** The upstream the settings describe, or null when no --upstream-url is set. */
-export function upstreamFromConfig({ settings, secrets }: Config): UpstreamOptions | null {
+export function upstreamFromConfig({ settings, secrets, network }: Config): UpstreamOptions | null {
   if (settings.upstreamUrl === null) return null;
   return {
     baseUrl: settings.upstreamUrl,
     apiKey: secrets.upstreamApiKey,
+    keySource: secrets.upstreamApiKeySource,
     keyHeader: settings.upstreamKeyHeader,
     timeoutMs: settings.upstreamTimeoutMs,
     retries: settings.upstreamRetries,
     backoffMs: settings.upstreamBackoffMs,
+    maxPageBytes: settings.maxPageMib * 1024 * 1024,
+    proxy: network.proxy,
+    ca: network.ca,
   };
 }

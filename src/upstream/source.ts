@@ -1,4 +1,4 @@
-import type { RawCollection } from "../convert/dataset";
+import type { RawCollection } from "../collections";
 import type { Ignored } from "./bundles";
 
 export interface SourceResult {
@@ -18,5 +18,6 @@ export type ResourceSink = (collection: RawCollection, resources: unknown[]) => 
 
 /** Where a sync reads the three collections from: the national FHIR API, Bundle files, the embedded sample. */
 export interface Source {
-  fetch(sink: ResourceSink, onProgress?: (p: FetchProgress) => void): Promise<SourceResult>;
+  /** `signal`: stop early (the sync is being stopped); what was read so far is thrown away by the caller. */
+  fetch(sink: ResourceSink, onProgress?: (p: FetchProgress) => void, signal?: AbortSignal): Promise<SourceResult>;
 }

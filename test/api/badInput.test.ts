@@ -14,8 +14,8 @@ let key = "";
 let admin = "";
 
 beforeAll(async () => {
-  key = server.keys.create("fuzz", "read");
-  admin = server.keys.create("fuzz-admin", "admin");
+  key = store.keys.create("fuzz", "read");
+  admin = store.keys.create("fuzz-admin", "admin");
   await runSync(store, datasetSource(dir, smallDataset()), { trigger: "import", force: false, maxDeleteShare: 0.5 });
 });
 

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { Store } from "../../src/store/db";
-import { Keys } from "../../src/store/keys";
 import { runSync } from "../../src/sync/run";
 import { smallDataset, plan } from "../support/fhir";
+import { sqlite } from "../support/db";
 import { startServer } from "../support/server";
 import { datasetSource } from "../support/source";
 import { tempDbPath, tempDir } from "../support/tmp";
@@ -11,7 +11,7 @@ import { tempDbPath, tempDir } from "../support/tmp";
 const dir = tempDir();
 const dbPath = tempDbPath(dir);
 const store = Store.open(dbPath);
-const server = startServer(store, { envKeys: ["env-key-1", "env-key-2"] });
+const server = startServer(store, { envKeys: ["env-key-1-long-enough-to-be-a-real-key", "env-key-2-long-enough-to-be-a-real-key"] });
 let readKey = "";
 let adminKey = "";
 const sync = (dataset: ReturnType<typeof smallDataset>, force = false) =>
@@ -26,8 +26,8 @@ v2.PlanDefinition.push(plan("pd-004", "Gruppe 4", { diseaseGroup: "HIV", rhf: ["
 v2.RegulatedAuthorization.splice(2, 1);
 
 beforeAll(async () => {
-  readKey = server.keys.create("pharmacy", "read");
-  adminKey = server.keys.create("ops", "admin");
+  readKey = store.keys.create("pharmacy", "read");
+  adminKey = store.keys.create("ops", "admin");
   expect((await sync(v1)).run.version).toBe(1);
   expect((await sync(v2)).run.version).toBe(2);
 });
@@ -47,10 +47,10 @@ describe("authentication", () => {
   });
 
   test("a revoked key stops working at once, even when revoked through another connection (the CLI)", async () => {
-    const key = server.keys.create("short-lived", "read");
+    const key = store.keys.create("short-lived", "read");
     expect((await server.get("/api/v1/treatmentGroup", withKey(key))).status).toBe(200);
     const cli = Store.open(dbPath);
-    new Keys(cli).revoke("short-lived");
+    cli.keys.revoke("short-lived");
     cli.close();
     const res = await server.get("/api/v1/treatmentGroup", withKey(key));
     expect(res.status).toBe(401);
@@ -58,7 +58,7 @@ describe("authentication", () => {
   });
 
   test("keys from NOMPD_API_KEYS read; admin keys read too", async () => {
-    expect((await server.get("/api/v1/treatmentGroup", withKey("env-key-2"))).status).toBe(200);
+    expect((await server.get("/api/v1/treatmentGroup", withKey("env-key-2-long-enough-to-be-a-real-key"))).status).toBe(200);
     expect((await server.get("/api/v1/reimbursementGroup", withKey(adminKey))).status).toBe(200);
   });
 
@@ -66,7 +66,7 @@ describe("authentication", () => {
     const res = await server.get("/api/internal/sync", withKey(readKey));
     expect(res.status).toBe(403);
     expect((await body(res)).error).toContain("admin scope");
-    expect((await server.get("/api/internal/sync", withKey("env-key-1"))).status).toBe(403);
+    expect((await server.get("/api/internal/sync", withKey("env-key-1-long-enough-to-be-a-real-key"))).status).toBe(403);
     expect((await server.get("/api/internal/sync")).status).toBe(401);
     expect((await server.get("/api/internal/sync", withKey(adminKey))).status).toBe(200);
   });
@@ -78,9 +78,10 @@ describe("authentication", () => {
   });
 
   test("keys are stored only as hashes", () => {
-    const rows = store.db.query("SELECT hash FROM api_key").all() as Array<{ hash: string }>;
+    const db = sqlite(dbPath);
+    const rows = db.query("SELECT hash FROM api_key").all() as Array<{ hash: string }>;
     expect(rows.length).toBeGreaterThan(0);
-    const dump = JSON.stringify(store.db.query("SELECT * FROM api_key").all());
+    const dump = JSON.stringify(db.query("SELECT * FROM api_key").all());
     expect(dump).not.toContain(readKey);
     expect(dump).not.toContain(adminKey);
   });
@@ -191,30 +192,13 @@ describe("GET /api/v1/treatmentGroup and /reimbursementGroup", () => {
   });
 });
 
-describe("the two ways into a list", () => {
-  test("Bun's native route and the Elysia route answer the same status, headers and bytes", async () => {
-    const { createApp } = await import("../../src/api/app");
-    const { createLogger } = await import("../../src/log");
-    const { SyncService } = await import("../../src/sync/service");
-    const { app } = createApp({ store, keys: server.keys, log: createLogger("json", () => {}), sync: new SyncService(store, null, 0.5), version: "test" });
-    for (const path of ["/api/v1/treatmentGroup", "/api/v1/reimbursementGroup?sinceVersion=1", "/api/v1/treatmentGroup?sinceVersion=x", "/api/v1/fhir/PlanDefinition?varenummer=1", "/api/v1/treatmentGroup?diseaseGroup=MS"]) {
-      for (const headers of [withKey(), {}, { ...withKey(), "Accept-Encoding": "gzip" }]) {
-        const viaNative = await server.get(path, headers);
-        const viaElysia = await app.handle(new Request(server.url + path, { headers }));
-        expect(viaElysia.status).toBe(viaNative.status);
-        for (const h of ["content-type", "etag", "content-encoding", "x-nompd-dataset", "vary"]) expect(viaElysia.headers.get(h)).toBe(viaNative.headers.get(h));
-        expect(Buffer.from(await viaElysia.arrayBuffer()).equals(Buffer.from(await viaNative.arrayBuffer()))).toBe(true);
-      }
-    }
-  });
-});
-
 describe("health and errors", () => {
   test("/health and /health/ready say version, last good sync and last run status, without a key", async () => {
     const res = await server.get("/health/ready");
     expect(res.status).toBe(200);
     const b = await body(res);
-    expect(Object.keys(b).sort()).toEqual(["currentVersion", "lastRunStatus", "lastSuccessfulSync", "nextScheduledSync"]);
+    expect(Object.keys(b).sort()).toEqual(["currentVersion", "lastRunStatus", "lastSuccessfulSync", "nextScheduledSync", "ready", "reason", "sample"]);
+    expect(b).toMatchObject({ sample: false, ready: true, reason: null });
     expect(b.nextScheduledSync).toBeNull();
     expect(b.currentVersion).toBe(store.currentVersion());
     expect(b.lastRunStatus).toBe("succeeded");
@@ -249,7 +233,8 @@ describe("OpenAPI", () => {
     }
     expect(doc.paths["/api/internal/sync"].post).toBeDefined();
     expect(doc.paths["/health/ready"].get).toBeDefined();
-    expect(JSON.stringify(doc.paths["/api/v1/treatmentGroup"].get.responses["200"])).toContain("4077eb19-b094-4712-89b1-c3b5a021ef8d");
+    expect(doc.paths["/api/v1/treatmentGroup"].get.responses["200"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/TreatmentGroupList" });
+    expect(JSON.stringify(doc.components.schemas.TreatmentGroupList.examples)).toContain("4077eb19-b094-4712-89b1-c3b5a021ef8d");
     const ui = await server.get("/swagger");
     expect(ui.status).toBe(200);
     const page = await ui.text();

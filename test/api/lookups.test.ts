@@ -34,7 +34,7 @@ const versions: Dataset[] = [
 ];
 
 beforeAll(async () => {
-  key = server.keys.create("app", "read");
+  key = store.keys.create("app", "read");
   for (const [i, data] of versions.entries()) {
     const { run } = await runSync(store, datasetSource(dir, data), { trigger: "import", force: false, maxDeleteShare: 0.5 });
     expect(run.version).toBe(i + 1);

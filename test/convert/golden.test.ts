@@ -1,5 +1,5 @@
 /**
- * Golden conversion tests (SPEC §4). Every file in test/fixtures/convert/ is one scenario:
+ * Golden conversion tests (the conversion rules in README and src/convert/). Every file in test/fixtures/convert/ is one scenario:
  * `{ description, input: { PlanDefinition?, ActivityDefinition?, RegulatedAuthorization? }, expected }`,
  * where `expected` holds the full output models in output order and wire order, and the skip reasons of
  * every collection that skipped anything.
@@ -7,16 +7,13 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ALL_COLLECTIONS, RAW_COLLECTIONS } from "../../src/collections";
+import { convertDataset, type ConvertedDataset, type RawResources } from "../support/convert";
 import {
-  ALL_COLLECTIONS,
-  convertDataset,
-  RAW_COLLECTIONS,
   SKIP_DUPLICATE,
   SKIP_NO_KEY,
   SKIP_NOT_AN_OBJECT,
   SKIP_WRONG_TYPE,
-  type ConvertedDataset,
-  type RawResources,
   type SkipReasons,
 } from "../../src/convert/dataset";
 import { keyOrder, reimbursementGroupOrder, treatmentGroupOrder } from "./wireOrder";
@@ -24,7 +21,7 @@ import { keyOrder, reimbursementGroupOrder, treatmentGroupOrder } from "./wireOr
 const FIXTURES = join(import.meta.dir, "..", "fixtures", "convert");
 const SKIP_REASONS: readonly string[] = [SKIP_NOT_AN_OBJECT, SKIP_WRONG_TYPE, SKIP_NO_KEY, SKIP_DUPLICATE];
 
-/** Each topic of SPEC §4 must keep at least one scenario. */
+/** Each conversion topic must keep at least one scenario. */
 const REQUIRED_TOPICS = [
   "natalizumab-seed",
   "disease-group-",

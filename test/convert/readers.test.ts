@@ -1,4 +1,4 @@
-/** Focused tests of the tolerant FHIR readers, article numbers and resource keying (SPEC §3, §4). */
+/** Focused tests of the tolerant FHIR readers, article numbers and resource keying (src/fhir/, src/convert/). */
 import { describe, expect, test } from "bun:test";
 import { articleNumbers } from "../../src/fhir/articleNumbers";
 import {
@@ -13,8 +13,8 @@ import {
   readPeriod,
   str,
 } from "../../src/fhir/read";
+import { convertDataset } from "../support/convert";
 import {
-  convertDataset,
   keyResources,
   SKIP_DUPLICATE,
   SKIP_NO_KEY,

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { NATALIZUMAB_EXAMPLE } from "../../src/api/schemas";
-import { convertDataset, type RawResources } from "../../src/convert/dataset";
+import { TreatmentGroup } from "../../src/models";
+import { convertDataset, type RawResources } from "../support/convert";
 import { ROOT } from "../support/binary";
 import { tempDir } from "../support/tmp";
 
@@ -33,7 +33,7 @@ describe("data/sample", () => {
     for (const skipped of Object.values(converted.skipped)) expect(skipped).toEqual({});
     const groups = converted.treatmentGroup.map((d) => d.content);
     const natalizumab = groups.find((g) => g.id === "4077eb19-b094-4712-89b1-c3b5a021ef8d");
-    expect(JSON.stringify(natalizumab)).toBe(JSON.stringify(NATALIZUMAB_EXAMPLE.items[0]!.data));
+    expect(JSON.stringify(natalizumab)).toBe(JSON.stringify(TreatmentGroup.examples[0]));
 
     expect(groups.length).toBeGreaterThanOrEqual(12);
     expect(new Set(groups.map((g) => g.diseaseGroup)).size).toBeGreaterThanOrEqual(6);

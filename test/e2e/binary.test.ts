@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { NATALIZUMAB_EXAMPLE } from "../../src/api/schemas";
+import { TreatmentGroup } from "../../src/models";
 import { ensureBinary, nompd, ROOT, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
 import { tempDir } from "../support/tmp";
 
@@ -77,7 +77,7 @@ describe("dist/nompd end to end", () => {
     const ids = tg.json.items.map((i: any) => i.data.id);
     expect(ids).toEqual([...ids].sort());
     const nat = tg.json.items.find((i: any) => i.data.id === NATALIZUMAB);
-    expect(JSON.stringify(nat.data)).toBe(JSON.stringify(NATALIZUMAB_EXAMPLE.items[0]!.data));
+    expect(JSON.stringify(nat.data)).toBe(JSON.stringify(TreatmentGroup.examples[0]));
     const rg = await get("/api/v1/reimbursementGroup");
     expect(rg.json.items.length).toBeGreaterThanOrEqual(40);
     v1Body = tg.text;

@@ -1,79 +1,171 @@
+/**
+ * The compiled binary where only a real process shows it: a terminal, signals, sockets, TLS, and the
+ * sample dataset's marks in every place it is served. Everything else about the command line is tested
+ * in-process (test/cli).
+ */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { Database } from "bun:sqlite";
-import { ensureBinary, nompd, ROOT, serve, stopServersAfterAll } from "../support/binary";
+import { join } from "node:path";
+import { ensurePackages } from "../support/debian";
+import { ensureBinary, expectedVersionLine, nompd, ROOT, serve, stopServersAfterAll } from "../support/binary";
 import { tempDir } from "../support/tmp";
 
+ensurePackages(["openssl"]);
 const dir = tempDir("nompd-cli-");
 stopServersAfterAll();
 beforeAll(() => {
   ensureBinary();
 });
+const KEY = "e2e-key-0123456789abcdef0123456789abcdef";
+const withKey = { "X-API-KEY": KEY };
+
+/** `nompd serve` on a pseudo-terminal (util-linux script), as a person at a shell starts it. */
+async function serveOnTerminal(args: string[]): Promise<{ out: () => string; stop: () => Promise<void> }> {
+  const command = [ensureBinary(), "serve", "--port", "0", "--no-sync-schedule", ...args].join(" ");
+  const proc = Bun.spawn(["script", "-qfec", command, "/dev/null"], { stdout: "pipe", stderr: "pipe", stdin: "pipe" });
+  let out = "";
+  void (async () => {
+    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) out += new TextDecoder().decode(chunk);
+  })();
+  const deadline = Date.now() + 20_000;
+  while (!/listening url=/.test(out) || !out.includes("OpenAPI:")) {
+    if (Date.now() > deadline) throw new Error(`no start on the terminal:\n${out}`);
+    await Bun.sleep(20);
+  }
+  return {
+    out: () => out,
+    stop: async () => {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}
 
 describe("first run", () => {
-  test("serve on an empty database loads the embedded sample, prints a key once with a curl line that works", async () => {
+  test("on a terminal, serve makes a key and prints it once with a curl line that works; never in the log", async () => {
     const db = join(dir, "first.db");
-    const server = await serve(["--db", db]);
-    // The key and curl line are on stdout, once.
-    await Bun.sleep(50);
-    const out = server.stdout();
+    const server = await serveOnTerminal(["--sample", "--db", db]);
+    const out = server.out();
     const curl = /curl -H "X-API-KEY: (nompd_[A-Za-z0-9_-]+)" (http:\/\/\S+)/.exec(out);
     expect(curl).not.toBeNull();
     const [, key, url] = curl!;
     expect(out.split(key!).length - 1).toBe(2); // the key alone, and inside the curl line
-    expect(server.stderr()).not.toContain(key!); // never in the log
     const res = await fetch(url!, { headers: { "X-API-KEY": key! } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as any;
     expect(body.currentVersion).toBe(1);
     expect(body.items.length).toBeGreaterThanOrEqual(12);
     await server.stop();
-
     // The second start prints no key: one exists, stored only as its hash.
     const again = await serve(["--db", db]);
     await Bun.sleep(50);
     expect(again.stdout()).not.toContain("nompd_");
     const stored = JSON.stringify(new Database(db, { readonly: true }).query("SELECT * FROM api_key").all());
     expect(stored).not.toContain(key!);
-    expect((await fetch(url!.replace(/:\d+\//, `:${new URL(again.url).port}/`), { headers: { "X-API-KEY": key! } })).status).toBe(200);
+  });
+
+  test("not on a terminal (a service, a container), no key is made or printed; the log says how to make one", async () => {
+    const db = join(dir, "service.db");
+    const server = await serve(["--sample", "--db", db]);
+    await Bun.sleep(50);
+    expect(server.stdout()).not.toContain("nompd_");
+    expect(server.stderr()).not.toContain("nompd_");
+    expect(server.stderr()).toContain("nompd keys create NAME");
+    expect(JSON.parse((await nompd(["keys", "list", "--json", "--db", db])).stdout)).toEqual([]);
   });
 
   test("NOMPD_API_KEYS counts as a key: no key is made", async () => {
-    const server = await serve(["--db", join(dir, "envkeys.db")], { NOMPD_API_KEYS: "k-one, k-two" });
+    const server = await serve(["--db", join(dir, "envkeys.db")], { NOMPD_API_KEYS: `${"a".repeat(40)}, ${KEY}` });
     await Bun.sleep(50);
     expect(server.stdout()).not.toContain("nompd_");
-    expect((await fetch(server.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "k-two" } })).status).toBe(200);
+    expect((await fetch(server.url + "/api/v1/treatmentGroup", { headers: withKey })).status).toBe(200);
+  });
+});
+
+describe("the sample dataset can never pass for real data", () => {
+  test("without --sample an empty database serves empty lists, is not ready, and the log says how to get data", async () => {
+    const server = await serve(["--db", join(dir, "empty.db")], { NOMPD_API_KEYS: KEY });
+    const list = await fetch(server.url + "/api/v1/treatmentGroup", { headers: withKey });
+    expect(await list.json()).toEqual({ currentVersion: 0, items: [] });
+    expect(list.headers.get("x-nompd-sample")).toBeNull();
+    const ready = await fetch(server.url + "/health/ready");
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as any).reason).toContain("no successful sync yet");
+    const log = server.stderr();
+    for (const way of ["--upstream-url", "nompd import", "--sample"]) expect(log).toContain(way);
+    expect(log.match(/the database is empty/g)).toHaveLength(1);
+  });
+
+  test("with --sample it is marked everywhere; the first real import replaces it as a new dataset, past the guard", async () => {
+    const db = join(dir, "sample.db");
+    const server = await serve(["--sample", "--db", db], { NOMPD_API_KEYS: KEY });
+    const list = await fetch(server.url + "/api/v1/treatmentGroup", { headers: withKey });
+    expect(list.headers.get("x-nompd-sample")).toBe("true");
+    const sampleDataset = list.headers.get("x-nompd-dataset");
+    for (const path of ["/api/v1/reimbursementGroup", "/api/v1/fhir/PlanDefinition", "/api/v1/treatmentGroup?sinceVersion=0", "/api/v1/nothing"]) {
+      expect([path, (await fetch(server.url + path, { headers: withKey })).headers.get("x-nompd-sample")]).toEqual([path, "true"]);
+    }
+    expect((await fetch(server.url + "/api/v1/treatmentGroup")).headers.get("x-nompd-sample")).toBe("true"); // 401 too
+    const health = (await (await fetch(server.url + "/health")).json()) as any;
+    expect(health.sample).toBe(true);
+    const ready = await fetch(server.url + "/health/ready");
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as any)).toMatchObject({ sample: true, reason: expect.stringContaining("serving the sample dataset") });
+    expect((await nompd(["status", "--db", db])).stdout.split("\n")[0]).toStartWith("SAMPLE DATASET");
+
+    // A real import of a much smaller dataset: the guard would stop it against real data.
+    const real = join(dir, "real");
+    const fixtures = join(ROOT, "test", "fixtures", "convert", "natalizumab-seed.json");
+    const fixture = (await Bun.file(fixtures).json()) as { input: Record<string, unknown[]> };
+    await Bun.write(join(real, "bundle.json"), JSON.stringify({ resourceType: "Bundle", entry: Object.values(fixture.input).flat().map((resource) => ({ resource })) }));
+    const imported = await nompd(["import", real, "--db", db, "--json"]);
+    expect(imported.exitCode).toBe(0);
+    const after = await fetch(server.url + "/api/v1/treatmentGroup", { headers: withKey });
+    expect(after.headers.get("x-nompd-sample")).toBeNull();
+    expect(after.headers.get("x-nompd-dataset")).not.toBe(sampleDataset);
+    const body = (await after.json()) as any;
+    expect(body.items.map((i: any) => i.data.id)).toEqual(["4077eb19-b094-4712-89b1-c3b5a021ef8d"]);
+    expect(body.currentVersion).toBe(2);
+    // Clients holding the sample's version start over; nothing of the sample is left.
+    expect((await fetch(server.url + "/api/v1/treatmentGroup?sinceVersion=1", { headers: withKey })).status).toBe(410);
+    expect(((await (await fetch(server.url + "/api/v1/treatmentGroup?sinceVersion=0", { headers: withKey })).json()) as any).items).toHaveLength(1);
+    expect((await fetch(server.url + "/health/ready")).status).toBe(200);
   });
 });
 
 describe("metrics", () => {
-  test("GET /metrics: requests by route and status, latency histogram, version, last sync, items; --no-metrics turns it off", async () => {
+  test("GET /metrics: requests by route, method and status, latency, dataset, process and build; --no-metrics turns it off", async () => {
     const db = join(dir, "metrics.db");
-    const server = await serve(["--db", db], { NOMPD_API_KEYS: "metrics-key" });
-    const k = { "X-API-KEY": "metrics-key" };
-    await fetch(server.url + "/api/v1/treatmentGroup", { headers: k });
-    await fetch(server.url + "/api/v1/treatmentGroup", { headers: k });
+    const server = await serve(["--sample", "--db", db], { NOMPD_API_KEYS: KEY });
+    await fetch(server.url + "/api/v1/treatmentGroup", { headers: withKey });
+    await fetch(server.url + "/api/v1/treatmentGroup", { headers: withKey });
     await fetch(server.url + "/api/v1/treatmentGroup");
-    await fetch(server.url + "/api/v1/treatmentGroup/4077eb19-b094-4712-89b1-c3b5a021ef8d", { headers: k });
+    await fetch(server.url + "/api/v1/treatmentGroup/4077eb19-b094-4712-89b1-c3b5a021ef8d", { headers: withKey });
+    await fetch(server.url + "/api/v1/treatmentGroup", { method: "DELETE" });
     const res = await fetch(server.url + "/metrics");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");
     const text = await res.text();
-    expect(text).toContain('nompd_http_requests_total{route="/api/v1/treatmentGroup",status="200"} 2');
-    expect(text).toContain('nompd_http_requests_total{route="/api/v1/treatmentGroup",status="401"} 1');
-    expect(text).toContain('nompd_http_requests_total{route="/api/v1/treatmentGroup/:id",status="200"} 1');
-    expect(text).toContain('nompd_http_request_duration_seconds_bucket{route="/api/v1/treatmentGroup",le="+Inf"} 3');
-    expect(text).toContain('nompd_http_request_duration_seconds_count{route="/api/v1/treatmentGroup"} 3');
+    expect(text).toContain('nompd_http_requests_total{route="/api/v1/treatmentGroup",method="GET",status="200"} 2');
+    expect(text).toContain('nompd_http_requests_total{route="/api/v1/treatmentGroup",method="GET",status="401"} 1');
+    expect(text).toContain('nompd_http_requests_total{route="/api/v1/treatmentGroup",method="DELETE",status="405"} 1');
+    expect(text).toContain('nompd_http_requests_total{route="/api/v1/treatmentGroup/:id",method="GET",status="200"} 1');
+    expect(text).toContain('nompd_http_request_duration_seconds_count{route="/api/v1/treatmentGroup"} 4');
     expect(text).toContain("nompd_dataset_version 1");
+    expect(text).toContain("nompd_sample_dataset 1");
     expect(text).toMatch(/nompd_last_successful_sync_timestamp_seconds \d{10}/);
     expect(text).toContain('nompd_last_sync_status{status="succeeded"} 1');
     expect(text).toMatch(/nompd_items\{collection="treatmentGroup",state="live"\} \d+/);
+    expect(text).toMatch(/nompd_build_info\{version="\d+\.\d+\.\d+",commit="[^"]+"\} 1/);
+    for (const name of ["process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_start_time_seconds"]) expect(text).toMatch(new RegExp(`^${name} \\d`, "m"));
     // Buckets are cumulative: never decreasing.
     const buckets = [...text.matchAll(/nompd_http_request_duration_seconds_bucket\{route="\/api\/v1\/treatmentGroup",le="[^"]+"\} (\d+)/g)].map((m) => Number(m[1]));
     expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
+    const gz = await fetch(server.url + "/metrics", { headers: { "Accept-Encoding": "gzip" }, decompress: false } as RequestInit);
+    expect(gz.headers.get("content-encoding")).toBe("gzip");
+    expect(Bun.gunzipSync(new Uint8Array(await gz.arrayBuffer())).length).toBeGreaterThan(1000);
     await server.stop();
-    const off = await serve(["--db", db, "--no-metrics"], { NOMPD_API_KEYS: "metrics-key" });
+    const off = await serve(["--db", db, "--no-metrics"], { NOMPD_API_KEYS: KEY });
     expect((await fetch(off.url + "/metrics")).status).toBe(404);
   });
 });
@@ -81,12 +173,12 @@ describe("metrics", () => {
 describe("CORS", () => {
   test("off by default; --cors-origins answers preflights and marks answers for the origins it names only", async () => {
     const db = join(dir, "cors.db");
-    const plain = await serve(["--db", db], { NOMPD_API_KEYS: "cors-key" });
-    const noCors = await fetch(plain.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "cors-key", Origin: "http://localhost:3000" } });
+    const plain = await serve(["--sample", "--db", db], { NOMPD_API_KEYS: KEY });
+    const noCors = await fetch(plain.url + "/api/v1/treatmentGroup", { headers: { ...withKey, Origin: "http://localhost:3000" } });
     expect(noCors.headers.get("access-control-allow-origin")).toBeNull();
     await plain.stop();
 
-    const server = await serve(["--db", db, "--cors-origins", "http://localhost:3000, https://dash.sykehus.example"], { NOMPD_API_KEYS: "cors-key" });
+    const server = await serve(["--db", db, "--cors-origins", "http://localhost:3000, https://dash.sykehus.example"], { NOMPD_API_KEYS: KEY });
     const preflight = await fetch(server.url + "/api/v1/treatmentGroup", {
       method: "OPTIONS",
       headers: { Origin: "http://localhost:3000", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-api-key" },
@@ -94,42 +186,67 @@ describe("CORS", () => {
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
     expect(preflight.headers.get("access-control-allow-headers")).toContain("X-API-KEY");
-    const get = await fetch(server.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "cors-key", Origin: "https://dash.sykehus.example" } });
+    const get = await fetch(server.url + "/api/v1/treatmentGroup", { headers: { ...withKey, Origin: "https://dash.sykehus.example" } });
     expect(get.status).toBe(200);
     expect(get.headers.get("access-control-allow-origin")).toBe("https://dash.sykehus.example");
     expect(get.headers.get("access-control-expose-headers")).toContain("X-Nompd-Dataset");
-    const one = await fetch(server.url + "/api/v1/treatmentGroup/4077eb19-b094-4712-89b1-c3b5a021ef8d", { headers: { "X-API-KEY": "cors-key", Origin: "http://localhost:3000" } });
+    const one = await fetch(server.url + "/api/v1/treatmentGroup/4077eb19-b094-4712-89b1-c3b5a021ef8d", { headers: { ...withKey, Origin: "http://localhost:3000" } });
     expect(one.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
-    const stranger = await fetch(server.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "cors-key", Origin: "http://evil.example" } });
+    const stranger = await fetch(server.url + "/api/v1/treatmentGroup", { headers: { ...withKey, Origin: "http://evil.example" } });
     expect(stranger.headers.get("access-control-allow-origin")).toBeNull();
     expect(stranger.headers.get("vary")).toContain("Origin");
-    // An answer served again and again (the /swagger page) never keeps one request's CORS headers.
-    const allowedPage = await fetch(server.url + "/swagger", { headers: { Origin: "http://localhost:3000" } });
-    expect(allowedPage.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
-    for (const origin of [undefined, "http://evil.example"]) {
-      const page = await fetch(server.url + "/swagger", { headers: origin ? { Origin: origin } : {} });
-      expect(page.headers.get("access-control-allow-origin")).toBeNull();
-      expect(page.headers.get("vary")?.match(/origin/gi)?.length ?? 0).toBeLessThanOrEqual(1);
+    // Health, metrics and the edge's own answers (405) follow the same rule.
+    const health = await fetch(server.url + "/health", { headers: { Origin: "http://localhost:3000" } });
+    expect(health.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
+    const wrong = await fetch(server.url + "/api/v1/treatmentGroup", { method: "PUT", headers: { Origin: "http://localhost:3000" } });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("access-control-allow-origin")).toBe("http://localhost:3000");
+    // Repeated answers never pile up Vary: Origin.
+    for (let i = 0; i < 3; i++) {
+      const again = await fetch(server.url + "/api/v1/treatmentGroup", { headers: { ...withKey, Origin: "http://evil.example" } });
+      expect(again.headers.get("vary")?.match(/origin/gi)?.length).toBe(1);
     }
-    const bad = await nompd(["status", "--db", db, "--cors-origins", "localhost:3000/app"]);
-    expect(bad.exitCode).toBe(2);
-    expect(bad.stderr).toContain("--cors-origins");
   });
 });
 
 describe("TLS", () => {
-  test("--tls-cert and --tls-key serve HTTPS; one without the other stops at start", async () => {
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  beforeAll(() => {
     const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"], { stderr: "pipe" });
     expect(made.exitCode).toBe(0);
-    const server = await serve(["--db", join(dir, "tls.db"), "--tls-cert", cert, "--tls-key", key], { NOMPD_API_KEYS: "tls-key" });
+  });
+
+  /** Whether openssl s_client completes a handshake with these options. */
+  const handshake = (port: string, args: string[]) => {
+    const r = Bun.spawnSync(["openssl", "s_client", "-connect", `127.0.0.1:${port}`, "-servername", "127.0.0.1", ...args], { stdin: new TextEncoder().encode("Q\n"), stdout: "pipe", stderr: "pipe" });
+    const out = r.stdout.toString();
+    return { ok: r.exitCode === 0 && /Cipher is (?!\(NONE\))/.test(out), out: out + r.stderr.toString() };
+  };
+
+  test("--tls-cert and --tls-key serve HTTPS; one without the other stops at start", async () => {
+    const server = await serve(["--sample", "--db", join(dir, "tls.db"), "--tls-cert", cert, "--tls-key", key], { NOMPD_API_KEYS: KEY });
     expect(server.url.startsWith("https://")).toBe(true);
-    const res = await fetch(server.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "tls-key" }, tls: { rejectUnauthorized: false } } as RequestInit);
+    const res = await fetch(server.url + "/api/v1/treatmentGroup", { headers: withKey, tls: { rejectUnauthorized: false } } as RequestInit);
     expect(res.status).toBe(200);
     const half = await nompd(["serve", "--db", join(dir, "tls.db"), "--tls-cert", cert]);
     expect(half.exitCode).toBe(2);
     expect(half.stderr).toContain("--tls-cert/--tls-key");
+  });
+
+  test("TLS 1.2 or newer with forward-secret suites only; --tls-min-version 1.3 refuses 1.2", async () => {
+    const server = await serve(["--db", join(dir, "tls2.db"), "--tls-cert", cert, "--tls-key", key], { NOMPD_API_KEYS: KEY });
+    const port = new URL(server.url).port;
+    expect(handshake(port, ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"]).ok).toBe(true);
+    expect(handshake(port, ["-tls1_3"]).ok).toBe(true);
+    const weak = handshake(port, ["-tls1_2", "-cipher", "AES128-SHA"]);
+    expect(weak.ok).toBe(false);
+    expect(handshake(port, ["-tls1_1", "-cipher", "ALL:@SECLEVEL=0"]).ok).toBe(false);
+    await server.stop();
+    const strict = await serve(["--db", join(dir, "tls2.db"), "--tls-cert", cert, "--tls-key", key, "--tls-min-version", "1.3"], { NOMPD_API_KEYS: KEY });
+    const strictPort = new URL(strict.url).port;
+    expect(handshake(strictPort, ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"]).ok).toBe(false);
+    expect(handshake(strictPort, ["-tls1_3"]).ok).toBe(true);
   });
 });
 
@@ -137,138 +254,21 @@ describe("serve while another process syncs", () => {
   test("an empty database being filled by another process is served, not overwritten with the sample", async () => {
     const db = join(dir, "busy.db");
     const { Store } = await import("../../src/store/db");
-    const { SyncLock } = await import("../../src/store/syncLock");
     const store = Store.open(db);
-    new SyncLock(store).acquire("import"); // held by this (live) test process
-    const server = await serve(["--db", db], { NOMPD_API_KEYS: "busy-key" });
+    const held = store.lock.acquire("import"); // held by this (live) test process
+    const server = await serve(["--sample", "--db", db], { NOMPD_API_KEYS: KEY });
     expect(server.stderr()).toContain("another process is syncing");
-    const body = (await (await fetch(server.url + "/api/v1/treatmentGroup", { headers: { "X-API-KEY": "busy-key" } })).json()) as any;
+    const body = (await (await fetch(server.url + "/api/v1/treatmentGroup", { headers: withKey })).json()) as any;
     expect(body).toEqual({ currentVersion: 0, items: [] });
-    new SyncLock(store).release();
+    held.release();
     store.close();
   });
 });
 
-describe("keys", () => {
-  test("create, list, revoke; errors name the way out", async () => {
-    const db = join(dir, "keys.db");
-    const made = await nompd(["keys", "create", "pharmacy", "--scope", "admin", "--db", db]);
-    expect(made.exitCode).toBe(0);
-    expect(made.stdout).toMatch(/nompd_[A-Za-z0-9_-]{43}/);
-    expect(made.stdout).toContain("curl -H");
-    const dup = await nompd(["keys", "create", "pharmacy", "--db", db]);
-    expect(dup.exitCode).toBe(1);
-    expect(dup.stderr).toContain("keys revoke pharmacy");
-    const list = JSON.parse((await nompd(["keys", "list", "--json", "--db", db])).stdout);
-    expect(list).toEqual([expect.objectContaining({ name: "pharmacy", scope: "admin", revokedAt: null })]);
-    expect(JSON.stringify(list)).not.toContain("nompd_");
-    expect((await nompd(["keys", "revoke", "pharmacy", "--db", db])).exitCode).toBe(0);
-    const missing = await nompd(["keys", "revoke", "pharmacy", "--db", db]);
-    expect(missing.exitCode).toBe(1);
-    expect(missing.stderr).toContain("keys list");
-    const badScope = await nompd(["keys", "create", "x", "--scope", "write", "--db", db]);
-    expect(badScope.exitCode).toBe(2);
-    expect(badScope.stderr).toContain("read or admin");
-  });
-});
-
-describe("settings and usage", () => {
-  test("a wrong setting stops the program with one line naming it; flag beats environment", async () => {
-    const bad = await nompd(["status", "--db", join(dir, "s.db")], { NOMPD_MAX_DELETE_SHARE: "2" });
-    expect(bad.exitCode).toBe(2);
-    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
-    expect(bad.stderr).toContain("--max-delete-share (environment variable NOMPD_MAX_DELETE_SHARE)");
-    const flagWins = await nompd(["keys", "list", "--db", join(dir, "s.db"), "--max-delete-share", "0.3"], { NOMPD_MAX_DELETE_SHARE: "2" });
-    expect(flagWins.exitCode).toBe(0);
-    const envDb = join(dir, "from-env.db");
-    expect((await nompd(["keys", "list"], { NOMPD_DB: envDb })).exitCode).toBe(0);
-    expect(existsSync(envDb)).toBe(true);
-    // status and backup never make a database: a wrong --db is an error, not a new empty file.
-    const missing = join(dir, "missing.db");
-    for (const args of [["status"], ["backup", join(dir, "copy-of-missing.db")]]) {
-      const r = await nompd([...args, "--db", missing]);
-      expect(r.exitCode).toBe(2);
-      expect(r.stderr).toContain(`There is no database at ${missing}`);
-    }
-    expect(existsSync(missing)).toBe(false);
-    for (const [args, fragment] of [
-      [["--port", "http"], "--port"],
-      [["--sync-tz", "Mars/Olympus"], "--sync-tz"],
-      [["--log-format", "xml"], "--log-format"],
-      [["--upstream-url", "ftp://x"], "--upstream-url"],
-      [["--bogus"], "Unknown option --bogus"],
-      [["--port", ""], "--port"],
-      [["--port", "0x50"], "--port"],
-      [["--max-delete-share", " "], "--max-delete-share"],
-      [["--upstream-retries", "1.5"], "--upstream-retries"],
-      [["--sync-cron", "bad cron"], "--sync-cron"],
-      [["--sync-cron", "0 0 30 2 *"], "never fires"],
-      [["--upstream-timeout-ms", "99999999999999999999"], "--upstream-timeout-ms"],
-      [["--upstream-api-key", "secret"], "NOMPD_UPSTREAM_API_KEY"],
-    ] as const) {
-      const r = await nompd(["status", "--db", join(dir, "s.db"), ...args]);
-      expect(r.exitCode).toBe(2);
-      expect(r.stderr).toContain(fragment);
-    }
-  });
-
-  test("status never prints credentials of the upstream URL", async () => {
-    expect((await nompd(["keys", "list", "--db", join(dir, "s.db")])).exitCode).toBe(0);
-    const r = await nompd(["status", "--json", "--db", join(dir, "s.db"), "--upstream-url", "http://user:secretpw@127.0.0.1:1/fhir"]);
+describe("the build", () => {
+  test("--version names the version, the commit it was built from (set by the Makefile) and the Bun version", async () => {
+    const r = await nompd(["--version"]);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).not.toContain("secretpw");
-    expect(JSON.parse(r.stdout).schedule.upstreamUrl).toBe("http://127.0.0.1:1/fhir");
-  });
-
-  test("--help documents every command and setting; --version prints the version", async () => {
-    const help = await nompd(["--help"]);
-    expect(help.exitCode).toBe(0);
-    for (const word of ["serve", "sync", "import", "keys create", "keys list", "keys revoke", "status", "backup", "--db", "NOMPD_DB", "--upstream-url", "--upstream-api-key-file", "NOMPD_UPSTREAM_API_KEY", "--sync-cron", "--sync-tz", "--no-sync-schedule", "--max-delete-share", "--tls-cert", "--tls-key", "--log-format", "NOMPD_API_KEYS"]) {
-      expect(help.stdout).toContain(word);
-    }
-    const pkg = await Bun.file(join(ROOT, "package.json")).json();
-    expect((await nompd(["--version"])).stdout.trim()).toBe(`nompd ${pkg.version}`);
-  });
-
-  test("import of a bad file says which file and what is expected, and exits non-zero", async () => {
-    const db = join(dir, "bad-import.db");
-    const bad = join(dir, "bad.json");
-    writeFileSync(bad, "{ not json");
-    const r = await nompd(["import", bad, "--db", db]);
-    expect(r.exitCode).toBe(1);
-    expect(r.stdout + r.stderr).toContain("bad.json line 1 is not valid JSON");
-    const none = await nompd(["import", join(dir, "does-not-exist.json"), "--db", db]);
-    expect(none.exitCode).toBe(1);
-    expect(none.stdout + none.stderr).toContain("no such file");
-    expect((await nompd(["import", "--db", db])).exitCode).toBe(2);
-  });
-
-  test("a database file of a newer nompd is refused with a clear message", async () => {
-    const db = join(dir, "newer.db");
-    expect((await nompd(["keys", "list", "--db", db])).exitCode).toBe(0);
-    const raw = new Database(db);
-    raw.exec("PRAGMA user_version = 999");
-    raw.close();
-    const r = await nompd(["status", "--db", db]);
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain("newer nompd");
-  });
-});
-
-describe("status and backup", () => {
-  test("backup makes a consistent copy that opens as the same dataset; it never overwrites", async () => {
-    const db = join(dir, "backup-src.db");
-    expect((await nompd(["import", join(ROOT, "data", "sample"), "--db", db])).exitCode).toBe(0);
-    const copy = join(dir, "copy.db");
-    const r = await nompd(["backup", copy, "--db", db]);
-    expect(r.exitCode).toBe(0);
-    const a = JSON.parse((await nompd(["status", "--json", "--db", db])).stdout);
-    const b = JSON.parse((await nompd(["status", "--json", "--db", copy])).stdout);
-    expect(b.datasetId).toBe(a.datasetId);
-    expect(b.currentVersion).toBe(1);
-    expect(b.collections).toEqual(a.collections);
-    const again = await nompd(["backup", copy, "--db", db]);
-    expect(again.exitCode).toBe(2);
-    expect(again.stderr).toContain("never overwrites");
+    expect(r.stdout.trim()).toBe(expectedVersionLine());
   });
 });

@@ -136,6 +136,16 @@ describe("the server with an upstream", () => {
     expect(((await res.json()) as any).trigger).toBe("http");
   }, 30_000);
 
+  test("in the server's sync thread too, a resource nested deeper than any FHIR resource is skipped and counted", async () => {
+    const deep = `{"resourceType":"ActivityDefinition","identifier":[{"value":"deep"}],"extension":[${'{"extension":['.repeat(150_000)}1${"]}".repeat(150_000)}]}`;
+    const entries = [...data.ActivityDefinition.map((r) => JSON.stringify(r)), deep].map((r) => `{"resource":${r}}`);
+    upstream.addFault({ collection: "ActivityDefinition", kind: "raw", body: `{"resourceType":"Bundle","type":"searchset","entry":[${entries.join(",")}]}` });
+    const res = await post();
+    upstream.clearFaults();
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).counts.ActivityDefinition.skippedReasons).toEqual({ "nested deeper than 100 levels": 1 });
+  });
+
   test("the upstream key never appears in the server's logs", () => {
     expect(server.stderr() + server.stdout()).not.toContain(KEY);
   });
@@ -167,4 +177,73 @@ describe("the schedule", () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain("--sync-cron");
   });
+});
+
+describe("the sync lock is fenced", () => {
+  test("a paused sync whose lock another host took over writes nothing when it resumes, and is recorded as failed", async () => {
+    const db = join(dir, "fenced.db");
+    const lease = ["--sync-lock-lease-ms", "1000"];
+    expect((await nompd(["sync", "--db", db, ...lease], env())).exitCode).toBe(0);
+    // A: a sync that will wait on a slow page.
+    upstream.addFault({ collection: "RegulatedAuthorization", page: 2, kind: "slow", delayMs: 4000, times: 1 });
+    const a = Bun.spawn([ensureBinary(), "sync", "--db", db, ...lease], { env: { ...process.env, ...env() }, stdout: "pipe", stderr: "pipe" });
+    for (let i = 0; i < 200 && !(await nompd(["status", "--db", db])).stdout.includes("Sync running    yes"); i++) await Bun.sleep(25);
+    a.kill("SIGSTOP"); // Ctrl-Z, a paused VM: alive, but no longer renewing its lock
+    await Bun.sleep(1600);
+    // B: the same database from another host (its own host name), once A's lease ran out, with new data.
+    const changed = structuredClone(data);
+    (changed.PlanDefinition[0] as { name: string }).name = "Endret av B";
+    upstream.setData(changed);
+    const unshare = process.getuid?.() === 0 ? ["unshare", "-u"] : ["unshare", "-Ur", "-u"];
+    // Spawned, not spawnSync: the fake upstream answers from this process's event loop.
+    const b = Bun.spawn([...unshare, "sh", "-c", `hostname other-host && exec "$0" "$@"`, ensureBinary(), "sync", "--db", db, ...lease, "--json"], {
+      env: { ...process.env, ...env() },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [bOut, bErr, bExit] = await Promise.all([new Response(b.stdout).text(), new Response(b.stderr).text(), b.exited]);
+    expect([bExit, bErr]).toEqual([0, ""]);
+    expect(JSON.parse(bOut)).toMatchObject({ status: "succeeded", version: 2 });
+    a.kill("SIGCONT");
+    const aExit = await a.exited;
+    const aOut = await new Response(a.stdout).text();
+    upstream.clearFaults();
+    upstream.setData(data);
+    expect(aExit).toBe(1);
+    expect(aOut).toContain("lost the sync lock to another process");
+    const status = JSON.parse((await nompd(["status", "--json", "--db", db])).stdout);
+    expect(status.currentVersion).toBe(2);
+    expect(status.syncRunning).toBeNull();
+    // Newest first by start: B (succeeded), A (failed: it lost the lock), the first sync.
+    expect(status.recentRuns.map((r: any) => r.status)).toEqual(["succeeded", "failed", "succeeded"]);
+  }, 30_000);
+});
+
+describe("graceful stop", () => {
+  test("SIGTERM: the sync in flight is aborted (nothing written, run recorded, no lock), its request answered, exit 0", async () => {
+    const db = join(dir, "graceful.db");
+    expect((await nompd(["sync", "--db", db], env())).exitCode).toBe(0);
+    const admin = JSON.parse((await nompd(["keys", "create", "ops", "--scope", "admin", "--json", "--db", db])).stdout).key;
+    const server = await serve(["--db", db, "--no-sync-schedule", "--shutdown-timeout-ms", "5000"], env());
+    const changed = structuredClone(data);
+    changed.PlanDefinition.pop();
+    upstream.setData(changed);
+    upstream.addFault({ collection: "RegulatedAuthorization", page: 3, kind: "slow", delayMs: 20_000, times: 1 });
+    const inFlight = fetch(`${server.url}/api/internal/sync`, { method: "POST", headers: { "X-API-KEY": admin } });
+    await Bun.sleep(500);
+    server.proc.kill("SIGTERM");
+    const res = await inFlight;
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as any;
+    expect(body.run.status).toBe("aborted");
+    expect(body.error).toContain("Aborted: shutdown");
+    expect(await server.proc.exited).toBe(0);
+    upstream.clearFaults();
+    upstream.setData(data);
+    const status = JSON.parse((await nompd(["status", "--json", "--db", db])).stdout);
+    expect(status.currentVersion).toBe(1);
+    expect(status.syncRunning).toBeNull();
+    expect(status.recentRuns[0]).toMatchObject({ trigger: "http", status: "aborted" });
+    expect(server.stderr()).toContain("stopped");
+  }, 30_000);
 });

@@ -2,11 +2,10 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { commitDataset } from "../../src/store/commit";
 import { GuardError, StoreError } from "../../src/errors";
 import { Store } from "../../src/store/db";
-import { Documents } from "../../src/store/documents";
 import { MIGRATIONS, SCHEMA_VERSION } from "../../src/store/migrations";
+import { commitDocs as commitDataset, sqlite } from "../support/db";
 import { tempDbPath, tempDir } from "../support/tmp";
 
 const dir = tempDir();
@@ -20,8 +19,9 @@ describe("opening", () => {
     const store = Store.open(path);
     expect(store.currentVersion()).toBe(0);
     expect(store.datasetId).toMatch(/^[0-9a-f-]{36}$/);
-    expect((store.db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).toBe("wal");
-    expect((store.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
+    const db = sqlite(path);
+    expect((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).toBe("wal");
+    expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
     const id = store.datasetId;
     store.close();
     const again = Store.open(path);
@@ -33,18 +33,22 @@ describe("opening", () => {
     const path = tempDbPath(dir);
     const old = new Database(path);
     old.exec("PRAGMA application_id = 1313819984"); // "NOMP"
-    old.exec(MIGRATIONS[0]!);
+    old.exec(MIGRATIONS[0] as string);
     old.exec("PRAGMA user_version = 1");
     old.exec("INSERT INTO meta (key, value) VALUES ('dataset_id', 'old-dataset'), ('version', '1')");
     old.exec(`INSERT INTO document (collection, id, version, last_changed, is_deleted, hash, content) VALUES ('treatmentGroup', 'a', 1, '2025-01-01T00:00:00Z', 0, 'h', '{"id":"a"}')`);
+    old.exec(`INSERT INTO api_key (name, scope, hash, created_at, revoked_at) VALUES ('old', 'read', 'ab', '2025-01-01T00:00:00Z', '2025-02-01T00:00:00Z')`);
     old.close();
     const store = Store.open(path);
-    expect((store.db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
+    const db = sqlite(path);
+    expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
     expect(store.datasetId).toBe("old-dataset");
     expect(store.currentVersion()).toBe(1);
-    expect(new Documents(store).live("treatmentGroup").map((r) => r.content)).toEqual(['{"id":"a"}']);
-    const lockColumns = (store.db.query("PRAGMA table_info(sync_lock)").all() as Array<{ name: string }>).map((c) => c.name);
-    expect(lockColumns).toEqual(expect.arrayContaining(["process_start", "renewed_at"]));
+    expect(store.documents.live("treatmentGroup").map((r) => r.content)).toEqual(['{"id":"a"}']);
+    const lockColumns = (db.query("PRAGMA table_info(sync_lock)").all() as Array<{ name: string }>).map((c) => c.name);
+    expect(lockColumns).toEqual(expect.arrayContaining(["process_start", "renewed_at", "token", "pid_ns"]));
+    // Keys keep their records (a revoked one stays revoked), and gain their last use.
+    expect(store.keys.list()).toEqual([{ name: "old", scope: "read", createdAt: "2025-01-01T00:00:00Z", revokedAt: "2025-02-01T00:00:00Z", lastUsedAt: null }]);
     store.close();
   });
 
@@ -72,8 +76,9 @@ describe("opening", () => {
 
 describe("versioned writes", () => {
   test("add, unchanged, change, soft delete, revive: one version per changing sync, history of each", () => {
-    const store = Store.open(tempDbPath(dir));
-    const d = new Documents(store);
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    const d = store.documents;
     const t0 = new Date("2025-04-10T08:30:00.123Z");
     const r1 = commitDataset(store, { ...empty, treatmentGroup: docs(["a", { v: 1 }], ["b", { v: 1 }], ["c", { v: 1 }]) }, { ...opts, now: t0 });
     expect(r1.version).toBe(1);
@@ -84,7 +89,7 @@ describe("versioned writes", () => {
     const same = commitDataset(store, { ...empty, treatmentGroup: docs(["a", { v: 1 }], ["b", { v: 1 }], ["c", { v: 1 }]) }, opts);
     expect(same.version).toBeNull();
     expect(store.currentVersion()).toBe(1);
-    expect((store.db.query("SELECT count(*) AS n FROM document_history").get() as { n: number }).n).toBe(3);
+    expect((sqlite(path).query("SELECT count(*) AS n FROM document_history").get() as { n: number }).n).toBe(3);
 
     // b changes, c goes away: version 2; a untouched keeps version 1.
     const r2 = commitDataset(store, { ...empty, treatmentGroup: docs(["a", { v: 1 }], ["b", { v: 2 }]) }, opts);
@@ -126,22 +131,22 @@ describe("versioned writes", () => {
     expect(() => commitDataset(store, { ...empty, reimbursementGroup: docs(["1", 1], ["9", 9]) }, opts)).toThrow(GuardError);
     expect(() => commitDataset(store, { ...empty, reimbursementGroup: docs(["1", 1]) }, opts)).toThrow(/would delete 3 of 4 live reimbursementGroup.*--force/);
     expect(store.currentVersion()).toBe(1);
-    expect(new Documents(store).live("reimbursementGroup")).toHaveLength(4);
+    expect(store.documents.live("reimbursementGroup")).toHaveLength(4);
     const forced = commitDataset(store, { ...empty, reimbursementGroup: [] }, { ...opts, force: true });
     expect(forced.version).toBe(2);
-    expect(new Documents(store).live("reimbursementGroup")).toHaveLength(0);
+    expect(store.documents.live("reimbursementGroup")).toHaveLength(0);
     store.close();
   });
 
   test("a commit that fails part-way leaves the previous version whole", () => {
-    const store = Store.open(tempDbPath(dir));
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
     commitDataset(store, { ...empty, treatmentGroup: docs(["a", 1]) }, opts);
     // Make the history insert of the second document fail inside the transaction.
-    store.db.exec(`CREATE TRIGGER boom BEFORE INSERT ON document_history WHEN NEW.id = 'zz' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`);
+    sqlite(path).exec(`CREATE TRIGGER boom BEFORE INSERT ON document_history WHEN NEW.id = 'zz' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`);
     expect(() => commitDataset(store, { ...empty, treatmentGroup: docs(["a", 2], ["zz", 1]) }, opts)).toThrow(/disk trouble/);
     expect(store.currentVersion()).toBe(1);
-    const d = new Documents(store);
-    expect(d.live("treatmentGroup").map((r) => [r.id, r.content])).toEqual([["a", "1"]]);
+    expect(store.documents.live("treatmentGroup").map((r) => [r.id, r.content])).toEqual([["a", "1"]]);
     store.close();
   });
 
@@ -149,9 +154,9 @@ describe("versioned writes", () => {
     const path = tempDbPath(dir);
     const reader = Store.open(path);
     const writer = Store.open(path);
-    const g0 = reader.generation();
+    const g0 = reader.state().generation;
     commitDataset(writer, { ...empty, treatmentGroup: docs(["a", 1]) }, opts);
-    expect(reader.generation()).not.toBe(g0);
+    expect(reader.state().generation).not.toBe(g0);
     expect(reader.currentVersion()).toBe(1);
     reader.close();
     writer.close();

@@ -1,18 +1,40 @@
-import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll } from "bun:test";
 import type { Subprocess } from "bun";
+import pkg from "../../package.json";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const BINARY = join(ROOT, "dist", "nompd");
 
-/** The compiled binary; built here when missing (make test builds it first). */
+/** Builds a Makefile target that names a file below ROOT (make knows when it is up to date). */
+function make(target: string): string {
+  const build = Bun.spawnSync(["make", "--no-print-directory", "-s", target], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  if (build.exitCode !== 0) throw new Error(`make ${target} failed:\n${build.stdout.toString()}${build.stderr.toString()}`);
+  return join(ROOT, target);
+}
+
+/** The compiled binary, built by the Makefile unless up to date (make test builds it first). */
 export function ensureBinary(): string {
-  if (!existsSync(BINARY)) {
-    const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "src/main.ts", "src/sync/worker.ts", "--outfile", BINARY], { cwd: ROOT });
-    if (build.exitCode !== 0) throw new Error(`building ${BINARY} failed:\n${build.stderr.toString()}`);
-  }
-  return BINARY;
+  return make("dist/nompd");
+}
+
+/**
+ * What `--version` of a build from this checkout says: the commit (with "-dirty" when tracked files
+ * differ from it) and the Bun that built it, worked out here from git.
+ */
+export function expectedVersionLine(): string {
+  const git = (...args: string[]) => Bun.spawnSync(["git", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const head = git("rev-parse", "--short=7", "HEAD");
+  let commit = "unknown";
+  if (head.exitCode === 0) commit = head.stdout.toString().trim() + (git("diff", "--quiet", "HEAD", "--").exitCode === 0 ? "" : "-dirty");
+  return `nompd ${pkg.version} (commit ${commit}, bun ${Bun.version})`;
+}
+
+export type ReleaseTarget = "linux-x64" | "linux-arm64" | "windows-x64" | "darwin-arm64" | "darwin-x64";
+
+/** One release executable of `make dist`, built alone (and only when its sources changed). */
+export function ensureRelease(target: ReleaseTarget): string {
+  return make(`dist/nompd-${pkg.version}-${target}${target.startsWith("windows") ? ".exe" : ""}`);
 }
 
 /** An environment without any NOMPD_* variable of the machine running the tests. */
@@ -28,8 +50,20 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function nompd(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const proc = Bun.spawn([BINARY, ...args], { env: cleanEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+/**
+ * How to start an executable: by default dist/nompd itself; a release for another platform through
+ * its runner (qemu, wine), with the runner's environment.
+ */
+export interface Launcher {
+  command: string[];
+  env?: Record<string, string>;
+  /** How long `serve` may take to start listening; default 20 s. */
+  startMs?: number;
+}
+const NATIVE: Launcher = { command: [BINARY] };
+
+export async function nompd(args: string[], env: Record<string, string> = {}, launcher: Launcher = NATIVE): Promise<CliResult> {
+  const proc = Bun.spawn([...launcher.command, ...args], { env: cleanEnv({ ...launcher.env, ...env }), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { exitCode, stdout, stderr };
 }
@@ -52,8 +86,8 @@ export interface RunningServer {
 }
 
 /** `nompd serve` on a free port; resolves once it logs where it listens. Pair with stopServersAfterAll(). */
-export async function serve(args: string[], env: Record<string, string> = {}): Promise<RunningServer> {
-  const proc = Bun.spawn([BINARY, "serve", "--port", "0", ...args], { env: cleanEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+export async function serve(args: string[], env: Record<string, string> = {}, launcher: Launcher = NATIVE): Promise<RunningServer> {
+  const proc = Bun.spawn([...launcher.command, "serve", "--port", "0", ...args], { env: cleanEnv({ ...launcher.env, ...env }), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   let out = "";
   let err = "";
   const pump = async (stream: ReadableStream<Uint8Array>, onText: (t: string) => void) => {
@@ -62,7 +96,7 @@ export async function serve(args: string[], env: Record<string, string> = {}): P
   };
   void pump(proc.stdout as ReadableStream<Uint8Array>, (t) => (out += t));
   void pump(proc.stderr as ReadableStream<Uint8Array>, (t) => (err += t));
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + (launcher.startMs ?? 20_000);
   let url: string | undefined;
   while (!url) {
     const m = /listening url=(\S+)/.exec(err) ?? /"url":"([^"]+)"/.exec(err);

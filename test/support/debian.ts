@@ -1,17 +1,37 @@
+import { existsSync } from "node:fs";
+
 /**
- * The Debian packages that tests (and `make bench`) drive as real programs, each with a program that
- * shows it is installed. `ensurePackages` installs the missing ones with apt-get; `make test-deps` (and
+ * The Debian packages that tests (and `make bench`) drive as real programs, each with a program on PATH
+ * (or, for a package without one, a file) that shows it is installed. `ensurePackages` installs the missing ones with apt-get; `make test-deps` (and
  * so `make test` and .ci/run) installs all of them before the suite runs. A test that needs one calls
  * `ensurePackages([...])` at its top, so that running a single file works too.
  */
 export const PACKAGES = {
   openssl: { package: "openssl", program: "openssl" },
-} as const satisfies Record<string, { package: string; program: string }>;
+  tinyproxy: { package: "tinyproxy", program: "tinyproxy" },
+  systemd: { package: "systemd", program: "systemd-analyze" },
+  strace: { package: "strace", program: "strace" },
+  // promtool checks /metrics as Prometheus itself reads it.
+  prometheus: { package: "prometheus", program: "promtool" },
+  // The linux-arm64 release under user-mode emulation, with the arm64 C library it links against.
+  "qemu-user-static": { package: "qemu-user-static", program: "qemu-aarch64-static" },
+  "libc6-arm64-cross": { package: "libc6-arm64-cross", file: "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1" },
+  // The windows-x64 release under Wine, and the compiler of the DLL it needs there (test/support/wine.ts).
+  wine: { package: "wine", program: "wine" },
+  wine64: { package: "wine64", file: "/usr/lib/wine/wine64" },
+  "gcc-mingw-w64-x86-64": { package: "gcc-mingw-w64-x86-64", program: "x86_64-w64-mingw32-gcc" },
+} as const satisfies Record<string, { package: string; program: string } | { package: string; file: string }>;
 
 export type PackageName = keyof typeof PACKAGES;
 
+function present(name: PackageName): boolean {
+  const p: { package: string; program?: string; file?: string } = PACKAGES[name];
+  if (p.file !== undefined) return existsSync(p.file);
+  return Bun.which(p.program ?? p.package, { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin` }) !== null;
+}
+
 function missing(names: readonly PackageName[]): PackageName[] {
-  return names.filter((n) => Bun.which(PACKAGES[n].program, { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin` }) === null);
+  return names.filter((n) => !present(n));
 }
 
 /**
@@ -34,7 +54,7 @@ export function ensurePackages(names: readonly PackageName[]): void {
   const install = () => apt(["install", "-y", "-qq", "--no-install-recommends", ...pkgs]);
   if (install() !== 0 && (apt(["update", "-qq"]) !== 0 || install() !== 0)) throw new Error(`Installing ${pkgs.join(", ")} failed. Run: ${manual}`);
   const still = missing(need);
-  if (still.length > 0) throw new Error(`After installing, ${still.map((n) => PACKAGES[n].program).join(", ")} is still not on PATH. Run: ${manual}`);
+  if (still.length > 0) throw new Error(`After installing, ${still.map((n) => PACKAGES[n].package).join(", ")} is still not usable. Run: ${manual}`);
 }
 
 if (import.meta.main) ensurePackages(Object.keys(PACKAGES) as PackageName[]);

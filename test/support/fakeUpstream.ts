@@ -1,5 +1,6 @@
 /**
- * A fake of the national FHIR APIs (SPEC §3) on a real HTTP server at 127.0.0.1:<free port>.
+ * A fake of the national FHIR APIs on a real HTTP server at 127.0.0.1:<free port>, or an HTTPS
+ * one when given a certificate (test/support/pki.ts makes them).
  *
  * Serves the three searchset listings page by page with opaque `_getpages` tokens, checks the API key on
  * every request, records every request, and injects faults (HTTP errors, 429 with Retry-After, slow
@@ -26,7 +27,8 @@ export type FaultKind =
   | "reset" // the connection is dropped without an answer: a network error for the client
   | "dropNext" // 200 with the normal page, but without its next link (the listing ends early; total says more)
   | "redirect" // 302 to `target` (default: the same URL)
-  | "foreignNext"; // 200 with the normal page, its next link pointing to `target` instead
+  | "foreignNext" // 200 with the normal page, its next link pointing to `target` instead
+  | "raw"; // 200, application/fhir+json, with `body` as the bytes of the answer
 
 export interface Fault {
   /** Default: any collection. */
@@ -42,6 +44,8 @@ export interface Fault {
   delayMs?: number;
   /** An absolute URL, for "redirect" and "foreignNext". */
   target?: string;
+  /** The answer's bytes, for "raw". */
+  body?: string | Uint8Array;
 }
 
 export interface FakeUpstreamOptions {
@@ -61,6 +65,8 @@ export interface FakeUpstreamOptions {
    *   e.g. `RegulatedAuthorization?_getpages=tok` against `http://…/HreseptReimbursement/`)
    */
   nextLinks?: "absolute" | "relative-query" | "relative-base";
+  /** Serve HTTPS with this certificate (PEM; the chain may follow it) and key; the URL is then https://. */
+  tls?: { cert: string; key: string };
 }
 
 export interface RecordedRequest {
@@ -82,7 +88,7 @@ export interface RecordedRequest {
 }
 
 export interface FakeUpstream {
-  /** Base URL without trailing slash, e.g. "http://127.0.0.1:40123". */
+  /** Base URL without trailing slash, e.g. "http://127.0.0.1:40123" (https:// with `tls`). */
   url: string;
   requests: RecordedRequest[];
   addFault(f: Fault): void;
@@ -263,6 +269,8 @@ export function startFakeUpstream(opts: FakeUpstreamOptions): FakeUpstream {
         }
         case "redirect":
           return new Response(null, { status: 302, headers: { location: fault.target ?? req.url, connection: "close" } });
+        case "raw":
+          return new Response(fault.body ?? "", { status: 200, headers: { "content-type": "application/fhir+json" } });
         case "slow":
           await cancellableSleep(fault.delayMs ?? 5000, req.signal);
           if (stopping.signal.aborted) return fhirResponse(503, outcome("transient", "Server stopping"));
@@ -280,6 +288,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions): FakeUpstream {
     // No per-connection idle timeout (Bun's default is 10 s): a long "slow" answer must only end by its
     // own timer, a client abort or stop().
     idleTimeout: 0,
+    ...(opts.tls ? { tls: opts.tls } : {}),
     async fetch(req) {
       const url = new URL(req.url);
       const headers: Record<string, string> = {};
@@ -307,7 +316,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions): FakeUpstream {
     },
   });
 
-  const base = `http://127.0.0.1:${server.port}`;
+  const base = `${opts.tls ? "https" : "http"}://127.0.0.1:${server.port}`;
   let stopped: Promise<void> | null = null;
 
   return {

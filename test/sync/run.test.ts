@@ -2,14 +2,13 @@ import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Store } from "../../src/store/db";
-import { Documents } from "../../src/store/documents";
-import { Runs } from "../../src/store/runs";
 import { SyncAlreadyRunningError } from "../../src/errors";
-import { processStart, SyncLock } from "../../src/store/syncLock";
+import { processStart } from "../../src/platform";
 import { runSync } from "../../src/sync/run";
 import { fileSource } from "../../src/upstream/files";
 import type { Source } from "../../src/upstream/source";
 import { smallDataset } from "../support/fhir";
+import { sqlite } from "../support/db";
 import { datasetSource } from "../support/source";
 import { tempDbPath, tempDir } from "../support/tmp";
 
@@ -18,7 +17,8 @@ const opts = { trigger: "import" as const, force: false, maxDeleteShare: 0.5 };
 
 describe("sync runs", () => {
   test("a successful run is recorded with counts per collection and skip reasons", async () => {
-    const store = Store.open(tempDbPath(dir));
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
     const data = smallDataset(3, 2);
     data.RegulatedAuthorization.push({ resourceType: "RegulatedAuthorization", identifier: [] });
     data.PlanDefinition.push({ resourceType: "PlanDefinition" });
@@ -31,14 +31,14 @@ describe("sync runs", () => {
     expect(run.counts.treatmentGroup).toMatchObject({ fetched: 3, added: 3 });
     expect(run.finishedAt).not.toBeNull();
     // lastChanged of what the sync changed is the time the sync started.
-    const changed = store.db.query("SELECT DISTINCT last_changed FROM document").all() as Array<{ last_changed: string }>;
+    const changed = sqlite(path).query("SELECT DISTINCT last_changed FROM document").all() as Array<{ last_changed: string }>;
     expect(changed).toEqual([{ last_changed: run.startedAt }]);
 
     const again = await runSync(store, datasetSource(dir, data), opts);
     expect(again.run.status).toBe("no_changes");
     expect(again.run.version).toBe(1);
     expect(store.currentVersion()).toBe(1);
-    expect(new Runs(store).recent().map((r) => r.status)).toEqual(["no_changes", "succeeded"]);
+    expect(store.runs.recent().map((r) => r.status)).toEqual(["no_changes", "succeeded"]);
     store.close();
   });
 
@@ -63,14 +63,14 @@ describe("sync runs", () => {
     expect(stopped.failure).toBe("guard");
     expect(stopped.run.status).toBe("aborted_by_guard");
     expect(stopped.run.error).toContain("--force");
-    expect(new Documents(store).live("treatmentGroup")).toHaveLength(4);
+    expect(store.documents.live("treatmentGroup")).toHaveLength(4);
     // The stopped run records what the sync would have done, to every collection.
     expect(stopped.run.counts.treatmentGroup).toMatchObject({ deleted: 4 });
     expect(stopped.run.counts.reimbursementGroup).toMatchObject({ deleted: 6 });
     expect(stopped.run.counts.RegulatedAuthorization).toMatchObject({ deleted: 6 });
     const forced = await runSync(store, datasetSource(dir, empty), { ...opts, force: true });
     expect(forced.run.status).toBe("succeeded");
-    expect(new Documents(store).live("treatmentGroup")).toHaveLength(0);
+    expect(store.documents.live("treatmentGroup")).toHaveLength(0);
     store.close();
   });
 });
@@ -96,65 +96,116 @@ describe("one sync at a time", () => {
     // Free again once the first finished.
     expect((await runSync(other, datasetSource(dir, smallDataset()), opts)).run.status).toBe("no_changes");
     // The refused triggers left no run records.
-    expect(new Runs(store).recent()).toHaveLength(2);
+    expect(store.runs.recent()).toHaveLength(2);
     other.close();
     store.close();
   });
 
   test("a lock whose pid now names another process (started at another time) is taken over; a live holder's is not", async () => {
-    const store = Store.open(tempDbPath(dir));
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    const db = sqlite(path);
     const host = (await import("node:os")).hostname();
     const parent = process.ppid; // alive, and not this process
     expect(processStart(parent)).not.toBeNull();
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
-    store.db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, process_start, renewed_at) VALUES (1, ?, ?, 'cli', ?, ?, ?)").run(parent, host, now, processStart(parent), now);
+    db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, process_start, renewed_at) VALUES (1, ?, ?, 'cli', ?, ?, ?)").run(parent, host, now, processStart(parent), now);
     await expect(runSync(store, datasetSource(dir, smallDataset()), opts)).rejects.toThrow(SyncAlreadyRunningError);
-    store.db.query("UPDATE sync_lock SET process_start = '1'").run();
+    db.query("UPDATE sync_lock SET process_start = '1'").run();
     expect((await runSync(store, datasetSource(dir, smallDataset()), opts)).run.status).toBe("succeeded");
+    store.close();
+  });
+
+  test("a live holder on this host whose start time matches is never expired by the lease", async () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path, { lockLeaseMs: 100 });
+    const parent = process.ppid;
+    const long = "2025-01-01T00:00:00Z";
+    sqlite(path)
+      .query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, process_start, renewed_at, token) VALUES (1, ?, ?, 'cli', ?, ?, ?, 't')")
+      .run(parent, (await import("node:os")).hostname(), long, processStart(parent), long);
+    expect(store.lock.current()).toMatchObject({ stale: false });
+    await expect(runSync(store, datasetSource(dir, smallDataset()), opts)).rejects.toThrow(SyncAlreadyRunningError);
     store.close();
   });
 
   test("the holder renews its lock while it works, and removes it when done", async () => {
-    const store = Store.open(tempDbPath(dir));
-    const lock = new SyncLock(store, 20);
-    lock.acquire("cli");
-    store.db.query("UPDATE sync_lock SET renewed_at = '2025-01-01T00:00:00Z'").run();
-    await Bun.sleep(100);
-    const renewed = (store.db.query("SELECT renewed_at FROM sync_lock").get() as { renewed_at: string }).renewed_at;
+    const path = tempDbPath(dir);
+    const store = Store.open(path, { lockLeaseMs: 200 });
+    const db = sqlite(path);
+    const held = store.lock.acquire("cli");
+    db.query("UPDATE sync_lock SET renewed_at = '2025-01-01T00:00:00Z'").run();
+    await Bun.sleep(150);
+    const renewed = (db.query("SELECT renewed_at FROM sync_lock").get() as { renewed_at: string }).renewed_at;
     expect(Date.now() - Date.parse(renewed)).toBeLessThan(5_000);
-    lock.release();
-    expect(new SyncLock(store).current()).toBeNull();
+    held.release();
+    expect(store.lock.current()).toBeNull();
     store.close();
   });
 
-  test("a lock from another host is kept while renewed, and taken over once not renewed for 5 minutes", async () => {
-    const store = Store.open(tempDbPath(dir));
+  test("a lock from another host is kept while renewed, and taken over once not renewed for the lease", async () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    const db = sqlite(path);
     const recent = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
     const old = new Date(Date.now() - 6 * 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
-    store.db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, process_start, renewed_at) VALUES (1, 1, 'gone-container', 'schedule', ?, NULL, ?)").run(old, recent);
-    expect(new SyncLock(store).current()).toMatchObject({ host: "gone-container", stale: false });
+    db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, process_start, renewed_at) VALUES (1, 1, 'gone-container', 'schedule', ?, NULL, ?)").run(old, recent);
+    expect(store.lock.current()).toMatchObject({ host: "gone-container", stale: false });
     await expect(runSync(store, datasetSource(dir, smallDataset()), opts)).rejects.toThrow(/process 1 on gone-container/);
-    store.db.query("UPDATE sync_lock SET renewed_at = ?").run(old);
-    expect(new SyncLock(store).current()).toMatchObject({ stale: true });
+    db.query("UPDATE sync_lock SET renewed_at = ?").run(old);
+    expect(store.lock.current()).toMatchObject({ stale: true });
     expect((await runSync(store, datasetSource(dir, smallDataset()), opts)).run.status).toBe("succeeded");
-    expect(new SyncLock(store).current()).toBeNull();
+    expect(store.lock.current()).toBeNull();
     store.close();
   });
 
   test("a lock left by a killed process is taken over and its run closed as failed", async () => {
-    const store = Store.open(tempDbPath(dir));
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    const db = sqlite(path);
     const dead = Bun.spawnSync(["true"]).pid; // a pid that has exited
     // Renewed just now: it is the dead pid, not the lease, that makes this lock stale.
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
-    store.db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, renewed_at) VALUES (1, ?, ?, 'cli', ?, ?)").run(dead, (await import("node:os")).hostname(), now, now);
-    expect(new SyncLock(store).current()).toMatchObject({ stale: true });
-    store.db.query("INSERT INTO sync_run (trigger, started_at, status) VALUES ('cli', '2025-01-01T00:00:00Z', 'running')").run();
+    db.query("INSERT INTO sync_lock (id, pid, host, trigger, started_at, renewed_at, token) VALUES (1, ?, ?, 'cli', ?, ?, 'dead')").run(dead, (await import("node:os")).hostname(), now, now);
+    expect(store.lock.current()).toMatchObject({ stale: true });
+    db.query("INSERT INTO sync_run (trigger, started_at, status, lock_token) VALUES ('cli', '2025-01-01T00:00:00Z', 'running', 'dead')").run();
     const { run } = await runSync(store, datasetSource(dir, smallDataset()), opts);
     expect(run.status).toBe("succeeded");
-    const abandoned = new Runs(store).recent().find((r) => r.id !== run.id)!;
+    const abandoned = store.runs.recent().find((r) => r.id !== run.id)!;
     expect(abandoned.status).toBe("failed");
     expect(abandoned.error).toContain("stopped before it finished");
-    expect(new SyncLock(store).current()).toBeNull();
+    expect(store.lock.current()).toBeNull();
+    store.close();
+  });
+
+  test("a sync whose lock was taken over writes nothing and is recorded as failed (fencing)", async () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    const db = sqlite(path);
+    await runSync(store, datasetSource(dir, smallDataset()), opts);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const changed = smallDataset();
+    changed.PlanDefinition.pop();
+    const paused: Source = {
+      async fetch(sink, progress, signal) {
+        await gate;
+        return datasetSource(dir, changed).fetch(sink, progress, signal);
+      },
+    };
+    const running = runSync(store, paused, opts);
+    await Bun.sleep(20);
+    // Another process takes the lock over (as after a lease ran out): a new token.
+    db.query("UPDATE sync_lock SET token = 'someone-else', pid = 1, host = 'elsewhere'").run();
+    release();
+    const { run, failure } = await running;
+    expect(failure).toBe("internal");
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain("lost the sync lock to another process");
+    expect(store.currentVersion()).toBe(1);
+    expect(store.documents.live("treatmentGroup")).toHaveLength(smallDataset().PlanDefinition.length);
+    // The other process's lock is not removed by the loser.
+    expect((db.query("SELECT token FROM sync_lock").get() as { token: string }).token).toBe("someone-else");
     store.close();
   });
 });

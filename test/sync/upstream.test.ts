@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Store } from "../../src/store/db";
-import { Documents } from "../../src/store/documents";
 import { runSync } from "../../src/sync/run";
 import { fhirSource, resolveNext, type UpstreamOptions } from "../../src/upstream/fhirSource";
 import type { FetchProgress } from "../../src/upstream/source";
 import { authorization, smallDataset, type Dataset } from "../support/fhir";
 import { startFakeUpstream, type FakeUpstream, type FaultKind } from "../support/fakeUpstream";
+import { sqlite } from "../support/db";
 import { datasetSource } from "../support/source";
 import { tempDbPath, tempDir } from "../support/tmp";
 
@@ -34,7 +34,7 @@ function bigDataset(auths: number): Dataset {
 
 const opts = { trigger: "cli" as const, force: false, maxDeleteShare: 0.5 };
 const documentsOf = (store: Store) =>
-  store.db.query("SELECT collection, id, version, is_deleted, hash, content FROM document ORDER BY collection, id").all();
+  sqlite(store.path).query("SELECT collection, id, version, is_deleted, hash, content FROM document ORDER BY collection, id").all();
 
 describe("paging", () => {
   test("≥2,000 RegulatedAuthorizations at 50 a page give the same dataset as importing the same resources from files", async () => {
@@ -93,7 +93,7 @@ describe("the upstream key", () => {
     u.addFault({ kind: "500" });
     const failed = await runSync(store, source(u, { retries: 0 }), opts);
     expect(failed.run.error).toMatch(/HTTP 500/);
-    const everything = JSON.stringify(store.db.query("SELECT * FROM sync_run").all());
+    const everything = JSON.stringify(sqlite(store.path).query("SELECT * FROM sync_run").all());
     expect(everything).not.toContain(KEY);
     store.close();
   });
@@ -193,10 +193,10 @@ describe("faults", () => {
     u.addFault({ kind: "empty" });
     const stopped = await runSync(store, source(u), opts);
     expect(stopped.run.status).toBe("aborted_by_guard");
-    expect(new Documents(store).live("treatmentGroup")).toHaveLength(4);
+    expect(store.documents.live("treatmentGroup")).toHaveLength(4);
     const forced = await runSync(store, source(u), { ...opts, force: true });
     expect(forced.run.status).toBe("succeeded");
-    expect(new Documents(store).live("treatmentGroup")).toHaveLength(0);
+    expect(store.documents.live("treatmentGroup")).toHaveLength(0);
     store.close();
   });
 
@@ -224,7 +224,7 @@ describe("faults", () => {
     const { run } = await runSync(store, source(u), opts);
     expect(run.status).toBe("failed");
     expect(run.error).toContain("the listing ended after 150 of the 200 resources");
-    expect(new Documents(store).live("reimbursementGroup")).toHaveLength(200);
+    expect(store.documents.live("reimbursementGroup")).toHaveLength(200);
     store.close();
   });
 
@@ -251,5 +251,48 @@ describe("faults", () => {
     const { run } = await runSync(store, source(u, { timeoutMs: 200 }), opts);
     expect(run.status).toBe("succeeded");
     store.close();
+  });
+});
+
+describe("hostile or broken pages", () => {
+  const page = (entries: string[]) => `{"resourceType":"Bundle","type":"searchset","total":${entries.length},"entry":[${entries.map((r) => `{"resource":${r}}`).join(",")}]}`;
+
+  test("a page that is not UTF-8 fails the sync naming the URL; nothing is written, nothing is repaired", async () => {
+    const u = fake(smallDataset());
+    const store = Store.open(tempDbPath(dir));
+    await runSync(store, source(u), opts);
+    const bytes = new TextEncoder().encode(page([JSON.stringify(authorization("ra-x", ["G35"], ["1"])).replace("ra-x", "ra-\u00e5")]));
+    const at = bytes.indexOf(0xc3);
+    bytes[at + 1] = 0x41; // the second byte of "å" made ASCII: not UTF-8
+    u.addFault({ collection: "RegulatedAuthorization", kind: "raw", body: bytes });
+    const { run } = await runSync(store, source(u), opts);
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain(`RegulatedAuthorization at ${u.url}/HreseptReimbursement/RegulatedAuthorization: the answer is not valid UTF-8`);
+    expect(store.currentVersion()).toBe(1);
+    expect(JSON.stringify(store.documents.live("reimbursementGroup"))).not.toContain("\ufffd");
+  });
+
+  test("a page larger than the cap fails at once, without retries", async () => {
+    const u = fake(smallDataset());
+    const store = Store.open(tempDbPath(dir));
+    const big = page(Array.from({ length: 3000 }, (_, i) => JSON.stringify(authorization(`ra-${i}`, ["G35"], [String(i)]))));
+    expect(big.length).toBeGreaterThan(1024 * 1024);
+    u.addFault({ collection: "RegulatedAuthorization", kind: "raw", body: big });
+    const { run } = await runSync(store, source(u, { maxPageBytes: 1024 * 1024, retries: 3 }), opts);
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain("larger than the 1 MiB allowed for one page (--max-page-mib)");
+    expect(u.requests.filter((r) => r.collection === "RegulatedAuthorization")).toHaveLength(1);
+  });
+
+  test("a resource nested deeper than any FHIR resource is skipped and counted; the rest is synced", async () => {
+    const u = fake(smallDataset());
+    const store = Store.open(tempDbPath(dir));
+    const deep = `{"resourceType":"RegulatedAuthorization","identifier":[{"value":"deep"}],"extension":[${'{"extension":['.repeat(150_000)}1${"]}".repeat(150_000)}]}`;
+    const normal = smallDataset().RegulatedAuthorization.map((r) => JSON.stringify(r));
+    u.addFault({ collection: "RegulatedAuthorization", kind: "raw", body: page([...normal, deep]) });
+    const { run } = await runSync(store, source(u), opts);
+    expect(run.status).toBe("succeeded");
+    expect(run.counts.RegulatedAuthorization!.skippedReasons).toEqual({ "nested deeper than 100 levels": 1 });
+    expect(store.documents.live("reimbursementGroup")).toHaveLength(normal.length);
   });
 });

@@ -1,0 +1,260 @@
+import { isOutputCollection, normalizeFilterValue, OUTPUT, type Collection, type OutputCollection } from "../collections";
+import { ConflictError, NotFoundError, UsageError } from "../errors";
+import type { Store, StoreState } from "../store/db";
+import type { DocumentRow } from "../store/documents";
+import { AnswerCache } from "./cache";
+import { PreparedBody } from "./http";
+
+const encoder = new TextEncoder();
+
+/** `{"data":…,"version":…,"lastChanged":…,"isDeleted":…}`, the stored content spliced in unparsed. */
+export function versionedItemJson(row: DocumentRow): string {
+  return `{"data":${row.content},"version":${row.version},"lastChanged":"${row.last_changed}","isDeleted":${row.is_deleted ? "true" : "false"}}`;
+}
+
+/** The headers every /api/v1 answer carries: which dataset it is from, and whether that is the sample. */
+export function datasetHeaders(state: StoreState): Record<string, string> {
+  return state.sample ? { "x-nompd-dataset": state.datasetId, "x-nompd-sample": "true" } : { "x-nompd-dataset": state.datasetId };
+}
+
+/** An envelope's bytes, and where each item sits in them (so that a filtered list is a copy of slices). */
+class Envelope {
+  readonly bytes: Uint8Array;
+  /** Start and end of item i at [2i] and [2i+1]. */
+  readonly spans: Uint32Array;
+
+  constructor(currentVersion: number, rows: DocumentRow[]) {
+    const head = encoder.encode(`{"currentVersion":${currentVersion},"items":[`);
+    const items = rows.map((row) => encoder.encode(versionedItemJson(row)));
+    let length = head.length + 2 + Math.max(0, items.length - 1);
+    for (const item of items) length += item.length;
+    const bytes = new Uint8Array(length);
+    const spans = new Uint32Array(items.length * 2);
+    bytes.set(head, 0);
+    let at = head.length;
+    items.forEach((item, i) => {
+      if (i > 0) bytes[at++] = 0x2c; // ,
+      bytes.set(item, at);
+      spans[2 * i] = at;
+      at += item.length;
+      spans[2 * i + 1] = at;
+    });
+    bytes[at++] = 0x5d; // ]
+    bytes[at] = 0x7d; // }
+    this.bytes = bytes;
+    this.spans = spans;
+    this.headLength = head.length;
+  }
+
+  private readonly headLength: number;
+
+  /** The same envelope with only the items at `indexes` (ascending). */
+  select(indexes: number[]): Uint8Array {
+    let length = this.headLength + 2 + Math.max(0, indexes.length - 1);
+    for (const i of indexes) length += this.spans[2 * i + 1]! - this.spans[2 * i]!;
+    const out = new Uint8Array(length);
+    out.set(this.bytes.subarray(0, this.headLength), 0);
+    let at = this.headLength;
+    indexes.forEach((i, n) => {
+      if (n > 0) out[at++] = 0x2c;
+      const item = this.bytes.subarray(this.spans[2 * i]!, this.spans[2 * i + 1]!);
+      out.set(item, at);
+      at += item.length;
+    });
+    out[at++] = 0x5d;
+    out[at] = 0x7d;
+    return out;
+  }
+}
+
+/** A live list: its prepared body, and (built on first use) the filter index over its items. */
+class LiveList extends PreparedBody {
+  private index: Map<string, Map<string, number[]>> | null = null;
+  private indexBytes = 0;
+  /** The rows' content, held only until the filter index is built from it. */
+  private rowBytes: number;
+
+  constructor(
+    private readonly envelope: Envelope,
+    private rows: DocumentRow[] | null,
+    readonly state: StoreState,
+  ) {
+    super(envelope.bytes, datasetHeaders(state));
+    // JavaScript strings: two bytes a character.
+    this.rowBytes = (rows ?? []).reduce((n, r) => n + 2 * r.content.length, 0);
+  }
+
+  override get size(): number {
+    return super.size + this.envelope.spans.byteLength + this.indexBytes + this.rowBytes;
+  }
+
+  /** Items matching every filter (AND), in id order. */
+  matching(collection: OutputCollection, filters: Array<[string, string]>): Uint8Array {
+    const index = (this.index ??= this.buildIndex(collection));
+    let matches: number[] | null = null;
+    for (const [name, value] of filters) {
+      const hits: number[] = index.get(name)?.get(value) ?? [];
+      matches = matches === null ? hits : intersectSorted(matches, hits);
+      if (matches.length === 0) break;
+    }
+    return this.envelope.select(matches ?? []);
+  }
+
+  private buildIndex(collection: OutputCollection): Map<string, Map<string, number[]>> {
+    const index = new Map<string, Map<string, number[]>>();
+    const filters = OUTPUT[collection].filters as Record<string, { keys(item: unknown): string[] }>;
+    let bytes = 0;
+    (this.rows ?? []).forEach((row, i) => {
+      const item = JSON.parse(row.content) as unknown;
+      for (const [name, filter] of Object.entries(filters)) {
+        let byValue = index.get(name);
+        if (!byValue) index.set(name, (byValue = new Map()));
+        for (const v of new Set(filter.keys(item))) {
+          const list = byValue.get(v);
+          if (list) list.push(i);
+          else {
+            byValue.set(v, [i]);
+            bytes += 2 * v.length + 64;
+          }
+          bytes += 8;
+        }
+      }
+    });
+    this.indexBytes = bytes;
+    this.onGrow?.(bytes - this.rowBytes);
+    this.rows = null;
+    this.rowBytes = 0;
+    return index;
+  }
+}
+
+function intersectSorted(a: number[], b: number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      out.push(a[i]!);
+      i++;
+      j++;
+    } else if (a[i]! < b[j]!) i++;
+    else j++;
+  }
+  return out;
+}
+
+/**
+ * The answers of the read API, each built once per dataset version from one read snapshot (the
+ * version and the items can never mix two versions) and kept in the byte-capped answer cache.
+ */
+export class Answers {
+  readonly cache: AnswerCache<PreparedBody>;
+
+  constructor(
+    private readonly store: Store,
+    maxBytes: number,
+  ) {
+    this.cache = new AnswerCache(maxBytes);
+  }
+
+  /**
+   * The cached answer for `key`, or `build` run in one read snapshot and kept. If a sync committed
+   * between the request's look at the state and the snapshot, the answer (of the newer version) serves
+   * this request only.
+   */
+  private answer<T extends PreparedBody>(state: StoreState, key: string, build: (snapshot: StoreState) => T, pinned = false): T {
+    const stamp = stampOf(state);
+    const hit = this.cache.get(stamp, key);
+    if (hit) return hit as T;
+    let fresh = "";
+    const body = this.store.snapshot((snapshot) => {
+      fresh = stampOf(snapshot);
+      return build(snapshot);
+    });
+    if (fresh === stamp) this.cache.put(stamp, key, body, pinned);
+    return body;
+  }
+
+  /** All live items, ordered by id. */
+  list(collection: Collection, state: StoreState): PreparedBody {
+    return this.liveList(collection, state);
+  }
+
+  private liveList(collection: Collection, state: StoreState): LiveList {
+    return this.answer(state, `${collection} list`, (s) => {
+      const rows = this.store.documents.live(collection);
+      // Only output collections are filtered: keep their rows until the index is built.
+      return new LiveList(new Envelope(s.version, rows), isOutputCollection(collection) ? rows : null, s);
+    }, true);
+  }
+
+  /** Live items matching every filter; `filters` as given (normalised here). */
+  filtered(collection: OutputCollection, filters: Array<[string, string]>, state: StoreState): PreparedBody {
+    const normalised = filters.map(([name, value]): [string, string] => [name, normalizeFilterValue(name, value)]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const key = `${collection} where ${JSON.stringify(normalised)}`;
+    const stamp = stampOf(state);
+    const hit = this.cache.get(stamp, key);
+    if (hit) return hit;
+    const list = this.liveList(collection, state);
+    const body = new PreparedBody(list.matching(collection, normalised), datasetHeaders(list.state));
+    return stampOf(list.state) === stamp ? this.cache.put(stamp, key, body) : body;
+  }
+
+  /** Items changed after version `since`, deleted ones included, ordered by version then id. */
+  since(collection: Collection, since: number, state: StoreState): PreparedBody {
+    if (since > state.version) {
+      throw new ConflictError(
+        `sinceVersion ${since} is newer than this server's currentVersion ${state.version}: its database was reset or restored. ` +
+          `Fetch everything again without sinceVersion and keep the new currentVersion.`,
+      );
+    }
+    if (since > 0 && since < state.diffFloor) {
+      throw new ConflictError(
+        `sinceVersion ${since} is older than the changes this server still keeps (from version ${state.diffFloor}): ` +
+          `what changed in between is no longer known. Fetch everything again without sinceVersion and keep the new currentVersion.`,
+        410,
+      );
+    }
+    return this.answer(state, `${collection} since ${since}`, (s) => new PreparedBody(new Envelope(s.version, this.store.documents.since(collection, since)).bytes, datasetHeaders(s)));
+  }
+
+  /** The live items as they stood at dataset version `asOf`. */
+  asOf(collection: Collection, asOf: number, state: StoreState): PreparedBody {
+    if (asOf > state.version) throw new UsageError(`asOfVersion ${asOf} is greater than the currentVersion ${state.version}.`);
+    if (asOf < state.oldestVersion) {
+      throw new ConflictError(`asOfVersion ${asOf} is older than the oldest version this server keeps (${state.oldestVersion}). Ask for a version from ${state.oldestVersion} to ${state.version}.`, 410);
+    }
+    return this.answer(state, `${collection} as of ${asOf}`, (s) => new PreparedBody(new Envelope(s.version, this.store.documents.asOf(collection, asOf)).bytes, datasetHeaders(s)));
+  }
+
+  /** One item: its current versioned item, and whether it is deleted (410). */
+  item(collection: OutputCollection, id: string, state: StoreState): { body: PreparedBody; deleted: boolean } {
+    const key = `${collection} item ${id}`;
+    const hit = this.cache.get(stampOf(state), key) as (PreparedBody & { deleted?: boolean }) | undefined;
+    if (hit) return { body: hit, deleted: hit.deleted === true };
+    const row = this.store.documents.one(collection, id);
+    if (!row) throw notFound(collection, id);
+    const body = Object.assign(PreparedBody.fromJson(versionedItemJson(row), datasetHeaders(state)), { deleted: row.is_deleted === 1 });
+    // The row was read outside a snapshot: keep it only if it is of the version the request saw.
+    if (row.version <= state.version) this.cache.put(stampOf(state), key, body);
+    return { body, deleted: body.deleted };
+  }
+
+  /** Every version of one item, newest first. */
+  history(collection: OutputCollection, id: string, state: StoreState): PreparedBody {
+    const body = this.answer(state, `${collection} history ${id}`, (s) => {
+      const rows = this.store.documents.history(collection, id);
+      return Object.assign(new PreparedBody(new Envelope(s.version, rows).bytes, datasetHeaders(s)), { empty: rows.length === 0 });
+    });
+    if (body.empty) throw notFound(collection, id);
+    return body;
+  }
+}
+
+function stampOf(state: StoreState): string {
+  return `${state.datasetId}:${state.version}`;
+}
+
+function notFound(collection: OutputCollection, id: string): NotFoundError {
+  return new NotFoundError(`No ${collection} with id "${id}". GET /api/v1/${collection} lists them.`);
+}

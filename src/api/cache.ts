@@ -1,0 +1,91 @@
+/**
+ * Every answer the API keeps in memory, in one place, capped by bytes. Entries are keyed on the
+ * normalised meaning of a question ("the treatment groups with jurisdiction 100020", "the diff since
+ * version 4"), never on how it was spelled, and are valid for one dataset (id and version): the first
+ * request that sees another dataset version empties the cache. Past the cap, the least recently used
+ * entries go first.
+ */
+export interface Sized {
+  /** Bytes held, as best known. */
+  readonly size: number;
+}
+
+export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) | null }> {
+  private readonly entries = new Map<string, { value: T; size: number; pinned: boolean }>();
+  private stamp = "";
+  private total = 0;
+  /** Lookups that found an answer, and that did not (for /metrics). */
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  /** Bytes held by all entries. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  get count(): number {
+    return this.entries.size;
+  }
+
+  /** The entry for `key` at dataset `stamp`, or undefined; a new stamp empties the cache. */
+  get(stamp: string, key: string): T | undefined {
+    if (stamp !== this.stamp) this.reset(stamp);
+    const hit = this.entries.get(key);
+    if (hit === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    // Most recently used last: Map keeps insertion order.
+    this.entries.delete(key);
+    this.entries.set(key, hit);
+    return hit.value;
+  }
+
+  /**
+   * Keeps `value` for `key` at `stamp`, unless it alone is larger than a quarter of the cap (then it
+   * answers its request and is dropped). A `pinned` value (a whole live list, whose size the dataset
+   * decides, not the client) is kept whatever its size and never evicted; it counts in the total, so
+   * the answers clients can vary get what room is left. Returns the value.
+   */
+  put(stamp: string, key: string, value: T, pinned = false): T {
+    if (stamp !== this.stamp) this.reset(stamp);
+    if (!pinned && value.size > this.maxBytes / 4) return value;
+    const old = this.entries.get(key);
+    if (old) this.remove(key, old);
+    const entry = { value, size: value.size, pinned };
+    this.entries.set(key, entry);
+    this.total += entry.size;
+    value.onGrow = (delta) => {
+      if (this.entries.get(key) !== entry) return;
+      entry.size += delta;
+      this.total += delta;
+      this.evict(key);
+    };
+    this.evict(key);
+    return value;
+  }
+
+  private evict(keep: string): void {
+    for (const [key, entry] of this.entries) {
+      if (this.total <= this.maxBytes) return;
+      if (key === keep || entry.pinned) continue;
+      this.remove(key, entry);
+    }
+  }
+
+  private remove(key: string, entry: { value: T; size: number; pinned: boolean }): void {
+    this.entries.delete(key);
+    this.total -= entry.size;
+    entry.value.onGrow = null;
+  }
+
+  private reset(stamp: string): void {
+    for (const entry of this.entries.values()) entry.value.onGrow = null;
+    this.entries.clear();
+    this.total = 0;
+    this.stamp = stamp;
+  }
+}

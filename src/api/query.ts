@@ -1,0 +1,72 @@
+import type { TObject, TSchema } from "@sinclair/typebox";
+import { UsageError } from "../errors";
+
+/**
+ * Query parameters, read by the route's schema (the same schema the OpenAPI document publishes): every
+ * parameter the schema does not name is refused, as is one given twice, so that a typo never silently
+ * widens an answer. Integers are digits only; leading zeros are allowed ("0001" is 1); a number too long
+ * to hold exactly is read as the largest safe integer (for a version, newer than any).
+ */
+export type Query = Record<string, string | number | boolean | undefined>;
+
+type Reader = (raw: string) => string | number | boolean;
+
+function readerFor(name: string, schema: TSchema): Reader {
+  if (schema.type === "integer") {
+    const min = typeof schema.minimum === "number" ? schema.minimum : 0;
+    const max = typeof schema.maximum === "number" ? schema.maximum : null;
+    const expected = `${name} must be a whole number ≥ ${min}${max !== null ? ` and ≤ ${max}` : ""}`;
+    return (raw) => {
+      if (!/^\d+$/.test(raw)) throw new UsageError(`${expected}, got "${raw}".`);
+      const digits = raw.replace(/^0+(?=\d)/, "");
+      const n = digits.length > 15 ? Number.MAX_SAFE_INTEGER : Number(digits);
+      if (n < min || (max !== null && n > max)) throw new UsageError(`${expected}, got "${raw}".`);
+      return n;
+    };
+  }
+  if (schema.type === "boolean") {
+    return (raw) => {
+      if (raw === "true" || raw === "1") return true;
+      if (raw === "false" || raw === "0") return false;
+      throw new UsageError(`${name} must be true or false, got "${raw}".`);
+    };
+  }
+  return (raw) => {
+    if (raw.trim() === "") throw new UsageError(`${name} must not be empty.`);
+    return raw;
+  };
+}
+
+/** A compiled reader of one route's query: (raw query string) → typed values. */
+export interface QueryReader {
+  readonly names: readonly string[];
+  /** `params`: the parsed query string, or null when the URL has none. */
+  read(params: URLSearchParams | null): Query;
+}
+
+export function queryReader(schema: TObject | undefined): QueryReader {
+  const properties = (schema?.properties ?? {}) as Record<string, TSchema>;
+  const readers = new Map<string, Reader>(Object.entries(properties).map(([name, s]) => [name, readerFor(name, s)]));
+  const names = [...readers.keys()];
+  const none: Query = {};
+  return {
+    names,
+    read(params) {
+      if (params === null) return none;
+      const query: Query = Object.create(null);
+      for (const [name, raw] of params) {
+        const reader = readers.get(name);
+        if (!reader) throw new UsageError(`Unknown query parameter "${name}". Allowed here: ${names.length ? names.join(", ") : "none"}.`);
+        if (name in query) throw new UsageError(`Give ${name} once; it was given more than once.`);
+        query[name] = reader(raw);
+      }
+      return query;
+    },
+  };
+}
+
+/** The parsed query string of a URL, or null when it has none (the common case costs one indexOf). */
+export function searchParams(url: string): URLSearchParams | null {
+  const at = url.indexOf("?");
+  return at === -1 || at === url.length - 1 ? null : new URLSearchParams(url.slice(at + 1));
+}

@@ -1,0 +1,269 @@
+import { Type, type TObject, type TSchema } from "@sinclair/typebox";
+import { gzipSync } from "node:zlib";
+import { OUTPUT, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection, type OutputCollection } from "../collections";
+import { NotFoundError, UsageError } from "../errors";
+import type { Logger } from "../log";
+import { DryRunReport, SyncRun } from "../models";
+import type { Store, StoreState } from "../store/db";
+import { nextRun } from "../sync/cron";
+import type { SyncService } from "../sync/service";
+import type { Answers } from "./answers";
+import type { RouteDef } from "./edge";
+import { acceptsGzip, json, sendJson } from "./http";
+import { metricsText, type RequestMetrics } from "./metrics";
+import { envelope, ErrorBody, Health, modelOf, versionedItem } from "./schemas";
+
+export const API_PREFIX = "/api/v1";
+
+export interface RouteDeps {
+  store: Store;
+  answers: Answers;
+  sync: SyncService;
+  log: Logger;
+  /** The sync schedule, when one runs: shown by /health. */
+  schedule: { cron: string; timeZone: string } | null;
+  /** Request counters for /metrics, or null when /metrics is off. */
+  metrics: RequestMetrics | null;
+  build: { version: string; commit: string };
+}
+
+const CONSUMER = ["Consumer"];
+
+const versionParam = (description: string) => Type.Integer({ minimum: 0, description });
+const SINCE = versionParam(
+  "Only items whose version is greater, deleted ones included (isDeleted: true), ordered by version then id. 0 gives every item that ever existed. Not combinable with filters or asOfVersion.",
+);
+const AS_OF = versionParam("The live items as they stood at that dataset version (currentVersion in the answer stays the server's current one).");
+
+const LIST_DESCRIPTION =
+  "Without parameters: all live items ordered by id. With sinceVersion=N: every item with version > N, deleted ones included, ordered by version then id. " +
+  "Answers carry ETag (If-None-Match answers 304) and X-Nompd-Dataset (the dataset id: when it changes, fetch everything again), and are compressed when the client accepts gzip or br.";
+
+function listQuery(collection: Collection): TObject {
+  const filters = collection in OUTPUT ? OUTPUT[collection as OutputCollection].filters : {};
+  return Type.Object({
+    sinceVersion: Type.Optional(SINCE),
+    asOfVersion: Type.Optional(AS_OF),
+    ...Object.fromEntries(Object.entries(filters).map(([name, f]) => [name, Type.Optional(Type.String({ minLength: 1, description: f.description }))])),
+  });
+}
+
+const notModified = { description: "Not modified: If-None-Match named the current ETag" };
+const error = (description: string) => ({ description, schema: ErrorBody });
+
+function listRoute(collection: Collection, path: string, summary: string, tags: string[], deps: RouteDeps): RouteDef {
+  const query = listQuery(collection);
+  const filterNames = Object.keys(query.properties).filter((n) => n !== "sinceVersion" && n !== "asOfVersion");
+  return {
+    method: "GET",
+    path,
+    scope: "read",
+    dataset: true,
+    query,
+    summary,
+    description: LIST_DESCRIPTION,
+    tags,
+    responses: {
+      200: { description: "The items and the current version", schema: envelope(modelOf(collection)) },
+      304: notModified,
+      409: error("sinceVersion is newer than the current version: the database was reset or restored; fetch everything again"),
+      410: error("sinceVersion or asOfVersion is older than the history this server keeps; fetch everything again"),
+    },
+    handle({ request, query: q, state }) {
+      const since = q.sinceVersion as number | undefined;
+      const asOf = q.asOfVersion as number | undefined;
+      const filters = filterNames.filter((n) => q[n] !== undefined).map((n): [string, string] => [n, q[n] as string]);
+      if (since !== undefined && (filters.length > 0 || asOf !== undefined)) {
+        throw new UsageError(
+          `sinceVersion cannot be combined with ${filters.length > 0 ? "filters" : "asOfVersion"}: a filtered diff would miss items that leave the filter. Diff the whole list, and filter on your side.`,
+        );
+      }
+      if (asOf !== undefined && filters.length > 0) throw new UsageError("asOfVersion cannot be combined with filters; filters apply to the current list.");
+      const answers = deps.answers;
+      if (since !== undefined) return sendJson(request, answers.since(collection, since, state));
+      if (asOf !== undefined) return sendJson(request, answers.asOf(collection, asOf, state));
+      if (filters.length > 0) return sendJson(request, answers.filtered(collection as OutputCollection, filters, state));
+      return sendJson(request, answers.list(collection, state));
+    },
+  };
+}
+
+const ID = Type.Object({ id: Type.String({ description: "The item's id (identifier[0].value upstream)" }) });
+
+function itemRoutes(collection: OutputCollection, deps: RouteDeps): RouteDef[] {
+  const model = modelOf(collection);
+  return [
+    {
+      method: "GET",
+      path: `${API_PREFIX}/${collection}/:id`,
+      scope: "read",
+      dataset: true,
+      params: ID,
+      summary: `One ${collection} by id (410 with its last version when deleted)`,
+      tags: CONSUMER,
+      responses: {
+        200: { description: "The item", schema: versionedItem(model) },
+        304: notModified,
+        404: error("No item with this id was ever seen"),
+        410: { description: "Deleted: the last version of the item, with isDeleted true", schema: versionedItem(model) },
+      },
+      handle({ request, params, state }) {
+        const { body, deleted } = deps.answers.item(collection, params.id!, state);
+        return sendJson(request, body, deleted ? 410 : 200);
+      },
+    },
+    {
+      method: "GET",
+      path: `${API_PREFIX}/${collection}/:id/history`,
+      scope: "read",
+      dataset: true,
+      params: ID,
+      summary: `Every version of one ${collection}, newest first`,
+      description: "Each change (add, change, delete, revive) is one item; a deletion has isDeleted true and the last content.",
+      tags: CONSUMER,
+      responses: {
+        200: { description: "The item's versions, newest first", schema: envelope(model) },
+        304: notModified,
+        404: error("No item with this id was ever seen"),
+      },
+      handle: ({ request, params, state }) => sendJson(request, deps.answers.history(collection, params.id!, state)),
+    },
+  ];
+}
+
+/** What /health and /health/ready say. */
+export function healthOf(store: Store, state: StoreState, schedule: RouteDeps["schedule"]) {
+  const last = store.runs.recent(1)[0] ?? null;
+  const lastOk = store.runs.lastSuccessful();
+  const reason = state.sample
+    ? "serving the sample dataset (invented data): load real data with --upstream-url or 'nompd import'"
+    : lastOk === null
+      ? "no successful sync yet: the database is empty; set --upstream-url, run 'nompd import PATH', or start with --sample to try Nompd"
+      : null;
+  return {
+    currentVersion: state.version,
+    lastSuccessfulSync: lastOk?.finishedAt ?? null,
+    lastRunStatus: last?.status ?? null,
+    nextScheduledSync: schedule ? nextRun(schedule.cron, schedule.timeZone) : null,
+    sample: state.sample,
+    ready: reason === null,
+    reason,
+  };
+}
+
+const OPS = ["Operations"];
+const ADMIN = ["Admin"];
+
+/** Every route of the server, in the order of the OpenAPI document. */
+export function routeTable(deps: RouteDeps): RouteDef[] {
+  const routes: RouteDef[] = [
+    ...OUTPUT_COLLECTIONS.map((c) => listRoute(c, `${API_PREFIX}/${c}`, OUTPUT[c].summary, CONSUMER, deps)),
+    ...OUTPUT_COLLECTIONS.flatMap((c) => itemRoutes(c, deps)),
+    ...RAW_COLLECTIONS.map((c) => listRoute(c, `${API_PREFIX}/fhir/${c}`, `Raw upstream ${c} resources, exactly as upstream sent them`, ["Raw FHIR"], deps)),
+    {
+      method: "GET",
+      path: `${API_PREFIX}/fhir/:type`,
+      scope: "read",
+      dataset: true,
+      hidden: true,
+      summary: "Unknown FHIR resource types",
+      tags: ["Raw FHIR"],
+      responses: { 404: error("Not one of the upstream resource types") },
+      handle({ params }) {
+        throw new NotFoundError(`Unknown FHIR resource type "${params.type}". Use ${RAW_COLLECTIONS.join(", ")}.`);
+      },
+    },
+    {
+      method: "POST",
+      path: "/api/internal/sync",
+      scope: "admin",
+      query: Type.Object({
+        force: Type.Optional(Type.Boolean({ description: "true: let the sync delete more than --max-delete-share of a collection" })),
+        dryRun: Type.Optional(Type.Boolean({ description: "true: do everything but write, and report what the sync would do (no run is recorded)" })),
+      }),
+      summary: "Run a sync now (or a dry run)",
+      description:
+        "Answers when the sync is done (it may take minutes): 200 when it succeeded or changed nothing; 409 when a sync is already running or no upstream is set; 502 when upstream failed; 422 when the mass-deletion guard stopped it. " +
+        "With dryRun=true: 200 with what the sync would do (the guard's verdict included), written nowhere.",
+      tags: ADMIN,
+      responses: {
+        200: { description: "The run (succeeded, or no changes), or with dryRun the report", schema: Type.Union([SyncRun, DryRunReport]) },
+        409: error("A sync is already running, or no upstream is configured"),
+        422: { description: "Stopped by the mass-deletion guard; nothing was written", schema: runFailure() },
+        500: { description: "The sync failed for another reason; nothing was written", schema: runFailure() },
+        502: { description: "The upstream failed; nothing was written (with dryRun: just the error)", schema: Type.Union([runFailure(), ErrorBody]) },
+        503: { description: "The server is stopping; the sync was aborted and nothing was written", schema: runFailure() },
+      },
+      // A sync answers when it is done: no idle timeout for that one request.
+      idleTimeout: () => 0,
+      async handle({ query }) {
+        if (query.dryRun === true) return json(await deps.sync.dryRun(query.force === true));
+        const { run, failure } = await deps.sync.run("http", query.force === true);
+        if (failure === null) return json(run, 200);
+        if (failure === "internal") deps.log.error("sync failed", { run: run.id, error: run.error });
+        const status = failure === "guard" ? 422 : failure === "source" ? 502 : failure === "aborted" ? 503 : 500;
+        return json({ error: run.error, run }, status);
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/internal/sync",
+      scope: "admin",
+      query: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "How many runs (default 20)" })) }),
+      summary: "Recent sync runs, newest first",
+      tags: ADMIN,
+      responses: { 200: { description: "The runs", schema: Type.Object({ runs: Type.Array(SyncRun) }, { additionalProperties: false }) } },
+      handle: ({ query }) => json({ runs: deps.store.runs.recent((query.limit as number | undefined) ?? 20) }),
+    },
+    {
+      method: "GET",
+      path: "/health",
+      scope: null,
+      summary: "Liveness: 200 while the process runs",
+      tags: OPS,
+      responses: { 200: { description: "The server's state", schema: Health } },
+      handle: ({ state }) => json(healthOf(deps.store, state, deps.schedule)),
+    },
+    {
+      method: "GET",
+      path: "/health/ready",
+      scope: null,
+      summary: "Readiness: 200 once the database holds a successful sync of real data, else 503",
+      tags: OPS,
+      responses: {
+        200: { description: "Ready", schema: Health },
+        503: { description: "Not ready (the reason says why): no data yet, or the sample dataset", schema: Health },
+      },
+      handle({ state }) {
+        const health = healthOf(deps.store, state, deps.schedule);
+        return json(health, health.ready ? 200 : 503);
+      },
+    },
+  ];
+  const metrics = deps.metrics;
+  if (metrics) {
+    routes.push({
+      method: "GET",
+      path: "/metrics",
+      scope: null,
+      summary: "Prometheus metrics",
+      description: "Requests by route, method and status, latency histogram, dataset version, last sync, items per collection, process metrics. gzip when asked.",
+      tags: OPS,
+      responses: { 200: { description: "Prometheus text format 0.0.4", contentType: "text/plain", schema: Type.String() } },
+      handle({ request }) {
+        const text = metricsText(deps.store, metrics, deps.build, deps.answers.cache);
+        const headers: Record<string, string> = { "content-type": "text/plain; version=0.0.4; charset=utf-8", vary: "Accept-Encoding" };
+        if (acceptsGzip(request.headers.get("accept-encoding"))) {
+          return new Response(gzipSync(text, { level: 1 }), { headers: { ...headers, "content-encoding": "gzip" } });
+        }
+        return new Response(text, { headers });
+      },
+    });
+  }
+  return routes;
+}
+
+function runFailure(): TSchema {
+  return Type.Object({ error: Type.String(), run: SyncRun }, { additionalProperties: false });
+}
+

@@ -1,0 +1,140 @@
+import { describe, expect, test } from "bun:test";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { bootId, hasDriveLetter, isAbsolutePath, pathRules, processAlive, processStart, readableByOthers, stopSignals, writePrivateFile } from "../src/platform";
+import { tempDir } from "./support/tmp";
+
+/**
+ * Both branches of src/platform.ts on this Linux machine; test/e2e/windows.test.ts runs the Windows
+ * branch natively under Wine.
+ */
+const dir = tempDir("nompd-platform-");
+
+/** A pid that ran and is gone: a child that has exited. */
+async function deadPid(): Promise<number> {
+  const child = Bun.spawn(["true"]);
+  await child.exited;
+  return child.pid;
+}
+
+describe("processes", () => {
+  test("processAlive: this process and pid 1 run, an exited child does not", async () => {
+    expect(processAlive(process.pid)).toBe(true);
+    expect(processAlive(1)).toBe(true);
+    expect(processAlive(await deadPid())).toBe(false);
+  });
+
+  test("processStart on Linux: boot id and start, stable for a process, another for another process, null when gone", async () => {
+    expect(bootId).toMatch(/^[0-9a-f-]{36}$/);
+    const own = processStart(process.pid, "linux");
+    expect(own).toStartWith(`${bootId}/`);
+    expect(processStart(process.pid, "linux")).toBe(own);
+    const child = Bun.spawn(["sleep", "30"]);
+    try {
+      const other = processStart(child.pid, "linux");
+      expect(other).toStartWith(`${bootId}/`);
+      expect(other).not.toBe(own);
+    } finally {
+      child.kill();
+      await child.exited;
+    }
+    expect(processStart(await deadPid(), "linux")).toBeNull();
+  });
+
+  test("processStart where the platform cannot tell: null (Windows' kernel32 is not here, macOS has no /proc)", () => {
+    expect(processStart(process.pid, "win32")).toBeNull();
+    expect(processStart(process.pid, "darwin")).toBeNull();
+  });
+});
+
+describe("file modes", () => {
+  test("writePrivateFile on POSIX: mode 0600 for a new file and for one that was readable by all, content replaced", () => {
+    const fresh = join(dir, "fresh.key");
+    writePrivateFile(fresh, "secret-1");
+    expect(statSync(fresh).mode & 0o777).toBe(0o600);
+    expect(readFileSync(fresh, "utf8")).toBe("secret-1");
+
+    const old = join(dir, "old.key");
+    writeFileSync(old, "a much longer earlier content");
+    chmodSync(old, 0o666);
+    writePrivateFile(old, new TextEncoder().encode("secret-2"), "linux");
+    expect(statSync(old).mode & 0o777).toBe(0o600);
+    expect(readFileSync(old, "utf8")).toBe("secret-2");
+  });
+
+  test("writePrivateFile on Windows writes the content and leaves access to the folder's list", () => {
+    const file = join(dir, "windows.key");
+    writePrivateFile(file, "secret-3", "win32");
+    expect(readFileSync(file, "utf8")).toBe("secret-3");
+  });
+
+  test("readableByOthers: the group or others read bit on POSIX, null on Windows; a missing file throws", () => {
+    const file = join(dir, "modes.txt");
+    writeFileSync(file, "x");
+    const cases: Array<[number, boolean]> = [
+      [0o600, false],
+      [0o400, false],
+      [0o620, false],
+      [0o602, false],
+      [0o640, true],
+      [0o604, true],
+      [0o644, true],
+    ];
+    for (const [mode, readable] of cases) {
+      chmodSync(file, mode);
+      expect([mode.toString(8), readableByOthers(file, "linux")]).toEqual([mode.toString(8), readable]);
+      expect(readableByOthers(file, "darwin")).toBe(readable);
+      expect(readableByOthers(file, "win32")).toBeNull();
+    }
+    expect(() => readableByOthers(join(dir, "missing.txt"))).toThrow("ENOENT");
+  });
+});
+
+describe("signals", () => {
+  test("POSIX stops on SIGTERM and SIGINT; Windows, which has no SIGTERM, on Ctrl+C, Ctrl+Break and a closed console", () => {
+    expect(stopSignals("linux").sort()).toEqual(["SIGINT", "SIGTERM"]);
+    expect(stopSignals("darwin").sort()).toEqual(["SIGINT", "SIGTERM"]);
+    expect(stopSignals("win32").sort()).toEqual(["SIGBREAK", "SIGHUP", "SIGINT"]);
+    expect(stopSignals()).toEqual(stopSignals("linux"));
+  });
+
+  test("each POSIX stop signal reaches a listener in a real process", async () => {
+    for (const signal of stopSignals("linux")) {
+      const child = Bun.spawn([process.execPath, "-e", `process.on("${signal}", () => { console.log("got ${signal}"); process.exit(0); }); console.log("ready"); setInterval(() => {}, 1000);`], { stdout: "pipe" });
+      const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
+      let out = "";
+      while (!out.includes("ready")) out += new TextDecoder().decode((await reader.read()).value);
+      child.kill(signal);
+      for (let r = await reader.read(); !r.done; r = await reader.read()) out += new TextDecoder().decode(r.value);
+      expect(await child.exited).toBe(0);
+      expect(out).toContain(`got ${signal}`);
+    }
+  });
+});
+
+describe("paths", () => {
+  test("drive letters and UNC shares are absolute on Windows, not on POSIX", () => {
+    const cases: Array<[string, boolean, boolean]> = [
+      // path, absolute on Windows, absolute on POSIX
+      ["C:\\nompd.db", true, false],
+      ["Z:\\data\\export", true, false],
+      ["c:/data/nompd.db", true, false],
+      ["\\\\server\\share\\nompd.db", true, false],
+      ["\\nompd.db", true, false],
+      ["C:nompd.db", false, false],
+      ["data\\nompd.db", false, false],
+      ["data/nompd.db", false, false],
+      ["/var/lib/nompd/nompd.db", true, true],
+    ];
+    for (const [path, windows, posix] of cases) {
+      expect([path, isAbsolutePath(path, "win32"), isAbsolutePath(path, "linux")]).toEqual([path, windows, posix]);
+    }
+  });
+
+  test("hasDriveLetter tells a Windows path; pathRules resolves with the platform's rules", () => {
+    expect(["C:\\nompd.db", "z:/x", "C:nompd.db", "/C:/x", "nompd.db", "1:\\x"].map(hasDriveLetter)).toEqual([true, true, true, false, false, false]);
+    expect(pathRules("win32").resolve("Z:\\data", "export", "..\\nompd.db")).toBe("Z:\\data\\nompd.db");
+    expect(pathRules("win32").join("C:\\", "nompd.db")).toBe("C:\\nompd.db");
+    expect(pathRules("linux").resolve("/var/lib", "nompd", "../nompd.db")).toBe("/var/lib/nompd.db");
+  });
+});
