@@ -6,20 +6,21 @@ import { asArray, extensionsMatching, isObj, type Obj } from "./read";
  * yields any number wins. De-duplicated, upstream order kept.
  */
 export function articleNumbers(resource: Obj): string[] {
-  const places: Array<() => string[]> = [
-    () => fromProperty(resource),
-    () => fromExtensions(resource),
-    () => fromVarenummerIdentifiers(resource),
-  ];
-  for (const place of places) {
-    const found = unique(place());
-    if (found.length > 0) return found;
-  }
-  return [];
+  // The places in order, written out rather than as a list of closures: this runs for every
+  // ActivityDefinition and RegulatedAuthorization of a sync.
+  let found = unique(fromProperty(resource));
+  if (found.length === 0) found = unique(fromExtensions(resource));
+  if (found.length === 0) found = unique(fromVarenummerIdentifiers(resource));
+  return found;
 }
 
+/** First occurrence of each value kept, in order. */
 function unique(values: string[]): string[] {
-  return [...new Set(values)];
+  // Lists of a few numbers are the rule; a Set pays off only for long ones.
+  if (values.length > 16) return [...new Set(values)];
+  const out: string[] = [];
+  for (const v of values) if (!out.includes(v)) out.push(v);
+  return out;
 }
 
 function numberString(v: unknown): string | null {

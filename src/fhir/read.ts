@@ -71,10 +71,26 @@ export function readPeriod(v: unknown): Period | null {
 export function extensionsMatching(resource: Obj, fragment: string): Obj[] {
   const needle = fragment.toLowerCase();
   const out: Obj[] = [];
-  for (const ext of [...asArray(resource.extension), ...asArray(resource.modifierExtension)]) {
-    if (isObj(ext) && typeof ext.url === "string" && ext.url.toLowerCase().includes(needle)) out.push(ext);
-  }
+  collectMatching(resource.extension, fragment, needle, out);
+  collectMatching(resource.modifierExtension, fragment, needle, out);
   return out;
+}
+
+// Called for every resource of a sync: no intermediate arrays, and a URL that holds the fragment as
+// spelled (the usual case) is not lower-cased. A URL that contains `fragment` also contains it lower-cased.
+function collectMatching(extensions: unknown, fragment: string, needle: string, out: Obj[]): void {
+  if (extensions === undefined || extensions === null) return;
+  if (!Array.isArray(extensions)) {
+    if (urlMatches(extensions, fragment, needle)) out.push(extensions as Obj);
+    return;
+  }
+  for (const ext of extensions) if (urlMatches(ext, fragment, needle)) out.push(ext as Obj);
+}
+
+function urlMatches(ext: unknown, fragment: string, needle: string): boolean {
+  if (!isObj(ext)) return false;
+  const url = ext.url;
+  return typeof url === "string" && (url.includes(fragment) || url.toLowerCase().includes(needle));
 }
 
 /** A number from valueInteger / valuePositiveInt / valueUnsignedInt / valueDecimal / numeric valueString. */
