@@ -21,20 +21,23 @@ export const SKIP_DUPLICATE = "duplicate identifier[0].value (first kept)";
 export const MAX_DEPTH = 100;
 export const SKIP_TOO_DEEP = `nested deeper than ${MAX_DEPTH} levels`;
 
-/** Whether objects and arrays nest deeper than `limit` (iteratively: a hostile value cannot overflow the stack). */
+/**
+ * Whether objects and arrays nest deeper than `limit`. The walk descends at most `limit` + 1 levels, so
+ * a hostile value cannot overflow the stack; it allocates nothing, since it visits every resource.
+ */
 export function deeperThan(value: unknown, limit: number): boolean {
-  const values: unknown[] = [value];
-  const depths: number[] = [1];
-  while (values.length > 0) {
-    const v = values.pop() as object;
-    const d = depths.pop()!;
-    if (d > limit) return true;
-    const children = Array.isArray(v) ? v : Object.values(v);
-    for (const child of children) {
-      if (child !== null && typeof child === "object") {
-        values.push(child);
-        depths.push(d + 1);
-      }
+  return nestsDeeper(value, 1, limit);
+}
+
+function nestsDeeper(value: unknown, depth: number, limit: number): boolean {
+  if (depth > limit) return true;
+  if (Array.isArray(value)) {
+    for (const child of value) if (child !== null && typeof child === "object" && nestsDeeper(child, depth + 1, limit)) return true;
+  } else if (value !== null && typeof value === "object") {
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const child = (value as Obj)[key];
+      if (child !== null && typeof child === "object" && nestsDeeper(child, depth + 1, limit)) return true;
     }
   }
   return false;
