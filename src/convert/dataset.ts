@@ -2,7 +2,7 @@ import { businessKey, isObj, type Obj } from "../fhir/read";
 import { ALL_COLLECTIONS, RAW_COLLECTIONS, type Collection, type RawCollection } from "../collections";
 import { emptyFallbacks } from "./fallbacks";
 import { toReimbursementGroup } from "./reimbursementGroup";
-import { ActivityIndex, toTreatmentGroup } from "./treatmentGroup";
+import { ActivityIndex, completeTreatmentGroup, readPlanDefinition, type PendingTreatmentGroup } from "./treatmentGroup";
 
 /** A resource or model with its business key. */
 export interface KeyedDocument<T = unknown> {
@@ -88,9 +88,9 @@ export type DocumentSink = (collection: Collection, id: string, content: unknown
  * Builds the dataset page by page as resources arrive, in any order of collections: each resource is
  * checked and keyed at once and handed to `emit`, which decides where it lives (the sync stages it
  * in SQLite, so a large upstream is never held in memory). A reimbursement group is converted at once;
- * treatment groups wait for finish(), when every ActivityDefinition they may point at has arrived, so
- * only PlanDefinitions are held until then. ActivityDefinitions are kept only as the few facts an
- * alternative needs.
+ * a treatment group is read as far as it can be at once and completed in finish(), when every
+ * ActivityDefinition it may point at has arrived: until then only that pending group is held, not the
+ * PlanDefinition. ActivityDefinitions are kept only as the few facts an alternative needs.
  */
 export class DatasetBuilder {
   private readonly seen = Object.fromEntries(RAW_COLLECTIONS.map((c) => [c, new Set<string>()])) as Record<RawCollection, Set<string>>;
@@ -98,14 +98,14 @@ export class DatasetBuilder {
   /** How often each mapping fallback was taken. */
   readonly fallbacks = emptyFallbacks();
   private readonly activities = new ActivityIndex();
-  private plans: KeyedDocument<Obj>[] = [];
+  private plans: Array<PendingTreatmentGroup | null> = [];
 
   constructor(private readonly emit: DocumentSink) {}
 
   add(collection: RawCollection, resources: unknown[]): void {
     for (const { id, content } of keyResources(collection, resources, this.skipped[collection], this.seen[collection])) {
       this.emit(collection, id, content);
-      if (collection === "PlanDefinition") this.plans.push({ id, content });
+      if (collection === "PlanDefinition") this.plans.push(readPlanDefinition(content, id, this.fallbacks));
       else if (collection === "ActivityDefinition") this.activities.add(id, content);
       else this.emit("reimbursementGroup", id, toReimbursementGroup(content, id, this.fallbacks));
     }
@@ -113,7 +113,13 @@ export class DatasetBuilder {
 
   /** Emits the treatment groups, in PlanDefinition order. */
   finish(): void {
-    for (const { id, content } of this.plans) this.emit("treatmentGroup", id, toTreatmentGroup(content, id, this.activities, this.fallbacks));
+    const plans = this.plans;
     this.plans = [];
+    for (let i = 0; i < plans.length; i++) {
+      const pending = plans[i]!;
+      // Let go of each one as it is done: what finish() makes need not add to what the sync holds.
+      plans[i] = null;
+      this.emit("treatmentGroup", pending.group.id, completeTreatmentGroup(pending, this.activities, this.fallbacks));
+    }
   }
 }

@@ -117,29 +117,35 @@ function rankOf(action: Obj, position: number, tally?: Fallbacks): number {
   return position;
 }
 
-function alternative(action: Obj, position: number, activities: ActivityIndex, tally?: Fallbacks): TreatmentAlternative {
-  const canonical = str(action.definitionCanonical) ?? str(action.definitionUri);
-  const ad = canonical !== null ? activities.resolve(canonical) : null;
-  if (!ad && tally) tally.unresolvedCanonicals++;
-  return {
-    rank: rankOf(action, position, tally),
-    treatmentId: ad?.treatmentId ?? canonical,
-    name: ad?.name ?? str(action.description) ?? str(action.title),
-    description: ad?.description ?? null,
-    medicines: ad ? medicines(ad.articleNumbers) : [],
-  };
+/**
+ * A PlanDefinition read as far as it can be before its ActivityDefinitions are known: the treatment
+ * group without its alternatives, and per action what its alternative needs besides the activity,
+ * already in rank order. Much smaller than the resource, so a sync holds these, not the resources,
+ * until every ActivityDefinition has arrived.
+ */
+export interface PendingTreatmentGroup {
+  group: Omit<TreatmentGroup, "treatmentAlternatives">;
+  actions: PendingAction[];
 }
 
-/**
- * PlanDefinition (+ its ActivityDefinitions) → TreatmentGroup. The caller has checked the business key.
- * `tally`, when given, counts the fallbacks taken (the result does not depend on it).
- */
-export function toTreatmentGroup(pd: Obj, id: string, activities: ActivityIndex, tally?: Fallbacks): TreatmentGroup {
+interface PendingAction {
+  rank: number;
+  canonical: string | null;
+  /** The name when the activity gives none: the action's description, else its title. */
+  name: string | null;
+}
+
+/** The part of a PlanDefinition's conversion that needs no ActivityDefinition. The caller has checked the business key. */
+export function readPlanDefinition(pd: Obj, id: string, tally?: Fallbacks): PendingTreatmentGroup {
+  const actions: PendingAction[] = [];
   // The fallback rank is the 1-based position in action[] as sent, entries that are not objects included.
-  const alternatives = asArray(pd.action).flatMap((action, i) => (isObj(action) ? [alternative(action, i + 1, activities, tally)] : []));
+  asArray(pd.action).forEach((action, i) => {
+    if (!isObj(action)) return;
+    actions.push({ rank: rankOf(action, i + 1, tally), canonical: str(action.definitionCanonical) ?? str(action.definitionUri), name: str(action.description) ?? str(action.title) });
+  });
   // Array.prototype.sort is stable, so equal ranks keep upstream order.
-  alternatives.sort((a, b) => a.rank - b.rank);
-  return {
+  actions.sort((a, b) => a.rank - b.rank);
+  const group = {
     id,
     name: str(pd.name),
     description: str(pd.description),
@@ -148,6 +154,30 @@ export function toTreatmentGroup(pd: Obj, id: string, activities: ActivityIndex,
     validityPeriod: readPeriod(pd.effectivePeriod),
     reviewDate: datePart(pd.lastReviewDate),
     indications: indications(pd),
-    treatmentAlternatives: alternatives,
   };
+  return { group, actions };
+}
+
+/** The treatment group of a pending one, its actions resolved to their ActivityDefinitions. */
+export function completeTreatmentGroup(pending: PendingTreatmentGroup, activities: ActivityIndex, tally?: Fallbacks): TreatmentGroup {
+  const alternatives: TreatmentAlternative[] = pending.actions.map((action) => {
+    const ad = action.canonical !== null ? activities.resolve(action.canonical) : null;
+    if (!ad && tally) tally.unresolvedCanonicals++;
+    return {
+      rank: action.rank,
+      treatmentId: ad?.treatmentId ?? action.canonical,
+      name: ad?.name ?? action.name,
+      description: ad?.description ?? null,
+      medicines: ad ? medicines(ad.articleNumbers) : [],
+    };
+  });
+  return { ...pending.group, treatmentAlternatives: alternatives };
+}
+
+/**
+ * PlanDefinition (+ its ActivityDefinitions) → TreatmentGroup. The caller has checked the business key.
+ * `tally`, when given, counts the fallbacks taken (the result does not depend on it).
+ */
+export function toTreatmentGroup(pd: Obj, id: string, activities: ActivityIndex, tally?: Fallbacks): TreatmentGroup {
+  return completeTreatmentGroup(readPlanDefinition(pd, id, tally), activities, tally);
 }
