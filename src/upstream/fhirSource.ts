@@ -210,6 +210,8 @@ export function fhirSource(options: UpstreamOptions): Source {
     const client = clientFor(service);
     const serviceBase = `${base}/${service}`;
     let url = `${serviceBase}/${type}`;
+    const nextPage = (next: string) =>
+      attempt(collection, next, (signal) => client.nextPage({ bundle: { resourceType: "Bundle", link: [{ relation: "next", url: next }] } as never, options: { signal } }) as Promise<unknown>, abort);
     let bundle = await attempt(collection, url, (signal) => client.resourceSearch({ resourceType: type, searchParams: {}, options: { signal } }), abort);
     const seen = new Set<string>([url]);
     let received = 0;
@@ -225,8 +227,28 @@ export function fhirSource(options: UpstreamOptions): Source {
       }
       if (pages === 1 && typeof bundle.total === "number") total = bundle.total;
       received += page.length;
-      sink(collection, page);
       const nextLink = asArray(bundle.link).find((l) => isObj(l) && l.relation === "next" && typeof l.url === "string") as { url: string } | undefined;
+      // The next page is asked for before this one is handed on, so that the upstream prepares it while
+      // the sink works; one page ahead at most. A next link that must not be followed is refused only
+      // after this page is handed on, as it would be without asking ahead.
+      let next: string | null = null;
+      let refusal: unknown = null;
+      if (nextLink) {
+        try {
+          next = checkedNext(collection, nextLink.url, url, serviceBase, pages, seen);
+        } catch (err) {
+          refusal = err;
+        }
+      }
+      let following: Promise<Record<string, unknown>> | null = null;
+      if (next !== null) {
+        following = nextPage(next);
+        // Settled by the await below, or abandoned when the sink throws (the abort then ends it).
+        following.catch(() => {});
+        // fhir-kit-client sends the request a few promise steps later: let it go out before the sink runs.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      sink(collection, page);
       onProgress?.({ collection, pages, resources: received, done: !nextLink });
       if (!nextLink) {
         // A listing that ends before the count it announced would soft-delete the rest: refuse it.
@@ -237,18 +259,24 @@ export function fhirSource(options: UpstreamOptions): Source {
         }
         return;
       }
-      if (pages >= maxPages) throw new SourceError(`${collection}: more than ${maxPages} pages; stopped. Nothing was written.`);
-      const next = resolveNext(nextLink.url, url, serviceBase);
-      if (new URL(next).origin !== baseOrigin) {
-        throw new SourceError(
-          `${collection}: the next link at page ${pages} points to another server (${shown(next)}); not followed, since the API key would go with it. Nothing was written.`,
-        );
-      }
-      if (seen.has(next)) throw new SourceError(`${collection}: the next link at page ${pages} points back to a page already read (${shown(next)}); stopped to avoid a loop. Nothing was written.`);
-      seen.add(next);
-      url = next;
-      bundle = await attempt(collection, url, (signal) => client.nextPage({ bundle: { resourceType: "Bundle", link: [{ relation: "next", url: next }] } as never, options: { signal } }) as Promise<unknown>, abort);
+      if (following === null) throw refusal;
+      url = next!;
+      bundle = await following;
     }
+  }
+
+  /** The next page's URL, once it is known to be safe to follow: on the upstream's origin, not seen before, within maxPages. */
+  function checkedNext(collection: RawCollection, link: string, pageUrl: string, serviceBase: string, pages: number, seen: Set<string>): string {
+    if (pages >= maxPages) throw new SourceError(`${collection}: more than ${maxPages} pages; stopped. Nothing was written.`);
+    const next = resolveNext(link, pageUrl, serviceBase);
+    if (new URL(next).origin !== baseOrigin) {
+      throw new SourceError(
+        `${collection}: the next link at page ${pages} points to another server (${shown(next)}); not followed, since the API key would go with it. Nothing was written.`,
+      );
+    }
+    if (seen.has(next)) throw new SourceError(`${collection}: the next link at page ${pages} points back to a page already read (${shown(next)}); stopped to avoid a loop. Nothing was written.`);
+    seen.add(next);
+    return next;
   }
 
   return {
