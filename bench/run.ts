@@ -1,8 +1,8 @@
 /**
  * `make bench`: every figure as a ratio against its own limit, measured in the same run on the same
- * machine, with its target and "met" or "missed" (docs/PERFORMANCE.md explains the method). Not a test:
- * it never fails on a number. It exits non-zero only when a measurement could not be made or could not
- * be trusted (a "broken" row: a path that answered the wrong thing cannot pass as fast).
+ * machine, with its target and "met" or "missed" (docs/PERFORMANCE.md explains the method). A
+ * measurement that could not be made or trusted (a path that answered the wrong thing cannot pass as
+ * fast) is a "broken" row. Not a test: it exits 0 whatever it measured, and never gates CI.
  *
  *   make bench                          # every part
  *   BENCH_ONLY=read,diff make bench     # some parts: read, diff, sync, startup
@@ -59,6 +59,6 @@ for (const [n, part] of PARTS.filter((p) => only === null || only.includes(p.nam
     report.add({ part: part.name, what: `${part.name} (the part stopped)`, value: NaN, target: { op: "≤", limit: NaN, unit: "" }, detail: "", broken: String((err as Error)?.stack ?? err) });
   }
 }
-console.error(`\n(${Math.round((performance.now() - started) / 1000)} s)`);
+console.error(`\n(${Math.round((performance.now() - started) / 1000)} s) ${report.summary()}`);
 console.log(`\n${report.table()}`);
-process.exit(report.rows.some((r) => r.broken !== undefined) ? 1 : 0);
+process.exit(0);

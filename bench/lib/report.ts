@@ -55,6 +55,13 @@ export class Report {
     console.error(`  ${row.what}: ${valueText(row)} (target ${targetText(row.target)}: ${verdict(row)}${why})  ${row.detail}`);
   }
 
+  /** "9 met, 3 missed, 1 broken". */
+  summary(): string {
+    const broken = this.rows.filter((r) => r.broken !== undefined).length;
+    const hits = this.rows.filter(met).length;
+    return `${hits} met, ${this.rows.length - hits - broken} missed${broken > 0 ? `, ${broken} BROKEN (see above)` : ""}`;
+  }
+
   /** The Markdown table that docs/PERFORMANCE.md takes. */
   table(): string {
     const lines = ["| measurement | result | target | | behind it |", "|---|---|---|---|---|"];
