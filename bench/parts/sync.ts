@@ -28,14 +28,13 @@ interface SyncRun {
 function footprint(db: string): string {
   const d = new Database(db, { readonly: true });
   try {
-    return JSON.stringify(
-      d
-        .query(
-          `SELECT (SELECT value FROM meta WHERE key = 'version') AS version, (SELECT count(*) FROM dataset_version) AS versions,
-                  (SELECT count(*) FROM document_history) AS history, (SELECT max(version) FROM document) AS newest`,
-        )
-        .get(),
-    );
+    const f = d
+      .query(
+        `SELECT (SELECT value FROM meta WHERE key = 'version') AS version, (SELECT count(*) FROM dataset_version) AS versions,
+                (SELECT count(*) FROM document_history) AS history, (SELECT max(version) FROM document) AS newest`,
+      )
+      .get() as { version: string; versions: number; history: number; newest: number };
+    return `version ${f.version}, ${fmt(f.versions)} version${f.versions === 1 ? "" : "s"}, ${fmt(f.history)} history rows, newest document at version ${f.newest}`;
   } finally {
     d.close();
   }
@@ -108,7 +107,7 @@ export const syncPart: Part = {
         const before = footprint(db);
         const r = await sync(db, "no_changes");
         const after = footprint(db);
-        return { ...r, wrong: r.wrong ?? (before === after ? null : `the database changed: ${before} → ${after}`), written: `${before} → ${after}` };
+        return { ...r, wrong: r.wrong ?? (before === after ? null : `the database changed: ${before} → ${after}`), footprint: after };
       });
       const againSeconds = seconds(again.nompd);
       const floorAgain = seconds(again.limit);
@@ -119,7 +118,7 @@ export const syncPart: Part = {
         target: ratio("≤", 1.5),
         detail:
           `Nompd ${fmt(againSeconds, 2)} s (${spread(again.nompd.map((r) => r.seconds), 2)}); floor ${fmt(floorAgain, 2)} s (${spread(again.limit.map((r) => r.seconds), 2)}); ` +
-          `unchanged: ${again.nompd[0]!.written}`,
+          `unchanged: ${again.nompd[0]!.footprint}`,
         ...(problems(again.limit, again.nompd) ? { broken: problems(again.limit, again.nompd)! } : {}),
       });
       for (const db of dbs.slice(1)) rmSync(db, { force: true });
