@@ -109,6 +109,19 @@ describe("settings and usage", () => {
     expect((await cli(["--version"])).stdout.trim()).toBe(`nompd ${pkg.version} (run from source, bun ${Bun.version})`);
   });
 
+  test("the README's settings table names every setting the program has, and only those", async () => {
+    const readme = await Bun.file(join(ROOT, "README.md")).text();
+    const table = readme.slice(readme.indexOf("| flag | environment | default | meaning |"), readme.indexOf("Exit codes:"));
+    for (const s of Object.values(SETTINGS) as Array<{ flag: string; env: string; hidden?: boolean; negatedFlag?: string }>) {
+      if (s.hidden) continue;
+      expect([s.flag, table.includes(s.negatedFlag ?? s.flag) && table.includes(s.env)]).toEqual([s.flag, true]);
+    }
+    const firstCells = table.split("\n").map((line) => line.split("|")[1] ?? "");
+    const documented = firstCells.flatMap((cell) => [...cell.matchAll(/`(--[a-z-]+)/g)].map((m) => m[1]!));
+    const known = new Set((Object.values(SETTINGS) as Array<{ flag: string; negatedFlag?: string }>).flatMap((s) => [s.flag, s.negatedFlag]));
+    for (const flag of documented) expect([flag, known.has(flag)]).toEqual([flag, true]);
+  });
+
   test("NOMPD_API_KEYS with a short key stops the program; BUN_CONFIG_VERBOSE_FETCH is refused", async () => {
     const short = await cli(["status", "--db", db("settings")], { NOMPD_API_KEYS: `${"k".repeat(40)},short-key` });
     expect(short.exitCode).toBe(2);
