@@ -2,7 +2,8 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors";
-import { readableByOthers } from "./platform";
+import { foreignPath, readableByOthers } from "./platform";
+import { DEFAULT_LEASE_MS } from "./store/syncLock";
 import { checkCron, nextRun } from "./sync/cron";
 import { chooseProxy, parseProxyUrl, type ProxyChoice, type ProxyEnvironment } from "./upstream/proxy";
 import { certificatesIn, type ExtraCa } from "./upstream/transport";
@@ -94,6 +95,12 @@ function validTimeZone(tz: string): boolean {
   }
 }
 
+/** A file path for this platform (see foreignPath). */
+const filePath = z.string().min(1, "expected a file path").superRefine((v, ctx) => {
+  const problem = foreignPath(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
 /** A whole number from `min` to `max`, digits only. */
 const wholeNumber = (what: string, min: number, max: number) =>
   z.preprocess(
@@ -137,28 +144,28 @@ const setting = <S extends z.ZodType>(def: SettingDef<S>) => def;
  * The Settings type is derived from this table.
  */
 export const SETTINGS = {
-  db: setting({ flag: "--db", env: "NOMPD_DB", default: "data/nompd.db", schema: z.string().min(1, "expected a file path"), help: "SQLite database file", placeholder: "FILE" }),
+  db: setting({ flag: "--db", env: "NOMPD_DB", default: "data/nompd.db", schema: filePath, help: "SQLite database file", placeholder: "FILE" }),
   host: setting({ flag: "--host", env: "NOMPD_HOST", default: "127.0.0.1", schema: z.string().min(1, "expected a host name or address"), help: "address to listen on (0.0.0.0 for all)", placeholder: "ADDR" }),
   port: setting({ flag: "--port", env: "NOMPD_PORT", default: 8080, schema: port, help: "port to listen on", placeholder: "N" }),
   sample: setting({ flag: "--sample", env: "NOMPD_SAMPLE", boolean: true, default: false, schema: bool, help: "serve: on an empty database, load the embedded sample dataset (invented data, marked as such)" }),
   upstreamUrl: setting({ flag: "--upstream-url", env: "NOMPD_UPSTREAM_URL", default: null, schema: httpUrl.nullable(), help: "base URL of the national FHIR APIs (without it: no network sync)", placeholder: "URL" }),
-  upstreamApiKeyFile: setting({ flag: "--upstream-api-key-file", env: "NOMPD_UPSTREAM_API_KEY_FILE", default: null, schema: z.string().min(1).nullable(), help: "file holding the upstream API key; beats NOMPD_UPSTREAM_API_KEY, which beats the credential upstream-api-key", placeholder: "FILE" }),
+  upstreamApiKeyFile: setting({ flag: "--upstream-api-key-file", env: "NOMPD_UPSTREAM_API_KEY_FILE", default: null, schema: filePath.nullable(), help: "file holding the upstream API key; beats NOMPD_UPSTREAM_API_KEY, which beats the credential upstream-api-key", placeholder: "FILE" }),
   upstreamKeyHeader: setting({ flag: "--upstream-key-header", env: "NOMPD_UPSTREAM_KEY_HEADER", default: "X-API-KEY", schema: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "expected an HTTP header name"), help: "header that carries the upstream API key", placeholder: "NAME" }),
   upstreamTimeoutMs: setting({ flag: "--upstream-timeout-ms", env: "NOMPD_UPSTREAM_TIMEOUT_MS", default: 30000, schema: positiveMs, help: "timeout of one upstream request", placeholder: "MS" }),
   upstreamRetries: setting({ flag: "--upstream-retries", env: "NOMPD_UPSTREAM_RETRIES", default: 4, schema: retries, help: "retries of a failed upstream request (network error, 429, 5xx)", placeholder: "N" }),
   upstreamBackoffMs: setting({ flag: "--upstream-backoff-ms", env: "NOMPD_UPSTREAM_BACKOFF_MS", default: 1000, schema: positiveMs, help: "first retry delay; doubles on each retry (Retry-After wins)", placeholder: "MS" }),
   upstreamProxy: setting({ flag: "--upstream-proxy", env: "NOMPD_UPSTREAM_PROXY", default: null, schema: proxyUrl.nullable(), redact: withoutUserInfo, help: "proxy for upstream requests (http://host:port); beats HTTPS_PROXY/HTTP_PROXY; NO_PROXY still applies", placeholder: "URL" }),
-  upstreamCaFile: setting({ flag: "--upstream-ca-file", env: "NOMPD_UPSTREAM_CA_FILE", default: null, schema: z.string().min(1).nullable(), help: "CA certificates (PEM) trusted for upstream TLS, on top of the system's", placeholder: "FILE" }),
+  upstreamCaFile: setting({ flag: "--upstream-ca-file", env: "NOMPD_UPSTREAM_CA_FILE", default: null, schema: filePath.nullable(), help: "CA certificates (PEM) trusted for upstream TLS, on top of the system's", placeholder: "FILE" }),
   maxPageMib: setting({ flag: "--max-page-mib", env: "NOMPD_MAX_PAGE_MIB", default: 64, schema: wholeNumber("MiB", 1, 4096), help: "largest upstream page or import file read, in MiB", placeholder: "MIB" }),
   syncCron: setting({ flag: "--sync-cron", env: "NOMPD_SYNC_CRON", default: "0 2 * * *", schema: z.string().superRefine(cronProblem), help: "schedule of the automatic sync (cron, 5 or 6 fields)", placeholder: "CRON" }),
   syncTz: setting({ flag: "--sync-tz", env: "NOMPD_SYNC_TZ", default: "Europe/Oslo", schema: z.string().refine(validTimeZone, "expected an IANA time zone such as Europe/Oslo"), help: "time zone of the schedule", placeholder: "TZ" }),
   syncSchedule: setting({ flag: "--sync-schedule", negatedFlag: "--no-sync-schedule", env: "NOMPD_SYNC_SCHEDULE", boolean: true, default: true, schema: bool, help: "run the scheduled sync (--no-sync-schedule turns it off)" }),
   maxDeleteShare: setting({ flag: "--max-delete-share", env: "NOMPD_MAX_DELETE_SHARE", default: 0.5, schema: share, help: "largest share of a collection one sync may delete without --force", placeholder: "0..1" }),
   historyKeepVersions: setting({ flag: "--history-keep-versions", env: "NOMPD_HISTORY_KEEP_VERSIONS", default: "all", schema: wholeNumberOr("all", "a number of versions (or all)", 1, 1_000_000), help: "keep history and run records of only the newest N dataset versions", placeholder: "N|all" }),
-  syncLockLeaseMs: setting({ flag: "--sync-lock-lease-ms", env: "NOMPD_SYNC_LOCK_LEASE_MS", default: 300000, schema: wholeNumber("milliseconds", 100, 86_400_000), help: "a sync lock not renewed for this long may be taken over", placeholder: "MS", hidden: true }),
+  syncLockLeaseMs: setting({ flag: "--sync-lock-lease-ms", env: "NOMPD_SYNC_LOCK_LEASE_MS", default: DEFAULT_LEASE_MS, schema: wholeNumber("milliseconds", 100, 86_400_000), help: "a sync lock not renewed for this long may be taken over", placeholder: "MS", hidden: true }),
   cacheMib: setting({ flag: "--cache-mib", env: "NOMPD_CACHE_MIB", default: 64, schema: wholeNumber("MiB", 1, 65536), help: "memory for prepared answers (all together), in MiB", placeholder: "MIB" }),
-  tlsCert: setting({ flag: "--tls-cert", env: "NOMPD_TLS_CERT", default: null, schema: z.string().min(1).nullable(), help: "TLS certificate (PEM) to serve HTTPS; needs --tls-key", placeholder: "FILE" }),
-  tlsKey: setting({ flag: "--tls-key", env: "NOMPD_TLS_KEY", default: null, schema: z.string().min(1).nullable(), help: "TLS private key (PEM); needs --tls-cert", placeholder: "FILE" }),
+  tlsCert: setting({ flag: "--tls-cert", env: "NOMPD_TLS_CERT", default: null, schema: filePath.nullable(), help: "TLS certificate (PEM) to serve HTTPS; needs --tls-key", placeholder: "FILE" }),
+  tlsKey: setting({ flag: "--tls-key", env: "NOMPD_TLS_KEY", default: null, schema: filePath.nullable(), help: "TLS private key (PEM); needs --tls-cert", placeholder: "FILE" }),
   tlsMinVersion: setting({ flag: "--tls-min-version", env: "NOMPD_TLS_MIN_VERSION", default: "1.2", schema: z.enum(["1.2", "1.3"], { error: "expected 1.2 or 1.3" }), help: "oldest TLS version served", placeholder: "1.2|1.3" }),
   logFormat: setting({ flag: "--log-format", env: "NOMPD_LOG_FORMAT", default: "pretty", schema: z.enum(["json", "pretty"], { error: "expected json or pretty" }), help: "log lines as JSON or as text", placeholder: "json|pretty" }),
   corsOrigins: setting({ flag: "--cors-origins", env: "NOMPD_CORS_ORIGINS", default: null, schema: corsOrigins, help: "browser origins allowed to call the API (comma-separated, or *); off by default", placeholder: "ORIGINS" }),

@@ -44,7 +44,7 @@ function listQuery(collection: Collection): TObject {
   return Type.Object({
     sinceVersion: Type.Optional(SINCE),
     asOfVersion: Type.Optional(AS_OF),
-    ...Object.fromEntries(Object.entries(filters).map(([name, f]) => [name, Type.Optional(Type.String({ minLength: 1, description: f.description }))])),
+    ...Object.fromEntries(Object.entries(filters).map(([name, f]) => [name, Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: f.description }))])),
   });
 }
 
@@ -108,8 +108,8 @@ function itemRoutes(collection: OutputCollection, deps: RouteDeps): RouteDef[] {
         410: { description: "Deleted: the last version of the item, with isDeleted true", schema: versionedItem(model) },
       },
       handle({ request, params, state }) {
-        const { body, deleted } = deps.answers.item(collection, params.id!, state);
-        return sendJson(request, body, deleted ? 410 : 200);
+        const body = deps.answers.item(collection, params.id!, state);
+        return sendJson(request, body, body.deleted ? 410 : 200);
       },
     },
     {
@@ -139,7 +139,9 @@ export function healthOf(store: Store, state: StoreState, schedule: RouteDeps["s
     ? "serving the sample dataset (invented data): load real data with --upstream-url or 'nompd import'"
     : lastOk === null
       ? "no successful sync yet: the database is empty; set --upstream-url, run 'nompd import PATH', or start with --sample to try Nompd"
-      : null;
+      : state.version === 0
+        ? "no data: every sync so far found the upstream empty; check --upstream-url and the upstream"
+        : null;
   return {
     currentVersion: state.version,
     lastSuccessfulSync: lastOk?.finishedAt ?? null,

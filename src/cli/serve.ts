@@ -81,8 +81,7 @@ export const serveCommand: Command = {
 
     const store = ctx.openStore();
     // Runs a dead process left 'running' are closed, so that /health and /metrics never report them.
-    const holder = store.lock.current();
-    store.runs.closeAbandoned(holder && !holder.stale ? holder.token : null);
+    store.closeDeadRuns();
     await firstData(ctx, store, upstream !== null);
 
     const auth = new Authenticator(store, secrets.apiKeys);
@@ -144,15 +143,25 @@ export const serveCommand: Command = {
       );
     }
 
-    // With an upstream and no real data yet, sync now rather than at the first scheduled time.
-    if (upstream !== null && (store.runs.lastSuccessful() === null || store.state().sample)) {
+    // With an upstream and no real data yet, sync now rather than at the first scheduled time. A lock
+    // still held (a sync of another process, or one killed in another container whose lease has not run
+    // out) is said, and waited out once.
+    const startupSync = (retried: boolean) => {
+      if (ctx.stop.aborted) return;
       void sync.run("startup", false).then(
         ({ run }) => (run.error ? ctx.log.error("initial sync failed", { run: run.id, error: run.error }) : ctx.log.info("initial sync finished", { run: run.id, status: run.status, version: run.version })),
         (err) => {
-          if (!(err instanceof SyncAlreadyRunningError)) ctx.log.error("initial sync failed", { error: String(err) });
+          if (!(err instanceof SyncAlreadyRunningError)) return ctx.log.error("initial sync failed", { error: String(err) });
+          const waitMs = settings.syncLockLeaseMs + 5_000;
+          ctx.log.warn(retried ? "initial sync skipped again: the lock is still held; the schedule or POST /api/internal/sync will run it" : "initial sync waits: another sync holds the lock", {
+            holder: `${err.holder.trigger}, pid ${err.holder.pid} on ${err.holder.host}, since ${err.holder.started_at}`,
+            ...(retried ? {} : { retryInMs: waitMs }),
+          });
+          if (!retried) setTimeout(() => startupSync(true), waitMs).unref?.();
         },
       );
-    }
+    };
+    if (upstream !== null && (store.runs.lastSuccessful() === null || store.state().sample)) startupSync(false);
 
     await new Promise<void>((resolve) => (ctx.stop.aborted ? resolve() : ctx.stop.addEventListener("abort", () => resolve(), { once: true })));
     ctx.log.info("stopping: no new connections; requests in flight may finish", { withinMs: settings.shutdownTimeoutMs });

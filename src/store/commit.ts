@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import type { Collection } from "../collections";
-import { GuardError } from "../errors";
+import { ConflictError, GuardError } from "../errors";
 import type { CollectionCounts } from "../models";
 import { isoSeconds } from "./time";
 
@@ -112,7 +112,25 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
     options.assertLockHeld?.();
     const previousVersion = Number(meta("version") ?? 0);
     const version = previousVersion + 1;
+    if (options.sample && previousVersion !== 0) {
+      // Another process filled the database since the caller looked: the sample never goes over data.
+      throw new ConflictError("The database is no longer empty (another process synced into it), so the sample dataset is not loaded.");
+    }
     const replacedSample = !options.sample && meta("sample") === "1";
+    if (replacedSample && !options.force) {
+      // Not counted by the guard (the sample goes entirely), but an empty answer must not replace it either.
+      for (const collection of collections) {
+        const staged = (q.compare.get(collection) as { staged: number }).staged;
+        const live = (q.gone.get(collection) as { live: number }).live;
+        if (staged === 0 && live > 0) {
+          throw new GuardError(
+            `Sync stopped by the mass-deletion guard: it would replace the sample dataset with no ${collection} at all. ` +
+              `Nothing was written. If upstream really has none, run the sync again with --force (HTTP: ?force=true).`,
+            {},
+          );
+        }
+      }
+    }
     if (replacedSample) {
       // The sample goes entirely: no tombstone of an invented ranking stays in a real dataset.
       db.exec("DELETE FROM document; DELETE FROM document_history; DELETE FROM dataset_version;");

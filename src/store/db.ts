@@ -7,7 +7,8 @@ import { createPrivateFile } from "../platform";
 import { commitStaged, type CommitOptions, type CommitResult } from "./commit";
 import { Documents } from "./documents";
 import { Keys } from "./keys";
-import { checkSchema, migrate } from "./migrations";
+import { busy, isBusy } from "./busy";
+import { BUSY_TIMEOUT_MS, checkSchema, migrate } from "./migrations";
 import { Runs } from "./runs";
 import { Staging } from "./staging";
 import { SyncLock } from "./syncLock";
@@ -88,7 +89,7 @@ export class Store {
   }
 
   get lock(): SyncLock {
-    return (this.repos.lock ??= new SyncLock(this.db, this.lockLeaseMs));
+    return (this.repos.lock ??= new SyncLock(this.db, this.path, this.lockLeaseMs));
   }
 
   static open(path: string, options: OpenOptions = {}): Store {
@@ -106,7 +107,7 @@ export class Store {
       throw new StoreError(`Cannot open the database ${absolute}: ${(err as Error).message}. Check the --db path and its permissions.`);
     }
     try {
-      db.exec("PRAGMA busy_timeout = 10000");
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       const appId = (db.query("PRAGMA application_id").get() as { application_id: number }).application_id;
       const tables = (db.query("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number }).n;
       if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) {
@@ -130,6 +131,7 @@ export class Store {
       if (/not a database|file is encrypted/i.test(message)) {
         throw new StoreError(`${absolute} is not a SQLite database. Point --db at a Nompd database or at a new file.`);
       }
+      if (isBusy(err)) throw busy(absolute);
       throw err;
     }
   }
@@ -153,6 +155,24 @@ export class Store {
       oldestVersion: Number(meta.get("oldest_version") ?? 0),
     };
     return this.cached;
+  }
+
+  /**
+   * Closes the runs that dead syncs left "running" (a kill -9, a power cut), leaving the run of a sync
+   * that is alive: both decided in one write transaction, so that a sync starting meanwhile is not caught.
+   */
+  closeDeadRuns(): number {
+    try {
+      return this.db
+        .transaction(() => {
+          const holder = this.lock.current();
+          return this.runs.closeAbandoned(holder && !holder.stale ? holder.token : null);
+        })
+        .immediate();
+    } catch (err) {
+      if (isBusy(err)) throw busy(this.path);
+      throw err;
+    }
   }
 
   /** Convenience: the current dataset version. */
@@ -211,6 +231,8 @@ function createPrivate(path: string): void {
   }
 }
 
+/** A new file's dataset id and version 0; a file that has them is only read (no write, no wait). */
 function ensureDatasetId(db: Database): void {
+  if (db.query("SELECT 1 FROM meta WHERE key = 'dataset_id'").get()) return;
   db.query("INSERT OR IGNORE INTO meta (key, value) VALUES ('dataset_id', ?), ('version', '0')").run(crypto.randomUUID());
 }

@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { ConflictError, NotFoundError, UsageError } from "../errors";
 import { isoSeconds } from "./time";
+import { BUSY_TIMEOUT_MS } from "./migrations";
 
 export type Scope = "read" | "admin";
 
@@ -54,7 +55,7 @@ interface KeyRow {
 export class Keys {
   private readonly q;
 
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     this.q = {
       activeByName: db.query("SELECT id FROM api_key WHERE name = ? AND revoked_at IS NULL"),
       insert: db.query("INSERT INTO api_key (name, scope, hash, created_at) VALUES (?, ?, ?, ?)"),
@@ -98,8 +99,18 @@ export class Keys {
     return (this.q.active.all() as KeyRow[]).map((r) => ({ id: r.id, name: r.name, scope: r.scope, hash: Buffer.from(r.hash, "hex") }));
   }
 
-  /** Records when keys were last used (the caller batches: at most one write a minute). */
+  /**
+   * Records when keys were last used (the caller batches: at most one write a minute). It never waits
+   * for another connection's write: the caller is answering requests, and tries again next time.
+   */
   markUsed(ids: Iterable<number>, at: string): void {
-    for (const id of ids) this.q.used.run(at, id);
+    this.db.exec("PRAGMA busy_timeout = 0");
+    try {
+      this.db.transaction(() => {
+        for (const id of ids) this.q.used.run(at, id);
+      })();
+    } finally {
+      this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 }

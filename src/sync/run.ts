@@ -22,6 +22,8 @@ export interface SyncOptions {
   keepVersions?: number | null;
   /** Stops the sync (the server is shutting down): nothing is written, the run is recorded as aborted. */
   signal?: AbortSignal;
+  /** Told the lock's token once the lock is taken (a sync thread reports it, so that its lock can be freed if it crashes). */
+  onLocked?: (token: string) => void;
 }
 
 export interface SyncOutcome {
@@ -96,6 +98,7 @@ const newCounts = (): Record<string, CollectionCounts> => Object.fromEntries(ALL
  */
 export async function runSync(store: Store, source: Source, options: SyncOptions): Promise<SyncOutcome> {
   const lock = store.lock.acquire(options.trigger);
+  options.onLocked?.(lock.token);
   const now = options.now ?? (() => new Date());
   const counts = newCounts();
   let runId: number | null = null;
@@ -161,7 +164,9 @@ export type { DryRunReport };
 export async function dryRunSync(store: Store, source: Source, options: Omit<SyncOptions, "trigger" | "now">): Promise<DryRunReport> {
   const counts = newCounts();
   const state = store.state();
-  const staging = store.staging(!options.sample && state.sample);
+  // Every document's content is staged: without the lock, a sync may change what is stored before this
+  // compares with it, and a document staged as unchanged would then have nothing to compare.
+  const staging = store.staging(true);
   const check = () => {
     if (options.signal?.aborted) throw new ShutdownError();
   };

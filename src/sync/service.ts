@@ -30,6 +30,7 @@ export interface SyncJob extends SyncSettings {
 export type SyncCommand = { job: SyncJob } | { stop: true };
 
 export type SyncReply =
+  | { locked: string }
   | { outcome: SyncOutcome }
   | { report: DryRunReport }
   | { alreadyRunning: SyncAlreadyRunningError["holder"] }
@@ -44,6 +45,8 @@ export type SyncReply =
 export class SyncService {
   private worker: Worker | null = null;
   private running: Promise<unknown> | null = null;
+  /** The lock the running sync thread took, as it reported it. */
+  private lockToken: string | null = null;
 
   constructor(
     private readonly store: Store,
@@ -77,6 +80,7 @@ export class SyncService {
       throw alreadyRunning(holder ?? { pid: process.pid, host: "this server", trigger: "this server", started_at: "just now" });
     }
     const job: SyncJob = { ...this.settings, upstream, db: this.store.path, ...what };
+    this.lockToken = null;
     const done = this.inWorker(job);
     this.running = done;
     try {
@@ -84,10 +88,10 @@ export class SyncService {
       if ("outcome" in reply || "report" in reply) return reply;
       if ("alreadyRunning" in reply) throw alreadyRunning(reply.alreadyRunning);
       if ("sourceError" in reply) throw new SourceError(reply.sourceError);
-      // The thread died without finishing: free the lock it may have left, so that the next sync can run
-      // (this service runs one sync at a time, so nothing else of this process holds it). That sync
-      // also closes the dead one's run record, once it holds the lock.
-      this.store.lock.releaseLeftover();
+      if ("locked" in reply) throw new Error("the sync thread ended after taking the lock");
+      // The thread died without finishing: free the lock it took, by the token it reported, so that the
+      // next sync can run. That sync also closes the dead one's run record, once it holds the lock.
+      if (this.lockToken) this.store.lock.releaseLeftover(this.lockToken);
       throw new Error(`The sync thread failed: ${reply.error}`);
     } finally {
       this.running = null;
@@ -117,7 +121,10 @@ export class SyncService {
         worker.terminate();
         resolve(reply);
       };
-      worker.onmessage = (event: MessageEvent<SyncReply>) => settle(event.data);
+      worker.onmessage = (event: MessageEvent<SyncReply>) => {
+        if ("locked" in event.data) this.lockToken = event.data.locked;
+        else settle(event.data);
+      };
       worker.onerror = (event) => settle({ error: event.message || "the sync thread crashed" });
       worker.addEventListener("close", () => settle({ error: "the sync thread ended without an answer" }));
       worker.postMessage({ job } satisfies SyncCommand);

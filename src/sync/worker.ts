@@ -24,7 +24,14 @@ self.onmessage = async (event: MessageEvent<SyncCommand>) => {
   let reply: SyncReply;
   try {
     store = Store.open(job.db, { lockLeaseMs: job.lockLeaseMs });
-    const options = { trigger: job.trigger, force: job.force, maxDeleteShare: job.maxDeleteShare, keepVersions: job.keepVersions, signal: stop.signal };
+    const options = {
+      trigger: job.trigger,
+      force: job.force,
+      maxDeleteShare: job.maxDeleteShare,
+      keepVersions: job.keepVersions,
+      signal: stop.signal,
+      onLocked: (token: string) => postMessage({ locked: token } satisfies SyncReply),
+    };
     reply = job.dryRun ? { report: await dryRunSync(store, fhirSource(job.upstream), options) } : { outcome: await runSync(store, fhirSource(job.upstream), options) };
   } catch (err) {
     reply =
