@@ -12,6 +12,7 @@ import type { RouteDef } from "./edge";
 import { acceptsGzip, json, sendJson } from "./http";
 import { metricsText, type RequestMetrics } from "./metrics";
 import { envelope, ErrorBody, Health, modelOf, versionedItem } from "./schemas";
+import { statusRoutes } from "./statusRoutes";
 
 export const API_PREFIX = "/api/v1";
 
@@ -240,6 +241,9 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
       },
     },
   ];
+  // What the status page reads beyond the lists: status, versions, keys, sync progress.
+  routes.push(...statusRoutes(deps));
+
   const metrics = deps.metrics;
   if (metrics) {
     routes.push({
