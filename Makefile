@@ -6,13 +6,14 @@ BUN := node_modules/.bin/bun
 TSC := node_modules/.bin/tsc
 SOURCES := $(shell find src data/sample -type f 2>/dev/null) package.json tsconfig.json bunfig.toml
 
-.PHONY: help install run test test-deps typecheck build bench clean
+.PHONY: help install run test test-deps typecheck build bench clean screenshots
 
 help:
 	@echo "make run     install what is missing, then serve the embedded sample data (invented, marked as such) on http://127.0.0.1:8080"
 	@echo "make test    install, typecheck, build dist/nompd, run the whole test suite"
 	@echo "make build   the single executable dist/nompd"
 	@echo "make bench   the benchmarks in bench/ (see docs/PERFORMANCE.md)"
+	@echo "make screenshots  retake the README's pictures of the status page (docs/images/)"
 	@echo "make clean   remove dist/ and node_modules/ (never data/: it holds the database)"
 
 # npm ci installs exactly the lockfile, Bun included; re-run only when the manifest or lockfile change.
@@ -28,6 +29,7 @@ run: install
 
 typecheck: install
 	$(TSC) --noEmit -p .
+	$(TSC) --noEmit -p src/ui/web
 
 # The Debian programs that tests drive for real (test/support/debian.ts lists them), installed when missing.
 test-deps: install
@@ -43,6 +45,11 @@ build: dist/nompd
 
 bench: install build
 	$(BUN) bench/run.ts
+
+# The README's pictures of the status page, taken by its browser tests (test/ui) from the sample dataset.
+screenshots: install test-deps build
+	$(BUN) test test/ui/page.test.ts
+	cp test-output/ui/status.png test-output/ui/treatment-group.png docs/images/
 
 clean:
 	rm -rf dist node_modules

@@ -13,6 +13,7 @@ import { acceptsGzip, json, sendJson } from "./http";
 import { metricsText, type RequestMetrics } from "./metrics";
 import { envelope, ErrorBody, Health, modelOf, versionedItem } from "./schemas";
 import { statusRoutes } from "./statusRoutes";
+import { pageRoutes } from "../ui/page";
 
 export const API_PREFIX = "/api/v1";
 
@@ -241,8 +242,8 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
       },
     },
   ];
-  // What the status page reads beyond the lists: status, versions, keys, sync progress.
-  routes.push(...statusRoutes(deps));
+  // The status page at / and what it reads beyond the lists: status, versions, keys, sync progress.
+  routes.push(...statusRoutes(deps), ...pageRoutes());
 
   const metrics = deps.metrics;
   if (metrics) {
