@@ -51,9 +51,12 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** `nompd serve` on a free port; resolves once it logs where it listens. Pair with stopServersAfterAll(). */
-export async function serve(args: string[], env: Record<string, string> = {}): Promise<RunningServer> {
-  const proc = Bun.spawn([BINARY, "serve", "--port", "0", ...args], { env: cleanEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+/**
+ * `nompd serve` on a free port; resolves once it logs where it listens. Pair with stopServersAfterAll().
+ * `where`: another copy of the binary, and the folder to run it in.
+ */
+export async function serve(args: string[], env: Record<string, string> = {}, where: { binary?: string; cwd?: string } = {}): Promise<RunningServer> {
+  const proc = Bun.spawn([where.binary ?? BINARY, "serve", "--port", "0", ...args], { env: cleanEnv(env), stdout: "pipe", stderr: "pipe", stdin: "ignore", cwd: where.cwd });
   let out = "";
   let err = "";
   const pump = async (stream: ReadableStream<Uint8Array>, onText: (t: string) => void) => {

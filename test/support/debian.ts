@@ -1,17 +1,33 @@
+import { existsSync } from "node:fs";
+
 /**
- * The Debian packages that tests (and `make bench`) drive as real programs, each with a program that
- * shows it is installed. `ensurePackages` installs the missing ones with apt-get; `make test-deps` (and
+ * The Debian packages that tests (and `make bench`) drive as real programs, each with a program (or, for
+ * a package without one, a file) that shows it is installed. `ensurePackages` installs the missing ones with apt-get; `make test-deps` (and
  * so `make test` and .ci/run) installs all of them before the suite runs. A test that needs one calls
  * `ensurePackages([...])` at its top, so that running a single file works too.
  */
 export const PACKAGES = {
   openssl: { package: "openssl", program: "openssl" },
-} as const satisfies Record<string, { package: string; program: string }>;
+  // The browser tests of the status page (test/ui) drive Debian's Chromium through playwright-core.
+  chromium: { package: "chromium", program: "chromium" },
+  // A font for the page's text in Chromium's screenshots (the page names only system fonts).
+  fonts: { package: "fonts-dejavu-core", file: "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" },
+} as const satisfies Record<string, { package: string } & ({ program: string } | { file: string })>;
 
 export type PackageName = keyof typeof PACKAGES;
 
+type Entry = { package: string; program?: string; file?: string };
+const entry = (n: PackageName): Entry => PACKAGES[n];
+const shownBy = (n: PackageName) => entry(n).program ?? entry(n).file!;
+
+function installed(n: PackageName): boolean {
+  const { program, file } = entry(n);
+  if (file !== undefined) return existsSync(file);
+  return Bun.which(program!, { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin` }) !== null;
+}
+
 function missing(names: readonly PackageName[]): PackageName[] {
-  return names.filter((n) => Bun.which(PACKAGES[n].program, { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin` }) === null);
+  return names.filter((n) => !installed(n));
 }
 
 /**
@@ -34,7 +50,7 @@ export function ensurePackages(names: readonly PackageName[]): void {
   const install = () => apt(["install", "-y", "-qq", "--no-install-recommends", ...pkgs]);
   if (install() !== 0 && (apt(["update", "-qq"]) !== 0 || install() !== 0)) throw new Error(`Installing ${pkgs.join(", ")} failed. Run: ${manual}`);
   const still = missing(need);
-  if (still.length > 0) throw new Error(`After installing, ${still.map((n) => PACKAGES[n].program).join(", ")} is still not on PATH. Run: ${manual}`);
+  if (still.length > 0) throw new Error(`After installing, ${still.map(shownBy).join(", ")} is still missing. Run: ${manual}`);
 }
 
 if (import.meta.main) ensurePackages(Object.keys(PACKAGES) as PackageName[]);
