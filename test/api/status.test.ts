@@ -218,6 +218,22 @@ describe("GET /api/internal/sync/progress", () => {
   });
 });
 
+describe("the status page, run from source", () => {
+  test("is bundled on first use and served at / with its assets (the compiled binary: test/ui)", async () => {
+    // Not through the contract check: the page is no API operation.
+    const page = await fetch(server.url + "/");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const assets = [...(await page.text()).matchAll(/(?:src|href)="(\/ui\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBe(3);
+    for (const a of assets) {
+      const res = await fetch(server.url + a, { headers: { "accept-encoding": "br" } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("cache-control")).toContain("immutable");
+    }
+  });
+});
+
 describe("the OpenAPI document", () => {
   test("documents the key's request body, and the new endpoints", async () => {
     const doc = await json(await server.get("/swagger/json"));
