@@ -114,7 +114,7 @@ export function documentation(version: string): Json {
     tags: [
       { name: "Consumer", description: "Read API (X-API-KEY with read or admin scope)" },
       { name: "Raw FHIR", description: "The upstream resources as they were received (X-API-KEY with read or admin scope)" },
-      { name: "Admin", description: "Sync and run history (X-API-KEY with admin scope)" },
+      { name: "Admin", description: "Sync, run history and API keys (X-API-KEY with admin scope)" },
       { name: "Operations", description: "Health and metrics, no key needed" },
     ],
     components: {

@@ -47,6 +47,8 @@ interface KeyRow {
   last_used_at: string | null;
 }
 
+const taken = (name: string) => new ConflictError(`A key named "${name}" exists already. Revoke it first ('nompd keys revoke ${name}') or choose another name.`);
+
 const infoOf = (r: KeyRow): ApiKeyInfo => ({ name: r.name, scope: r.scope, createdAt: r.created_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at });
 
 /**
@@ -76,11 +78,16 @@ export class Keys {
     if (!NAME.test(name)) {
       throw new UsageError(`Invalid key name "${name}": use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit.`);
     }
-    if (this.q.activeByName.get(name)) {
-      throw new ConflictError(`A key named "${name}" exists already. Revoke it first ('nompd keys revoke ${name}') or choose another name.`);
-    }
+    if (this.q.activeByName.get(name)) throw taken(name);
     const key = generateKey();
-    const row = this.q.insert.get(name, scope, hashKey(key).toString("hex"), isoSeconds()) as KeyRow;
+    let row: KeyRow;
+    try {
+      row = this.q.insert.get(name, scope, hashKey(key).toString("hex"), isoSeconds()) as KeyRow;
+    } catch (err) {
+      // Another process made a key of this name between the check above and this insert.
+      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw taken(name);
+      throw err;
+    }
     return { key, info: infoOf(row) };
   }
 
