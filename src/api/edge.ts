@@ -7,6 +7,7 @@ import type { Scope } from "../store/keys";
 import { datasetHeaders } from "./answers";
 import type { Authenticator, Caller } from "./auth";
 import type { Cors } from "./cors";
+import { readBody } from "./body";
 import { bodyLength, errorAnswer, errorResponse } from "./http";
 import { OTHER_ROUTE, type RequestMetrics } from "./metrics";
 import { queryReader, searchParams, type Query } from "./query";
@@ -26,6 +27,8 @@ export interface RequestContext {
   request: Request;
   query: Query;
   params: Record<string, string>;
+  /** The JSON body, read and checked by the route's `body` schema; undefined for routes without one. */
+  body: Record<string, unknown> | undefined;
   caller: Caller | null;
   /** The dataset as this request sees it (one look at the file per request). */
   state: StoreState;
@@ -49,6 +52,11 @@ export interface RouteDef {
   query?: TObject;
   /** Path parameters, for the document. */
   params?: TObject;
+  /**
+   * A JSON request body: an object this schema accepts, with no other property (400), sent as
+   * application/json (415). Documented as the operation's requestBody.
+   */
+  body?: TObject;
   summary: string;
   description?: string;
   tags: string[];
@@ -160,7 +168,10 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
       // Decoded by the router.
       const params = rawParams ?? {};
       if (route.idleTimeout && server) server.timeout(request, route.idleTimeout(query));
-      answer = route.handle({ request, query, params, caller, state, server });
+      const schema = route.body;
+      answer = schema
+        ? readBody(request, schema).then((body) => route.handle({ request, query, params, body, caller, state, server }))
+        : route.handle({ request, query, params, body: undefined, caller, state, server });
     } catch (err) {
       return fail(err);
     }

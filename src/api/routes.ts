@@ -12,6 +12,8 @@ import type { RouteDef } from "./edge";
 import { acceptsGzip, json, sendJson } from "./http";
 import { metricsText, type RequestMetrics } from "./metrics";
 import { envelope, ErrorBody, Health, modelOf, versionedItem } from "./schemas";
+import { statusRoutes } from "./statusRoutes";
+import { pageRoutes } from "../ui/page";
 
 export const API_PREFIX = "/api/v1";
 
@@ -242,6 +244,9 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
       },
     },
   ];
+  // The status page at / and what it reads beyond the lists: status, versions, keys, sync progress.
+  routes.push(...statusRoutes(deps), ...pageRoutes());
+
   const metrics = deps.metrics;
   if (metrics) {
     routes.push({

@@ -1,6 +1,7 @@
 import { Type, type TSchema } from "@sinclair/typebox";
 import { OUTPUT, RAW, type Collection } from "../collections";
 import { MODELS } from "../models";
+import { STATUS_SCHEMAS } from "./statusSchemas";
 
 /**
  * The bodies the API answers, built from the models (src/models.ts): the versioned item and the list
@@ -93,5 +94,5 @@ export function modelOf(collection: Collection): TSchema {
 /** Every named schema of the API, models first. */
 export function namedSchemas(): TSchema[] {
   const bodies = [...Object.keys(OUTPUT), ...Object.keys(RAW).slice(0, 1)].flatMap((c) => [versionedItem(modelOf(c as Collection)), envelope(modelOf(c as Collection))]);
-  return [...MODELS, ...bodies, ErrorBody, Health];
+  return [...MODELS, ...bodies, ErrorBody, Health, ...STATUS_SCHEMAS];
 }

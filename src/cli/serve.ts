@@ -139,7 +139,7 @@ export const serveCommand: Command = {
     });
     if (firstKey) {
       ctx.out(
-        `\nNo API key existed, so one was made (read scope, named "default"). It is shown only this once; only its hash is stored:\n\n  ${firstKey}\n\nTry it:\n  ${curlLine(settings, firstKey, server.port ?? settings.port)}\n\nOpenAPI: ${url}/swagger\n`,
+        `\nNo API key existed, so one was made (read scope, named "default"). It is shown only this once; only its hash is stored:\n\n  ${firstKey}\n\nTry it:\n  ${curlLine(settings, firstKey, server.port ?? settings.port)}\n\nStatus page: ${url}/ (sign in with the key)\nOpenAPI: ${url}/swagger\n`,
       );
     }
 

@@ -12,6 +12,7 @@ import { BUSY_TIMEOUT_MS, checkSchema, migrate } from "./migrations";
 import { Runs } from "./runs";
 import { Staging } from "./staging";
 import { SyncLock } from "./syncLock";
+import { Versions } from "./versions";
 
 /** "NOMP" in ASCII: marks a SQLite file as a Nompd database (PRAGMA application_id). */
 const APPLICATION_ID = 0x4e4f4d50;
@@ -74,7 +75,7 @@ export class Store {
   // Repositories prepare their statements when first used: a backup of a database of another schema
   // version uses none of them.
   private readonly lockLeaseMs: number | undefined;
-  private repos: { documents?: Documents; keys?: Keys; runs?: Runs; lock?: SyncLock } = {};
+  private repos: { documents?: Documents; keys?: Keys; runs?: Runs; lock?: SyncLock; versions?: Versions } = {};
 
   get documents(): Documents {
     return (this.repos.documents ??= new Documents(this.db));
@@ -90,6 +91,10 @@ export class Store {
 
   get lock(): SyncLock {
     return (this.repos.lock ??= new SyncLock(this.db, this.path, this.lockLeaseMs));
+  }
+
+  get versions(): Versions {
+    return (this.repos.versions ??= new Versions(this.db));
   }
 
   static open(path: string, options: OpenOptions = {}): Store {

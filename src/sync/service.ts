@@ -3,6 +3,8 @@ import type { Store } from "../store/db";
 import type { RunTrigger } from "../store/runs";
 import { alreadyRunning } from "../store/syncLock";
 import type { UpstreamOptions } from "../upstream/fhirSource";
+import type { FetchProgress } from "../upstream/source";
+import { isoSeconds } from "../store/time";
 import { SYNC_WORKER_URL } from "../workers";
 import type { DryRunReport, SyncOutcome } from "./run";
 
@@ -29,6 +31,19 @@ export interface SyncJob extends SyncSettings {
 /** What the server thread may tell a running sync thread. */
 export type SyncCommand = { job: SyncJob } | { stop: true };
 
+/** What the sync thread tells while it works: a page (or file) read. */
+export type SyncNote = { progress: FetchProgress };
+
+/** How far the sync under way in this server is: what it was asked, and what each collection has read. */
+export interface SyncProgress {
+  trigger: RunTrigger;
+  dryRun: boolean;
+  force: boolean;
+  startedAt: string;
+  /** Per upstream collection, once its first page arrived: pages and resources read, and whether it is complete. */
+  collections: Record<string, { pages: number; resources: number; done: boolean }>;
+}
+
 export type SyncReply =
   | { locked: string }
   | { outcome: SyncOutcome }
@@ -47,6 +62,7 @@ export class SyncService {
   private running: Promise<unknown> | null = null;
   /** The lock the running sync thread took, as it reported it. */
   private lockToken: string | null = null;
+  private current: SyncProgress | null = null;
 
   constructor(
     private readonly store: Store,
@@ -56,6 +72,16 @@ export class SyncService {
   /** True while a sync started here is under way. */
   get busy(): boolean {
     return this.running !== null;
+  }
+
+  /** Whether an upstream is set: without one, a sync is refused. */
+  get hasUpstream(): boolean {
+    return this.settings.upstream !== null;
+  }
+
+  /** The sync (or dry run) under way in this server, or null. */
+  get progress(): SyncProgress | null {
+    return this.current === null ? null : structuredClone(this.current);
   }
 
   /** Throws ConflictError (no upstream), or SyncAlreadyRunningError (from the lock); every other outcome is a run. */
@@ -81,6 +107,7 @@ export class SyncService {
     }
     const job: SyncJob = { ...this.settings, upstream, db: this.store.path, ...what };
     this.lockToken = null;
+    this.current = { trigger: job.trigger, dryRun: job.dryRun, force: job.force, startedAt: isoSeconds(), collections: {} };
     const done = this.inWorker(job);
     this.running = done;
     try {
@@ -95,6 +122,7 @@ export class SyncService {
       throw new Error(`The sync thread failed: ${reply.error}`);
     } finally {
       this.running = null;
+      this.current = null;
     }
   }
 
@@ -121,9 +149,15 @@ export class SyncService {
         worker.terminate();
         resolve(reply);
       };
-      worker.onmessage = (event: MessageEvent<SyncReply>) => {
-        if ("locked" in event.data) this.lockToken = event.data.locked;
-        else settle(event.data);
+      worker.onmessage = (event: MessageEvent<SyncReply | SyncNote>) => {
+        const data = event.data;
+        if ("locked" in data) {
+          this.lockToken = data.locked;
+          return;
+        }
+        if (!("progress" in data)) return settle(data);
+        const { collection, pages, resources, done } = data.progress;
+        if (this.current) this.current.collections[collection] = { pages, resources, done };
       };
       worker.onerror = (event) => settle({ error: event.message || "the sync thread crashed" });
       worker.addEventListener("close", () => settle({ error: "the sync thread ended without an answer" }));
