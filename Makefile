@@ -37,7 +37,7 @@ test: install test-deps typecheck build
 	$(BUN) test $(TESTS)
 
 dist/nompd: node_modules/.installed $(SOURCES)
-	$(BUN) build --compile --minify --sourcemap src/main.ts src/sync/worker.ts --outfile dist/nompd
+	$(BUN) build --compile --minify --sourcemap src/main.ts src/sync/worker.ts src/follow/worker.ts --outfile dist/nompd
 
 build: dist/nompd
 

@@ -31,6 +31,7 @@ ${optionLines.join("\n")}
 Settings (flag beats environment variable beats default):
 ${settingLines.join("\n")}
   (no flag)                          NOMPD_UPSTREAM_API_KEY       upstream API key (never a flag: it would show in 'ps')
+  (no flag)                          NOMPD_FOLLOW_API_KEY         a replica's key for its primary (never a flag: it would show in 'ps')
   (no flag)                          NOMPD_API_KEYS               extra read-scope API keys, comma-separated, each at least 32 characters
 
 Exit codes: 0 success or no changes, 1 failure, 2 bad usage or setting,

@@ -9,7 +9,7 @@ export const BINARY = join(ROOT, "dist", "nompd");
 /** The compiled binary; built here when missing (make test builds it first). */
 export function ensureBinary(): string {
   if (!existsSync(BINARY)) {
-    const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "src/main.ts", "src/sync/worker.ts", "--outfile", BINARY], { cwd: ROOT });
+    const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "src/main.ts", "src/sync/worker.ts", "src/follow/worker.ts", "--outfile", BINARY], { cwd: ROOT });
     if (build.exitCode !== 0) throw new Error(`building ${BINARY} failed:\n${build.stderr.toString()}`);
   }
   return BINARY;
