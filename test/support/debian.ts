@@ -6,6 +6,7 @@
  */
 export const PACKAGES = {
   openssl: { package: "openssl", program: "openssl" },
+  haproxy: { package: "haproxy", program: "haproxy" },
 } as const satisfies Record<string, { package: string; program: string }>;
 
 export type PackageName = keyof typeof PACKAGES;
