@@ -63,7 +63,7 @@ describe("the HAProxy configuration for two replicas", () => {
       const bundles = join(dir, "bundles");
       const data = smallDataset(4, 6);
       for (const [type, resources] of Object.entries(data)) {
-        await Bun.write(join(bundles, `${type}.json`), JSON.stringify({ resourceType: "Bundle", type: "searchset", entry: resources.map((resource) => ({ resource })) }));
+        await Bun.write(join(bundles, `${type}.json`), JSON.stringify({ resourceType: "Bundle", type: "searchset", entry: (resources as unknown[]).map((resource) => ({ resource })) }));
       }
       expect((await nompd(["import", "--db", join(dir, "primary.db"), bundles])).exitCode).toBe(0);
       primary = await serve(["--db", join(dir, "primary.db")], { NOMPD_API_KEYS: KEY });
