@@ -91,15 +91,15 @@ export class Follower {
       this.options.log.warn("the primary cannot give the changes since this replica's version; fetching its whole dataset", { primary: this.shownUrl, version: state.version, why: err.message });
       return this.round(null);
     }
+    if (answer.datasetId === state.datasetId && answer.currentVersion === state.version) {
+      this.store.replica.noteContact(answer.currentVersion, true);
+      return;
+    }
     // A diff from 0 is a whole collection, whatever dataset the replica held.
     if (state.version === 0) return this.round(null, answer);
     if (answer.datasetId !== state.datasetId) {
       this.options.log.warn("the primary has a new dataset (reset or restored); fetching it whole", { primary: this.shownUrl, from: state.datasetId, to: answer.datasetId });
       return this.round(null);
-    }
-    if (answer.currentVersion === state.version) {
-      this.store.replica.noteContact(answer.currentVersion, true);
-      return;
     }
     return this.round(state.version, answer);
   }
