@@ -2,7 +2,7 @@ import { ALL_COLLECTIONS, type Collection } from "../collections";
 import { SourceError } from "../errors";
 import type { Logger } from "../log";
 import type { Store } from "../store/db";
-import type { ReplicaStaging } from "../store/replica";
+import type { FeedItem, ReplicaStaging, ReplicaTarget } from "../store/replica";
 import { shown } from "../upstream/fhirSource";
 import { fetchFeed, StartOver, type FeedAnswer, type PrimaryOptions } from "./feed";
 
@@ -83,94 +83,94 @@ export class Follower {
   async step(): Promise<void> {
     const state = this.store.state();
     const first = ALL_COLLECTIONS[0]!;
-    let answer: FeedAnswer;
-    try {
-      answer = await fetchFeed(this.options, first, state.version, this.options.waitSeconds, this.options.signal);
-    } catch (err) {
-      if (!(err instanceof StartOver)) throw err;
-      this.options.log.warn("the primary cannot give the changes since this replica's version; fetching its whole dataset", { primary: this.shownUrl, version: state.version, why: err.message });
-      return this.round(null);
-    }
-    if (answer.datasetId === state.datasetId && answer.currentVersion === state.version) {
-      this.store.replica.noteContact(answer.currentVersion, true);
-      return;
-    }
-    // A diff from 0 is a whole collection, whatever dataset the replica held.
-    if (state.version === 0) return this.round(null, answer);
-    if (answer.datasetId !== state.datasetId) {
-      this.options.log.warn("the primary has a new dataset (reset or restored); fetching it whole", { primary: this.shownUrl, from: state.datasetId, to: answer.datasetId });
-      return this.round(null);
-    }
-    return this.round(state.version, answer);
-  }
-
-  /**
-   * Reads every feed from `base` (null: from 0, the whole dataset), brings them to one currentVersion,
-   * and applies it. `first`: an answer already read from `base`.
-   */
-  private async round(base: number | null, first?: FeedAnswer): Promise<void> {
+    // One staging per step (a TEMP table of this connection, emptied here and at the end).
     const staging = this.store.replica.staging();
     try {
-      let result: Awaited<ReturnType<Follower["fetchAll"]>>;
+      let answer: FeedAnswer;
       try {
-        result = await this.fetchAll(staging, base, first);
+        // A diff from 0 is a whole collection whatever dataset the replica held; a diff from a later
+        // version is of use only in the replica's dataset.
+        const sink = (datasetId: string) => (state.version === 0 || datasetId === state.datasetId ? (items: FeedItem[]) => staging.put(first, items) : () => {});
+        answer = await fetchFeed(this.options, first, state.version, this.options.waitSeconds, this.options.signal, sink);
       } catch (err) {
-        if (!(err instanceof DatasetChanged || err instanceof StartOver) || base === null) throw err;
-        this.options.log.warn("the primary changed dataset during a pull; fetching it whole", { primary: this.shownUrl, why: err.message || "a new dataset id" });
-        staging.clear();
-        result = await this.fetchAll(staging, null);
+        if (!(err instanceof StartOver)) throw err;
+        this.options.log.warn("the primary cannot give the changes since this replica's version; fetching its whole dataset", { primary: this.shownUrl, version: state.version, why: err.message });
+        return await this.round(staging, null);
       }
-      const { target } = result;
-      const local = this.store.state();
-      if (base !== null && target.version === local.version) {
-        this.store.replica.noteContact(target.version, true);
+      if (answer.datasetId === state.datasetId && answer.currentVersion === state.version) {
+        this.store.replica.noteContact(answer.currentVersion, true);
         return;
       }
-      const started = performance.now();
-      this.options.log.info("applying the primary's version", { primary: this.shownUrl, from: base === null ? "nothing (whole dataset)" : base, to: target.version });
-      const applied = this.store.replica.apply({ base, target });
-      if (!applied.applied) {
-        // Another process on this file applied something first: look again.
-        this.options.log.info("not applied: another process on this database moved first", { why: applied.reason });
-        return;
+      if (state.version === 0) return await this.round(staging, null, answer);
+      if (answer.datasetId !== state.datasetId) {
+        this.options.log.warn("the primary has a new dataset (reset or restored); fetching it whole", { primary: this.shownUrl, from: state.datasetId, to: answer.datasetId });
+        return await this.round(staging, null);
       }
-      const changes = Object.fromEntries(
-        Object.entries(applied.counts)
-          .map(([c, n]): [string, number] => [c, n.added + n.changed + n.deleted + n.revived])
-          .filter(([, n]) => n > 0),
-      );
-      this.options.log.info(base === null ? "applied the primary's whole dataset" : "applied the primary's version", {
-        version: target.version,
-        datasetId: target.datasetId,
-        changes,
-        ms: Math.round(performance.now() - started),
-      });
+      return await this.round(staging, state.version, answer);
     } finally {
       staging.clear();
     }
   }
 
-  /** Every feed from `base`, staged, and brought to the newest currentVersion any of them answered. */
-  private async fetchAll(staging: ReplicaStaging, base: number | null, first?: FeedAnswer) {
+  /**
+   * Reads every feed from `base` (null: from 0, the whole dataset) into `staging`, brings them to one
+   * currentVersion, and applies it. `first`: an answer already read from `base` (and staged).
+   */
+  private async round(staging: ReplicaStaging, base: number | null, first?: FeedAnswer): Promise<void> {
+    let target: ReplicaTarget;
+    try {
+      target = await this.fetchAll(staging, base, first);
+    } catch (err) {
+      if (!(err instanceof DatasetChanged || err instanceof StartOver) || base === null) throw err;
+      this.options.log.warn("the primary changed dataset during a pull; fetching it whole", { primary: this.shownUrl, why: err.message || "a new dataset id" });
+      target = await this.fetchAll(staging, null);
+      base = null;
+    }
+    const started = performance.now();
+    this.options.log.info("applying the primary's version", { primary: this.shownUrl, from: base === null ? "nothing (whole dataset)" : base, to: target.version });
+    const applied = this.store.replica.apply({ base, target });
+    if (!applied.applied) {
+      // Another process on this file applied something first: look again.
+      this.options.log.info("not applied: another process on this database moved first", { why: applied.reason });
+      return;
+    }
+    const changes = Object.fromEntries(
+      Object.entries(applied.counts)
+        .map(([c, n]): [string, number] => [c, n.added + n.changed + n.deleted + n.revived])
+        .filter(([, n]) => n > 0),
+    );
+    this.options.log.info(base === null ? "applied the primary's whole dataset" : "applied the primary's version", {
+      version: target.version,
+      datasetId: target.datasetId,
+      changes,
+      ms: Math.round(performance.now() - started),
+    });
+  }
+
+  /**
+   * Every feed from `base`, staged as it arrives, and brought to the newest currentVersion any of them
+   * answered: what to apply.
+   */
+  private async fetchAll(staging: ReplicaStaging, base: number | null, first?: FeedAnswer): Promise<ReplicaTarget> {
     const { signal } = this.options;
+    if (!first) staging.clear();
     const at = new Map<Collection, FeedAnswer>();
-    let datasetId: string | null = null;
+    let datasetId: string | null = first?.datasetId ?? null;
     const local = this.store.state();
-    const take = (answer: FeedAnswer) => {
-      datasetId ??= answer.datasetId;
-      if (answer.datasetId !== datasetId || (base !== null && answer.datasetId !== local.datasetId)) throw new DatasetChanged();
-      staging.put(answer.collection, answer.items);
-      // Only the small fields are kept: the items are staged.
-      at.set(answer.collection, { ...answer, items: [] });
+    // Checked from each answer's headers, before its items are read.
+    const sinkFor = (collection: Collection) => (answerDataset: string) => {
+      datasetId ??= answerDataset;
+      if (answerDataset !== datasetId || (base !== null && answerDataset !== local.datasetId)) throw new DatasetChanged("a new dataset id");
+      return (items: FeedItem[]) => staging.put(collection, items);
     };
-    if (first) take(first);
-    const fetchFrom = (c: Collection, since: number) => fetchFeed(this.options, c, since, null, signal);
+    const fetchFrom = async (c: Collection, since: number) => at.set(c, await fetchFeed(this.options, c, since, null, signal, sinkFor(c)));
+    if (first) at.set(first.collection, first);
     const missing = ALL_COLLECTIONS.filter((c) => !at.has(c));
     if (base === null) {
-      // Whole collections can be large: one at a time, so that one is held in memory at once.
-      for (const c of missing) take(await fetchFrom(c, 0));
+      // Whole collections can be large: one at a time.
+      for (const c of missing) await fetchFrom(c, 0);
     } else {
-      for (const answer of await Promise.all(missing.map((c) => fetchFrom(c, base)))) take(answer);
+      await Promise.all(missing.map((c) => fetchFrom(c, base)));
     }
     for (let i = 0; ; i++) {
       const newest = Math.max(...[...at.values()].map((a) => a.currentVersion));
@@ -178,17 +178,14 @@ export class Follower {
       if (behind.length === 0) break;
       // The primary committed while the feeds were read: bring the earlier ones up to the same version.
       if (i >= MAX_CONVERGE) throw new SourceError(`the primary committed ${MAX_CONVERGE} times while its feeds were read; trying again later`);
-      for (const answer of await Promise.all(behind.map((a) => fetchFrom(a.collection, a.currentVersion)))) take(answer);
+      await Promise.all(behind.map((a) => fetchFrom(a.collection, a.currentVersion)));
     }
     const answers = [...at.values()];
-    const version = answers[0]!.currentVersion;
     return {
-      target: {
-        datasetId: datasetId!,
-        version,
-        diffFloor: Math.max(...answers.map((a) => a.diffFloor)),
-        sample: answers.some((a) => a.sample),
-      },
+      datasetId: datasetId!,
+      version: answers[0]!.currentVersion,
+      diffFloor: Math.max(...answers.map((a) => a.diffFloor)),
+      sample: answers.some((a) => a.sample),
     };
   }
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ItemReader } from "../../src/follow/feed";
 import { Follower } from "../../src/follow/follower";
 import { followHealth } from "../../src/follow/health";
 import { waitSecondsFor } from "../../src/follow/service";
@@ -81,7 +82,7 @@ describe("the follower", () => {
       [() => new Response("{}", { status: 404 }), "HTTP 404, no Nompd answers there"],
       [() => new Response(null, { status: 302, headers: { location: "http://elsewhere.example/" } }), "Redirects are not followed"],
       [() => new Response('{"currentVersion":"x"}', { headers: { "x-nompd-dataset": "d" } }), "is not a Nompd list"],
-      [() => new Response('{"currentVersion":1,"items":[{"data":{"id":"a"},"version":1}]}', { headers: { "x-nompd-dataset": "d" } }), "item 0 has no lastChanged"],
+      [() => new Response('{"currentVersion":1,"items":[{"data":{"id":"a"},"version":1}]}', { headers: { "x-nompd-dataset": "d" } }), "item 0 is not {\"data\":{…}"],
       [() => new Response('{"error":"busy"}', { status: 500 }), "HTTP 500: busy"],
     ];
     for (const [answer, says] of cases) {
@@ -93,5 +94,25 @@ describe("the follower", () => {
 
   test("the long poll's wait is a quarter of --follow-max-lag, from 1 to 30 s", () => {
     expect([1, 4, 40, 120, 172800].map(waitSecondsFor)).toEqual([1, 1, 10, 30, 30]);
+  });
+
+  test("a list read as it arrives, in chunks of any size: the items' data as the very bytes sent, or a clear refusal", async () => {
+    const res = await primary.get("/api/v1/treatmentGroup?sinceVersion=0", { "X-API-KEY": KEY, "accept-encoding": "identity" });
+    const bytes = new TextEncoder().encode((await res.text()).replace('"name":"', '"name":"æ\\"ø\\\\å}]{'));
+    const whole = JSON.parse(new TextDecoder().decode(bytes));
+    for (const size of [1, 2, 3, 7, 64, 1000, bytes.length]) {
+      const reader = new ItemReader("treatmentGroup", "test");
+      const decoder = new TextDecoder();
+      const items: Array<{ id: string; content: string; version: number }> = [];
+      for (let i = 0; i < bytes.length; i += size) reader.push(decoder.decode(bytes.subarray(i, i + size), { stream: true }), (item) => items.push(item));
+      reader.push(decoder.decode(), (item) => items.push(item));
+      expect(reader.end()).toBe(whole.currentVersion);
+      expect(items.map((i) => i.content)).toEqual(whole.items.map((i: any) => JSON.stringify(i.data)));
+      expect(items.map((i) => i.id)).toEqual(whole.items.map((i: any) => i.data.id));
+    }
+    const cut = new ItemReader("treatmentGroup", "test");
+    cut.push(new TextDecoder().decode(bytes.subarray(0, bytes.length - 5)), () => {});
+    expect(() => cut.end()).toThrow(/ended before the list did/);
+    expect(() => new ItemReader("treatmentGroup", "test").push('{"currentVersion": 1, "items": []}', () => {})).toThrow(/not a Nompd list/);
   });
 });
