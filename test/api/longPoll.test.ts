@@ -153,6 +153,16 @@ describe("a replica asked for a version it has not applied yet", () => {
     apply(null, 1);
   });
 
+  test("/health and /health/ready say whom it follows, in the documented shape", async () => {
+    replica.replica.noteContact(1, true);
+    const health = (await (await replicaServer.get("/health")).json()) as any;
+    expect(health).toMatchObject({ currentVersion: 1, ready: true, reason: null, lastRunStatus: null, follow: { primary: "http://primary.example/", primaryVersion: 1, maxLagSeconds: 172800, unreachableSince: null } });
+    expect(health.follow.lagSeconds).toBeGreaterThanOrEqual(0);
+    expect((await replicaServer.get("/health/ready")).status).toBe(200);
+    replica.replica.noteFailure("the primary is away");
+    expect(((await (await replicaServer.get("/health")).json()) as any).follow).toMatchObject({ unreachableSince: expect.any(String), lastError: "the primary is away" });
+  });
+
   test("a version its primary has: held until applied, then the diff", async () => {
     replica.replica.noteContact(2, false);
     const waiting = timed(rget("/api/v1/fhir/PlanDefinition?sinceVersion=2"));
