@@ -115,4 +115,28 @@ describe("the follower", () => {
     expect(() => cut.end()).toThrow(/ended before the list did/);
     expect(() => new ItemReader("treatmentGroup", "test").push('{"currentVersion": 1, "items": []}', () => {})).toThrow(/not a Nompd list/);
   });
+
+  test("a primary that prunes its history: the replica follows its diff floor and forgets the same deleted items", async () => {
+    const store = Store.open(tempDbPath(dir));
+    store.replica.follow(primary.url);
+    const stop = new AbortController();
+    const running = new Follower(store, { url: primary.url, apiKey: KEY, waitSeconds: 1, log: createLogger("json", () => {}), signal: stop.signal, firstRetryMs: 20, maxRetryMs: 100 }).run();
+    const caughtUp = async () => {
+      for (let i = 0; i < 200 && store.currentVersion() !== primaryStore.currentVersion(); i++) await Bun.sleep(25);
+      expect(store.currentVersion()).toBe(primaryStore.currentVersion());
+    };
+    await caughtUp();
+    // Two syncs, each deleting a reimbursement group, keeping the history of the newest version only.
+    for (const auths of [4, 3]) {
+      await runSync(primaryStore, datasetSource(dir, smallDataset(3, auths)), { trigger: "import", force: true, maxDeleteShare: 0.5, keepVersions: 1 });
+      await caughtUp();
+    }
+    stop.abort();
+    await running;
+    expect(primaryStore.state().diffFloor).toBeGreaterThan(1);
+    expect(store.state().diffFloor).toBe(primaryStore.state().diffFloor);
+    for (const c of ["treatmentGroup", "reimbursementGroup", "PlanDefinition", "ActivityDefinition", "RegulatedAuthorization"] as const) {
+      expect(store.documents.since(c, 0)).toEqual(primaryStore.documents.since(c, 0));
+    }
+  });
 });
