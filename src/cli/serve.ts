@@ -85,7 +85,13 @@ export const serveCommand: Command = {
     const holder = store.lock.current();
     store.runs.closeAbandoned(holder && !holder.stale ? holder.token : null);
     // A replica takes every version from its primary: never the sample, never a sync of its own.
-    const replica = following(ctx.config, store);
+    let replica: ReturnType<typeof following>;
+    try {
+      replica = following(ctx.config, store);
+    } catch (err) {
+      store.close();
+      throw err;
+    }
     if (!replica) await firstData(ctx, store, upstream !== null);
 
     const auth = new Authenticator(store, secrets.apiKeys);
