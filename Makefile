@@ -47,11 +47,11 @@ test-deps: install
 test: install test-deps typecheck build
 	$(BUN) test --timeout 60000 $(TESTS)
 
-# The one build command line: $(call compile,OUTFILE[,TARGET]). The second entry point is the sync's worker
-# thread (see src/workers.ts); the commit goes in as a constant (see src/build.ts). The source map is
+# The one build command line: $(call compile,OUTFILE[,TARGET]). The other entry points are the worker
+# threads of the sync and of follow mode (see src/workers.ts); the commit goes in as a constant (see src/build.ts). The source map is
 # embedded; the .map files written beside OUTFILE are not needed to run it.
 compile = $(BUN) build --compile --minify --sourcemap $(if $(2),--target=bun-$(2)) \
-	--define 'NOMPD_COMMIT="$(COMMIT)"' src/main.ts src/sync/worker.ts --outfile $(1)
+	--define 'NOMPD_COMMIT="$(COMMIT)"' src/main.ts src/sync/worker.ts src/follow/worker.ts --outfile $(1)
 
 # Rewritten only when the commit changes, so that a new commit rebuilds what names it.
 dist/.commit: FORCE

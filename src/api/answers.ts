@@ -12,9 +12,16 @@ export function versionedItemJson(row: DocumentRow): string {
   return `{"data":${row.content},"version":${row.version},"lastChanged":"${row.last_changed}","isDeleted":${row.is_deleted ? "true" : "false"}}`;
 }
 
-/** The headers every /api/v1 answer carries: which dataset it is from, and whether that is the sample. */
+/**
+ * The headers every /api/v1 answer carries: which dataset it is from, whether that is the sample, and
+ * (once history was pruned or the sample replaced) the version diffs must start from at least
+ * (X-Nompd-Diff-Floor: sinceVersion N with 0 < N < it gets 410). Replicas copy the floor from it.
+ */
 export function datasetHeaders(state: StoreState): Record<string, string> {
-  return state.sample ? { "x-nompd-dataset": state.datasetId, "x-nompd-sample": "true" } : { "x-nompd-dataset": state.datasetId };
+  const headers: Record<string, string> = { "x-nompd-dataset": state.datasetId };
+  if (state.sample) headers["x-nompd-sample"] = "true";
+  if (state.diffFloor > 0) headers["x-nompd-diff-floor"] = String(state.diffFloor);
+  return headers;
 }
 
 /** An envelope's bytes, and where each item sits in them (so that a filtered list is a copy of slices). */
@@ -225,6 +232,13 @@ export class Answers {
   /** The live items as they stood at dataset version `asOf`. */
   asOf(collection: Collection, asOf: number, state: StoreState): PreparedBody {
     checkAsOf(asOf, state);
+    if (state.follows !== null && asOf > 0 && !this.store.replica.holdsVersion(asOf)) {
+      throw new ConflictError(
+        `asOfVersion ${asOf} is a version this replica took together with later ones (it applies its primary's newest version, skipping those in between), so its state is not known here. ` +
+          `Ask for a version this replica applied (see the versions in its lists and histories), or ask its primary ${state.follows}.`,
+        410,
+      );
+    }
     return this.answer(state, `${collection} as of ${asOf}`, (s) => {
       checkAsOf(asOf, s);
       return new PreparedBody(new Envelope(s.version, this.store.documents.asOf(collection, asOf)).bytes, datasetHeaders(s));

@@ -62,8 +62,8 @@ export interface RouteDef {
   tags: string[];
   /** Documented responses; 400, 401 and 403 are added from `query`, `params` and `scope`. */
   responses: Record<number, ResponseDoc>;
-  /** Seconds this request may stay idle (0: no limit); default the server's idle timeout. */
-  idleTimeout?: (query: Query) => number;
+  /** Seconds this request may stay idle (0: no limit); undefined: the server's idle timeout. */
+  idleTimeout?: (query: Query) => number | undefined;
   /** Left out of the OpenAPI document. */
   hidden?: boolean;
   handle(ctx: RequestContext): Response | Promise<Response>;
@@ -167,7 +167,8 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
       if (route.params) checkPercentEncoding(request.url);
       // Decoded by the router.
       const params = rawParams ?? {};
-      if (route.idleTimeout && server) server.timeout(request, route.idleTimeout(query));
+      const idle = route.idleTimeout?.(query);
+      if (idle !== undefined && server) server.timeout(request, idle);
       const schema = route.body;
       answer = schema
         ? readBody(request, schema).then((body) => route.handle({ request, query, params, body, caller, state, server }))

@@ -65,6 +65,7 @@ export function operationOf(route: RouteDef): Json {
     if (route.dataset) {
       h["X-Nompd-Dataset"] = { $ref: "#/components/headers/Dataset" };
       h["X-Nompd-Sample"] = { $ref: "#/components/headers/Sample" };
+      h["X-Nompd-Diff-Floor"] = { $ref: "#/components/headers/DiffFloor" };
     }
     if (route.dataset && (status === 200 || status === 304 || status === 410) && route.method === "GET") h.ETag = { $ref: "#/components/headers/ETag" };
     if (status === 401) h["WWW-Authenticate"] = { $ref: "#/components/headers/WwwAuthenticate" };
@@ -122,6 +123,10 @@ export function documentation(version: string): Json {
       headers: {
         Dataset: { description: "The dataset id: when it changes, the database was replaced; fetch everything again", schema: { type: "string", format: "uuid" } },
         Sample: { description: "true while the embedded sample dataset (invented data) is served; absent otherwise", schema: { type: "string", enum: ["true"] } },
+        DiffFloor: {
+          description: "Once history was pruned or the sample replaced: sinceVersion N with 0 < N < this gets 410 (start over); absent otherwise",
+          schema: { type: "string", pattern: "^[0-9]+$" },
+        },
         ETag: { description: "A weak validator of the body; send it in If-None-Match to get 304", schema: { type: "string" } },
         WwwAuthenticate: { description: 'The scheme the API wants: ApiKey header="X-API-KEY"', schema: { type: "string" } },
       },

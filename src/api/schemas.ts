@@ -59,6 +59,38 @@ export const ErrorBody = Type.Object(
   { $id: "Error", additionalProperties: false, examples: [{ error: "Invalid or missing API key." }] },
 );
 
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** What /health says about following, on a replica. */
+export const FollowHealth = Type.Object(
+  {
+    primary: Type.String({ description: "The URL of the Nompd this replica follows (without user info)" }),
+    primaryVersion: nullable(Type.Integer({ minimum: 0, description: "The primary's currentVersion when last seen" })),
+    lagSeconds: nullable(
+      Type.Integer({ minimum: 0, description: "Seconds since the replica last knew it held the primary's newest version (null: not yet)" }),
+    ),
+    maxLagSeconds: Type.Integer({ minimum: 1, description: "--follow-max-lag: /health/ready answers 503 once lagSeconds is greater" }),
+    lastContact: nullable(Type.String({ format: "date-time", description: "When the primary last answered" })),
+    unreachableSince: nullable(Type.String({ format: "date-time", description: "Since when the primary has not answered, or answered errors; null while it answers" })),
+    lastError: nullable(Type.String({ description: "Why the last attempt failed; null while the primary answers" })),
+  },
+  {
+    $id: "FollowHealth",
+    additionalProperties: false,
+    examples: [
+      {
+        primary: "https://nompd.region.example/",
+        primaryVersion: 5,
+        lagSeconds: 12,
+        maxLagSeconds: 172800,
+        lastContact: "2025-04-10T08:30:12Z",
+        unreachableSince: null,
+        lastError: null,
+      },
+    ],
+  },
+);
+
 export const Health = Type.Object(
   {
     currentVersion: Type.Integer({ minimum: 0 }),
@@ -68,6 +100,8 @@ export const Health = Type.Object(
     sample: Type.Boolean({ description: "true while the embedded sample dataset (invented data) is served" }),
     ready: Type.Boolean({ description: "Whether /health/ready answers 200" }),
     reason: Type.Union([Type.String(), Type.Null()], { description: "Why the server is not ready, or null" }),
+    // Only on a replica (nompd serve --follow): whom it follows, and how far behind it is.
+    follow: Type.Optional(FollowHealth),
   },
   {
     $id: "Health",
@@ -94,5 +128,5 @@ export function modelOf(collection: Collection): TSchema {
 /** Every named schema of the API, models first. */
 export function namedSchemas(): TSchema[] {
   const bodies = [...Object.keys(OUTPUT), ...Object.keys(RAW).slice(0, 1)].flatMap((c) => [versionedItem(modelOf(c as Collection)), envelope(modelOf(c as Collection))]);
-  return [...MODELS, ...bodies, ErrorBody, Health, ...STATUS_SCHEMAS];
+  return [...MODELS, ...bodies, ErrorBody, FollowHealth, Health, ...STATUS_SCHEMAS];
 }

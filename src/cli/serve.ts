@@ -2,6 +2,7 @@ import { constants } from "node:crypto";
 import { createApp } from "../api/app";
 import { Authenticator } from "../api/auth";
 import { SyncAlreadyRunningError } from "../errors";
+import { following } from "../follow/setup";
 import { runSync } from "../sync/run";
 import { nextRun } from "../sync/cron";
 import { syncSchedule } from "../sync/schedule";
@@ -82,7 +83,15 @@ export const serveCommand: Command = {
     const store = ctx.openStore();
     // Runs a dead process left 'running' are closed, so that /health and /metrics never report them.
     store.closeDeadRuns();
-    await firstData(ctx, store, upstream !== null);
+    // A replica takes every version from its primary: never the sample, never a sync of its own.
+    let replica: ReturnType<typeof following>;
+    try {
+      replica = following(ctx.config, store);
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    if (!replica) await firstData(ctx, store, upstream !== null);
 
     const auth = new Authenticator(store, secrets.apiKeys);
     let firstKey: string | null = null;
@@ -99,7 +108,7 @@ export const serveCommand: Command = {
       lockLeaseMs: settings.syncLockLeaseMs,
     });
     const schedule = scheduled ? { cron: settings.syncCron, timeZone: settings.syncTz } : null;
-    const { app } = createApp({
+    const { app, polls } = createApp({
       store,
       auth,
       log: ctx.log,
@@ -111,6 +120,7 @@ export const serveCommand: Command = {
       cacheBytes: settings.cacheMib * 1024 * 1024,
       // The access log goes to stdout, apart from the diagnostic log on stderr.
       access: settings.accessLog ? (entry) => ctx.out(JSON.stringify(entry)) : null,
+      follow: replica ? { maxLagSeconds: settings.followMaxLag } : null,
     });
     if (scheduled) app.use(syncSchedule(settings.syncCron, settings.syncTz, sync, ctx.log));
 
@@ -127,6 +137,7 @@ export const serveCommand: Command = {
       return EXIT.failed;
     }
     const server = app.server!;
+    const follower = replica?.start(ctx.log) ?? null;
     const url = `${settings.tlsCert ? "https" : "http"}://${server.hostname}:${server.port}`;
     ctx.log.info("nompd listening", {
       url,
@@ -135,6 +146,7 @@ export const serveCommand: Command = {
       datasetId: store.datasetId,
       sample: store.state().sample,
       upstream: upstream ? shown(upstream.baseUrl) : "none",
+      ...(replica ? { follows: replica.primary } : {}),
       nextSync: scheduled ? nextRun(settings.syncCron, settings.syncTz) : "off",
     });
     if (firstKey) {
@@ -168,6 +180,9 @@ export const serveCommand: Command = {
     const deadline = Date.now() + settings.shutdownTimeoutMs;
     // A running sync stops before committing: nothing of it is written, its run is recorded as aborted.
     const syncStopped = sync.stop(settings.shutdownTimeoutMs);
+    const followStopped = follower?.stop(settings.shutdownTimeoutMs);
+    // Long polls are answered now (with what there is), not when their wait ends.
+    polls.close();
     const drained = app.stop(false).then(() => true);
     const inTime = await Promise.race([drained, Bun.sleep(Math.max(0, deadline - Date.now())).then(() => false)]);
     if (!inTime) {
@@ -175,6 +190,7 @@ export const serveCommand: Command = {
       await server.stop(true);
     }
     await syncStopped;
+    await followStopped;
     auth.flush();
     if (sync.busy) ctx.log.warn("a sync did not stop in time; nothing of it was written, and the next sync closes its run record");
     else store.close();

@@ -206,6 +206,20 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
 function prune(db: Database, oldest: number): void {
   const current = Number((db.query("SELECT value FROM meta WHERE key = 'oldest_version'").get() as { value: string } | null)?.value ?? 0);
   if (oldest <= 1 || oldest <= current) return;
+  forgetDocumentsBefore(db, oldest);
+  const firstKeptRun = (db.query("SELECT run_id FROM dataset_version WHERE version = ?").get(oldest) as { run_id: number | null } | null)?.run_id ?? null;
+  db.query("DELETE FROM dataset_version WHERE version < ?").run(oldest);
+  if (firstKeptRun !== null) db.query("DELETE FROM sync_run WHERE id < ?").run(firstKeptRun);
+  const floor = Number((db.query("SELECT value FROM meta WHERE key = 'diff_floor'").get() as { value: string } | null)?.value ?? 0);
+  db.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('oldest_version', ?), ('diff_floor', ?)").run(String(oldest), String(Math.max(floor, oldest - 1)));
+}
+
+/**
+ * The documents' part of pruning: history rows superseded before `oldest`, and documents (with their
+ * history) whose last change before `oldest` was their deletion. A replica applies the same to mirror
+ * its primary's pruning (src/store/replica.ts).
+ */
+export function forgetDocumentsBefore(db: Database, oldest: number): void {
   db.query(
     `DELETE FROM document_history AS h WHERE h.version < ?1 AND EXISTS (
        SELECT 1 FROM document_history n WHERE n.collection = h.collection AND n.id = h.id AND n.version > h.version AND n.version <= ?1)`,
@@ -215,9 +229,4 @@ function prune(db: Database, oldest: number): void {
     `DELETE FROM document_history AS h WHERE h.version < ?1 AND h.is_deleted = 1`,
   ).run(oldest);
   db.query(`DELETE FROM document WHERE is_deleted = 1 AND version < ?1`).run(oldest);
-  const firstKeptRun = (db.query("SELECT run_id FROM dataset_version WHERE version = ?").get(oldest) as { run_id: number | null } | null)?.run_id ?? null;
-  db.query("DELETE FROM dataset_version WHERE version < ?").run(oldest);
-  if (firstKeptRun !== null) db.query("DELETE FROM sync_run WHERE id < ?").run(firstKeptRun);
-  const floor = Number((db.query("SELECT value FROM meta WHERE key = 'diff_floor'").get() as { value: string } | null)?.value ?? 0);
-  db.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('oldest_version', ?), ('diff_floor', ?)").run(String(oldest), String(Math.max(floor, oldest - 1)));
 }

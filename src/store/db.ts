@@ -9,6 +9,7 @@ import { Documents } from "./documents";
 import { Keys } from "./keys";
 import { busy, isBusy } from "./busy";
 import { BUSY_TIMEOUT_MS, checkSchema, migrate } from "./migrations";
+import { FOLLOW_META_KEY, Replica } from "./replica";
 import { Runs } from "./runs";
 import { Staging } from "./staging";
 import { SyncLock } from "./syncLock";
@@ -35,6 +36,8 @@ export interface StoreState {
   diffFloor: number;
   /** The oldest dataset version whose full state is still known (asOfVersion below it is refused). */
   oldestVersion: number;
+  /** The primary's URL (as shown) when this database is a read-only replica of another Nompd, else null. */
+  follows: string | null;
 }
 
 export interface OpenOptions {
@@ -75,7 +78,7 @@ export class Store {
   // Repositories prepare their statements when first used: a backup of a database of another schema
   // version uses none of them.
   private readonly lockLeaseMs: number | undefined;
-  private repos: { documents?: Documents; keys?: Keys; runs?: Runs; lock?: SyncLock; versions?: Versions } = {};
+  private repos: { documents?: Documents; keys?: Keys; runs?: Runs; lock?: SyncLock; versions?: Versions; replica?: Replica } = {};
 
   get documents(): Documents {
     return (this.repos.documents ??= new Documents(this.db));
@@ -87,6 +90,11 @@ export class Store {
 
   get runs(): Runs {
     return (this.repos.runs ??= new Runs(this.db));
+  }
+
+  /** A replica's side: its follow status, its staging and the apply of a primary's version. */
+  get replica(): Replica {
+    return (this.repos.replica ??= new Replica(this.db));
   }
 
   get lock(): SyncLock {
@@ -158,6 +166,7 @@ export class Store {
       sample: meta.get("sample") === "1",
       diffFloor: Number(meta.get("diff_floor") ?? 0),
       oldestVersion: Number(meta.get("oldest_version") ?? 0),
+      follows: meta.get(FOLLOW_META_KEY) ?? null,
     };
     return this.cached;
   }

@@ -8,6 +8,13 @@ import type { RunStatus, RunTrigger, SyncRun } from "../store/runs";
 import { LockLostError } from "../store/syncLock";
 import type { Staging } from "../store/staging";
 import type { FetchProgress, Source } from "../upstream/source";
+import { replicaRefusal } from "../follow/service";
+
+/** A replica's data and versions are its primary's: it never syncs or imports by itself. */
+function refuseOnReplica(store: Store): void {
+  const follows = store.state().follows;
+  if (follows !== null) throw replicaRefusal(follows, "This database", "syncs or imports");
+}
 
 export interface SyncOptions {
   trigger: RunTrigger;
@@ -97,6 +104,7 @@ const newCounts = (): Record<string, CollectionCounts> => Object.fromEntries(ALL
  * included.
  */
 export async function runSync(store: Store, source: Source, options: SyncOptions): Promise<SyncOutcome> {
+  refuseOnReplica(store);
   const lock = store.lock.acquire(options.trigger);
   options.onLocked?.(lock.token);
   const now = options.now ?? (() => new Date());
@@ -162,6 +170,7 @@ export type { DryRunReport };
  * fails is thrown (SourceError): there is nothing to report about the data then.
  */
 export async function dryRunSync(store: Store, source: Source, options: Omit<SyncOptions, "trigger" | "now">): Promise<DryRunReport> {
+  refuseOnReplica(store);
   const counts = newCounts();
   const state = store.state();
   // Every document's content is staged: without the lock, a sync may change what is stored before this

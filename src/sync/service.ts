@@ -6,6 +6,7 @@ import type { UpstreamOptions } from "../upstream/fhirSource";
 import type { FetchProgress } from "../upstream/source";
 import { isoSeconds } from "../store/time";
 import { SYNC_WORKER_URL } from "../workers";
+import { replicaRefusal } from "../follow/service";
 import type { DryRunReport, SyncOutcome } from "./run";
 
 const NO_SOURCE = "No upstream is configured, so there is nothing to sync from. Start nompd with --upstream-url (and NOMPD_UPSTREAM_API_KEY), or load files with 'nompd import PATH...'.";
@@ -99,6 +100,8 @@ export class SyncService {
   }
 
   private async start(what: Pick<SyncJob, "trigger" | "force" | "dryRun">): Promise<{ outcome: SyncOutcome } | { report: DryRunReport }> {
+    const follows = this.store.state().follows;
+    if (follows !== null) throw replicaRefusal(follows, "This server", "syncs");
     const upstream = this.settings.upstream;
     if (!upstream) throw new ConflictError(NO_SOURCE);
     if (this.running) {

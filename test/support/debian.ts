@@ -25,6 +25,8 @@ export const PACKAGES = {
   chromium: { package: "chromium", program: "chromium" },
   // A font for the page's text in Chromium's screenshots (the page names only system fonts).
   fonts: { package: "fonts-dejavu-core", file: "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" },
+  // The load balancer of the README's "Many sites" section, checked with its own syntax check.
+  haproxy: { package: "haproxy", program: "haproxy" },
 } as const satisfies Record<string, { package: string } & ({ program: string } | { file: string })>;
 
 export type PackageName = keyof typeof PACKAGES;
