@@ -1,7 +1,9 @@
 import { Type, type TSchema } from "@sinclair/typebox";
 import { OUTPUT, RAW, type Collection } from "../collections";
 import { MODELS } from "../models";
-import { STATUS_SCHEMAS } from "./statusSchemas";
+import { FollowHealth, STATUS_SCHEMAS } from "./statusSchemas";
+
+export { FollowHealth };
 
 /**
  * The bodies the API answers, built from the models (src/models.ts): the versioned item and the list
@@ -62,34 +64,6 @@ export const ErrorBody = Type.Object(
 const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** What /health says about following, on a replica. */
-export const FollowHealth = Type.Object(
-  {
-    primary: Type.String({ description: "The URL of the Nompd this replica follows (without user info)" }),
-    primaryVersion: nullable(Type.Integer({ minimum: 0, description: "The primary's currentVersion when last seen" })),
-    lagSeconds: nullable(
-      Type.Integer({ minimum: 0, description: "Seconds since the replica last knew it held the primary's newest version (null: not yet)" }),
-    ),
-    maxLagSeconds: Type.Integer({ minimum: 1, description: "--follow-max-lag: /health/ready answers 503 once lagSeconds is greater" }),
-    lastContact: nullable(Type.String({ format: "date-time", description: "When the primary last answered" })),
-    unreachableSince: nullable(Type.String({ format: "date-time", description: "Since when the primary has not answered, or answered errors; null while it answers" })),
-    lastError: nullable(Type.String({ description: "Why the last attempt failed; null while the primary answers" })),
-  },
-  {
-    $id: "FollowHealth",
-    additionalProperties: false,
-    examples: [
-      {
-        primary: "https://nompd.region.example/",
-        primaryVersion: 5,
-        lagSeconds: 12,
-        maxLagSeconds: 172800,
-        lastContact: "2025-04-10T08:30:12Z",
-        unreachableSince: null,
-        lastError: null,
-      },
-    ],
-  },
-);
 
 export const Health = Type.Object(
   {

@@ -2,6 +2,7 @@ import { Type } from "@sinclair/typebox";
 import { ConflictError, NotFoundError, UsageError } from "../errors";
 import type { StoreState } from "../store/db";
 import type { Scope } from "../store/keys";
+import { followHealth } from "../follow/health";
 import { nextRun } from "../sync/cron";
 import { datasetHeaders } from "./answers";
 import type { RouteDef } from "./edge";
@@ -58,6 +59,7 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
             },
             collections: store.documents.counts(),
             runs: store.runs.recent(20),
+            follow: snap.follows === null ? null : followHealth(store, snap, deps.follow?.maxLagSeconds).follow,
             caller: { name: caller!.name, scope: caller!.scope },
           };
         });

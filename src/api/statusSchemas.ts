@@ -29,6 +29,35 @@ export const SyncLockState = Type.Object(
   { $id: "SyncLockState", additionalProperties: false, description: "The sync lock of the database file" },
 );
 
+export const FollowHealth = Type.Object(
+  {
+    primary: Type.String({ description: "The URL of the Nompd this replica follows (without user info)" }),
+    primaryVersion: Nullable(Type.Integer({ minimum: 0, description: "The primary's currentVersion when last seen" })),
+    lagSeconds: Nullable(
+      Type.Integer({ minimum: 0, description: "Seconds since the replica last knew it held the primary's newest version (null: not yet)" }),
+    ),
+    maxLagSeconds: Type.Integer({ minimum: 1, description: "--follow-max-lag: /health/ready answers 503 once lagSeconds is greater" }),
+    lastContact: Nullable(Type.String({ format: "date-time", description: "When the primary last answered" })),
+    unreachableSince: Nullable(Type.String({ format: "date-time", description: "Since when the primary has not answered, or answered errors; null while it answers" })),
+    lastError: Nullable(Type.String({ description: "Why the last attempt failed; null while the primary answers" })),
+  },
+  {
+    $id: "FollowHealth",
+    additionalProperties: false,
+    examples: [
+      {
+        primary: "https://nompd.region.example/",
+        primaryVersion: 5,
+        lagSeconds: 12,
+        maxLagSeconds: 172800,
+        lastContact: "2025-04-10T08:30:12Z",
+        unreachableSince: null,
+        lastError: null,
+      },
+    ],
+  },
+);
+
 export const Status = Type.Object(
   {
     currentVersion: count(),
@@ -43,6 +72,7 @@ export const Status = Type.Object(
       description: "Documents per collection: live, and deleted ones still on record",
     }),
     runs: Type.Array(SyncRun, { description: "The last 20 sync runs, newest first" }),
+    follow: Type.Union([FollowHealth, Type.Null()], { description: "On a replica (serve --follow): whom it follows and how far behind; null otherwise" }),
     caller: Type.Object({ name: Type.String(), scope: Scope }, { additionalProperties: false, description: "The key this request came with" }),
   },
   { $id: "Status", additionalProperties: false, description: "The server's state, as the status page shows it" },

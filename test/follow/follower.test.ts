@@ -53,6 +53,12 @@ describe("the follower", () => {
     expect(store.replica.status()).toMatchObject({ primaryVersion: 1, unreachableSince: null, lastError: null });
     expect(followHealth(store, store.state())).toMatchObject({ ready: true, reason: null, follow: { primaryVersion: 1 } });
     expect(logs.join("\n")).not.toContain(KEY);
+    // The status page's endpoint on the replica says whom it follows (a primary has null there).
+    const replica = startServer(store, { envKeys: [KEY] });
+    const status = (await (await replica.get("/api/v1/status", { "X-API-KEY": KEY })).json()) as { follow: { primary: string; primaryVersion: number } | null };
+    expect(status.follow).toMatchObject({ primary: primary.url.replace(/\/$/, ""), primaryVersion: 1, unreachableSince: null });
+    const own = (await (await primary.get("/api/v1/status", { "X-API-KEY": KEY })).json()) as { follow: unknown };
+    expect(own.follow).toBeNull();
   });
 
   test("a wrong key: noted as the primary refusing the key, retried, nothing applied; the key never logged", async () => {

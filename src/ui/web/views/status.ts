@@ -49,6 +49,16 @@ export function StatusView({ onStatus }: { onStatus: (s: Status) => void }) {
                 </dd>
                 <dt>Sync lock</dt>
                 <dd data-testid="lock"><${LockText} lock=${s.lock} /></dd>
+                ${s.follow
+                  ? html`
+                      <dt>Follows</dt>
+                      <dd data-testid="follow">
+                        <code>${s.follow.primary}</code>, at its version ${s.follow.primaryVersion ?? "(not seen yet)"};
+                        ${s.follow.lagSeconds === null ? " not caught up yet" : ` ${s.follow.lagSeconds} s behind (at most ${s.follow.maxLagSeconds} s)`}
+                        ${s.follow.unreachableSince ? html`<br /><span class="badge warn">Unreachable</span> since <${Time} iso=${s.follow.unreachableSince} />: ${s.follow.lastError}` : ""}
+                      </dd>
+                    `
+                  : ""}
               </dl>
             </section>
             <section class="card" aria-labelledby="h-docs">
