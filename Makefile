@@ -13,7 +13,7 @@ COMMIT := $(shell c=$$(git rev-parse --short=7 HEAD 2>/dev/null) && { git diff -
 TARGETS := linux-x64 linux-arm64 windows-x64 darwin-arm64 darwin-x64
 RELEASES := $(foreach t,$(TARGETS),dist/nompd-$(VERSION)-$(t)$(if $(findstring windows,$(t)),.exe))
 
-.PHONY: help install run test test-deps typecheck build dist bench clean FORCE
+.PHONY: help install run test test-deps typecheck build dist bench clean screenshots FORCE
 
 help:
 	@echo "make run     install what is missing, then serve the embedded sample data (invented, marked as such) on http://127.0.0.1:8080"
@@ -21,6 +21,7 @@ help:
 	@echo "make build   the single executable dist/nompd"
 	@echo "make dist    release executables for Linux, Windows and macOS (x64, arm64) and dist/SHA256SUMS"
 	@echo "make bench   the benchmarks in bench/ (see docs/PERFORMANCE.md)"
+	@echo "make screenshots  retake the README's pictures of the status page (docs/images/)"
 	@echo "make clean   remove dist/ and node_modules/ (never data/: it holds the database)"
 
 # npm ci installs exactly the lockfile, Bun included; re-run only when the manifest or lockfile change.
@@ -36,6 +37,7 @@ run: install
 
 typecheck: install
 	$(TSC) --noEmit -p .
+	$(TSC) --noEmit -p src/ui/web
 
 # The Debian programs that tests drive for real (test/support/debian.ts lists them), installed when missing.
 test-deps: install
@@ -45,11 +47,11 @@ test-deps: install
 test: install test-deps typecheck build
 	$(BUN) test --timeout 60000 $(TESTS)
 
-# The one build command line: $(call compile,OUTFILE[,TARGET]). The second entry point is the sync's worker
-# thread (see src/workers.ts); the commit goes in as a constant (see src/build.ts). The source map is
+# The one build command line: $(call compile,OUTFILE[,TARGET]). The other entry points are the worker
+# threads of the sync and of follow mode (see src/workers.ts); the commit goes in as a constant (see src/build.ts). The source map is
 # embedded; the .map files written beside OUTFILE are not needed to run it.
 compile = $(BUN) build --compile --minify --sourcemap $(if $(2),--target=bun-$(2)) \
-	--define 'NOMPD_COMMIT="$(COMMIT)"' src/main.ts src/sync/worker.ts --outfile $(1)
+	--define 'NOMPD_COMMIT="$(COMMIT)"' src/main.ts src/sync/worker.ts src/follow/worker.ts --outfile $(1)
 
 # Rewritten only when the commit changes, so that a new commit rebuilds what names it.
 dist/.commit: FORCE
@@ -81,6 +83,11 @@ dist: dist/SHA256SUMS
 
 bench: install build
 	$(BUN) bench/run.ts
+
+# The README's pictures of the status page, taken by its browser tests (test/ui) from the sample dataset.
+screenshots: install test-deps build
+	$(BUN) test test/ui/page.test.ts
+	cp test-output/ui/status.png test-output/ui/treatment-group.png docs/images/
 
 clean:
 	rm -rf dist node_modules

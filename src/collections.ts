@@ -14,6 +14,8 @@ export interface RawCollectionDef {
   service: string;
   schema: TSchema;
   summary: string;
+  /** JSON paths (SQLite json_extract) whose first non-null value names an item in lists of changes. */
+  label: string[];
 }
 
 export interface FilterDef<T> {
@@ -26,6 +28,8 @@ export interface OutputCollectionDef<T> {
   kind: "output";
   schema: TSchema;
   summary: string;
+  /** JSON paths (SQLite json_extract) whose first non-null value names an item in lists of changes. */
+  label: string[];
   /** Filter parameters of the full list: name → how an item is found. */
   filters: Record<string, FilterDef<T>>;
 }
@@ -45,6 +49,7 @@ const treatmentGroup: OutputCollectionDef<TreatmentGroup> = {
   kind: "output",
   schema: TreatmentGroup,
   summary: "Treatment groups (hospital treatment-group rankings)",
+  label: ["$.name", "$.diseaseGroup"],
   filters: {
     diseaseGroup: {
       description: "Treatment groups of this disease group (case-insensitive), e.g. MS",
@@ -63,24 +68,26 @@ const reimbursementGroup: OutputCollectionDef<ReimbursementGroup> = {
   kind: "output",
   schema: ReimbursementGroup,
   summary: "Reimbursement groups (H-resept reimbursement authorizations)",
+  label: ["$.indications[0].coding[0].display", "$.indications[0].coding[0].code"],
   filters: {
     indication: { description: INDICATION, keys: (g) => indicationKeys(g.indications) },
     varenummer: { description: VARENUMMER, keys: (g) => g.medicines.map((m) => m.identifier.value) },
   },
 };
 
-const raw = (service: string, name: string): RawCollectionDef => ({
+const raw = (service: string, name: string, label: string[]): RawCollectionDef => ({
   kind: "raw",
   service,
   schema: FhirResource,
+  label,
   summary: `Raw upstream ${name} resources, exactly as upstream sent them`,
 });
 
 /** The three upstream collections, in the order they are fetched and reported. */
 export const RAW = {
-  PlanDefinition: raw("HreseptGuidelines", "PlanDefinition"),
-  ActivityDefinition: raw("HreseptGuidelines", "ActivityDefinition"),
-  RegulatedAuthorization: raw("HreseptReimbursement", "RegulatedAuthorization"),
+  PlanDefinition: raw("HreseptGuidelines", "PlanDefinition", ["$.name", "$.title"]),
+  ActivityDefinition: raw("HreseptGuidelines", "ActivityDefinition", ["$.name", "$.title"]),
+  RegulatedAuthorization: raw("HreseptReimbursement", "RegulatedAuthorization", ["$.basis.coding[0].display", "$.description"]),
 } as const;
 
 /** The two output collections. */

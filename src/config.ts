@@ -2,7 +2,8 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors";
-import { readableByOthers } from "./platform";
+import { foreignPath, readableByOthers } from "./platform";
+import { DEFAULT_LEASE_MS } from "./store/syncLock";
 import { checkCron, nextRun } from "./sync/cron";
 import { chooseProxy, parseProxyUrl, type ProxyChoice, type ProxyEnvironment } from "./upstream/proxy";
 import { certificatesIn, type ExtraCa } from "./upstream/transport";
@@ -94,6 +95,12 @@ function validTimeZone(tz: string): boolean {
   }
 }
 
+/** A file path for this platform (see foreignPath). */
+const filePath = z.string().min(1, "expected a file path").superRefine((v, ctx) => {
+  const problem = foreignPath(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
 /** A whole number from `min` to `max`, digits only. */
 const wholeNumber = (what: string, min: number, max: number) =>
   z.preprocess(
@@ -112,6 +119,22 @@ const wholeNumberOr = (none: string, what: string, min: number, max: number) =>
     (v) => (typeof v === "string" && v.trim().toLowerCase() === none ? null : v),
     wholeNumber(what, min, max).nullable().or(z.null()),
   );
+
+/**
+ * A duration with its unit: seconds (s), minutes (m), hours (h) or days (d), e.g. 90s, 30m, 48h, 2d;
+ * read as seconds, from 1 second to 365 days.
+ */
+const DURATION_UNITS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+const duration = z.preprocess(
+  stringOf,
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^\d+[smhd]$/, "expected a number with a unit: s, m, h or d (e.g. 48h, 30m, 2d)")
+    .transform((v) => Number(v.slice(0, -1)) * DURATION_UNITS[v.slice(-1) as keyof typeof DURATION_UNITS])
+    .pipe(z.number().min(1, "expected at least 1s").max(365 * 86400, "expected at most 365d")),
+);
 
 interface SettingDef<S extends z.ZodType = z.ZodType> {
   flag: string;
@@ -137,28 +160,31 @@ const setting = <S extends z.ZodType>(def: SettingDef<S>) => def;
  * The Settings type is derived from this table.
  */
 export const SETTINGS = {
-  db: setting({ flag: "--db", env: "NOMPD_DB", default: "data/nompd.db", schema: z.string().min(1, "expected a file path"), help: "SQLite database file", placeholder: "FILE" }),
+  db: setting({ flag: "--db", env: "NOMPD_DB", default: "data/nompd.db", schema: filePath, help: "SQLite database file", placeholder: "FILE" }),
   host: setting({ flag: "--host", env: "NOMPD_HOST", default: "127.0.0.1", schema: z.string().min(1, "expected a host name or address"), help: "address to listen on (0.0.0.0 for all)", placeholder: "ADDR" }),
   port: setting({ flag: "--port", env: "NOMPD_PORT", default: 8080, schema: port, help: "port to listen on", placeholder: "N" }),
   sample: setting({ flag: "--sample", env: "NOMPD_SAMPLE", boolean: true, default: false, schema: bool, help: "serve: on an empty database, load the embedded sample dataset (invented data, marked as such)" }),
   upstreamUrl: setting({ flag: "--upstream-url", env: "NOMPD_UPSTREAM_URL", default: null, schema: httpUrl.nullable(), help: "base URL of the national FHIR APIs (without it: no network sync)", placeholder: "URL" }),
-  upstreamApiKeyFile: setting({ flag: "--upstream-api-key-file", env: "NOMPD_UPSTREAM_API_KEY_FILE", default: null, schema: z.string().min(1).nullable(), help: "file holding the upstream API key; beats NOMPD_UPSTREAM_API_KEY, which beats the credential upstream-api-key", placeholder: "FILE" }),
+  upstreamApiKeyFile: setting({ flag: "--upstream-api-key-file", env: "NOMPD_UPSTREAM_API_KEY_FILE", default: null, schema: filePath.nullable(), help: "file holding the upstream API key; beats NOMPD_UPSTREAM_API_KEY, which beats the credential upstream-api-key", placeholder: "FILE" }),
   upstreamKeyHeader: setting({ flag: "--upstream-key-header", env: "NOMPD_UPSTREAM_KEY_HEADER", default: "X-API-KEY", schema: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "expected an HTTP header name"), help: "header that carries the upstream API key", placeholder: "NAME" }),
   upstreamTimeoutMs: setting({ flag: "--upstream-timeout-ms", env: "NOMPD_UPSTREAM_TIMEOUT_MS", default: 30000, schema: positiveMs, help: "timeout of one upstream request", placeholder: "MS" }),
   upstreamRetries: setting({ flag: "--upstream-retries", env: "NOMPD_UPSTREAM_RETRIES", default: 4, schema: retries, help: "retries of a failed upstream request (network error, 429, 5xx)", placeholder: "N" }),
   upstreamBackoffMs: setting({ flag: "--upstream-backoff-ms", env: "NOMPD_UPSTREAM_BACKOFF_MS", default: 1000, schema: positiveMs, help: "first retry delay; doubles on each retry (Retry-After wins)", placeholder: "MS" }),
   upstreamProxy: setting({ flag: "--upstream-proxy", env: "NOMPD_UPSTREAM_PROXY", default: null, schema: proxyUrl.nullable(), redact: withoutUserInfo, help: "proxy for upstream requests (http://host:port); beats HTTPS_PROXY/HTTP_PROXY; NO_PROXY still applies", placeholder: "URL" }),
-  upstreamCaFile: setting({ flag: "--upstream-ca-file", env: "NOMPD_UPSTREAM_CA_FILE", default: null, schema: z.string().min(1).nullable(), help: "CA certificates (PEM) trusted for upstream TLS, on top of the system's", placeholder: "FILE" }),
+  upstreamCaFile: setting({ flag: "--upstream-ca-file", env: "NOMPD_UPSTREAM_CA_FILE", default: null, schema: filePath.nullable(), help: "CA certificates (PEM) trusted for upstream TLS, on top of the system's", placeholder: "FILE" }),
   maxPageMib: setting({ flag: "--max-page-mib", env: "NOMPD_MAX_PAGE_MIB", default: 64, schema: wholeNumber("MiB", 1, 4096), help: "largest upstream page or import file read, in MiB", placeholder: "MIB" }),
   syncCron: setting({ flag: "--sync-cron", env: "NOMPD_SYNC_CRON", default: "0 2 * * *", schema: z.string().superRefine(cronProblem), help: "schedule of the automatic sync (cron, 5 or 6 fields)", placeholder: "CRON" }),
   syncTz: setting({ flag: "--sync-tz", env: "NOMPD_SYNC_TZ", default: "Europe/Oslo", schema: z.string().refine(validTimeZone, "expected an IANA time zone such as Europe/Oslo"), help: "time zone of the schedule", placeholder: "TZ" }),
   syncSchedule: setting({ flag: "--sync-schedule", negatedFlag: "--no-sync-schedule", env: "NOMPD_SYNC_SCHEDULE", boolean: true, default: true, schema: bool, help: "run the scheduled sync (--no-sync-schedule turns it off)" }),
   maxDeleteShare: setting({ flag: "--max-delete-share", env: "NOMPD_MAX_DELETE_SHARE", default: 0.5, schema: share, help: "largest share of a collection one sync may delete without --force", placeholder: "0..1" }),
   historyKeepVersions: setting({ flag: "--history-keep-versions", env: "NOMPD_HISTORY_KEEP_VERSIONS", default: "all", schema: wholeNumberOr("all", "a number of versions (or all)", 1, 1_000_000), help: "keep history and run records of only the newest N dataset versions", placeholder: "N|all" }),
-  syncLockLeaseMs: setting({ flag: "--sync-lock-lease-ms", env: "NOMPD_SYNC_LOCK_LEASE_MS", default: 300000, schema: wholeNumber("milliseconds", 100, 86_400_000), help: "a sync lock not renewed for this long may be taken over", placeholder: "MS", hidden: true }),
+  syncLockLeaseMs: setting({ flag: "--sync-lock-lease-ms", env: "NOMPD_SYNC_LOCK_LEASE_MS", default: DEFAULT_LEASE_MS, schema: wholeNumber("milliseconds", 100, 86_400_000), help: "a sync lock not renewed for this long may be taken over", placeholder: "MS", hidden: true }),
   cacheMib: setting({ flag: "--cache-mib", env: "NOMPD_CACHE_MIB", default: 64, schema: wholeNumber("MiB", 1, 65536), help: "memory for prepared answers (all together), in MiB", placeholder: "MIB" }),
-  tlsCert: setting({ flag: "--tls-cert", env: "NOMPD_TLS_CERT", default: null, schema: z.string().min(1).nullable(), help: "TLS certificate (PEM) to serve HTTPS; needs --tls-key", placeholder: "FILE" }),
-  tlsKey: setting({ flag: "--tls-key", env: "NOMPD_TLS_KEY", default: null, schema: z.string().min(1).nullable(), help: "TLS private key (PEM); needs --tls-cert", placeholder: "FILE" }),
+  follow: setting({ flag: "--follow", env: "NOMPD_FOLLOW_URL", default: null, schema: httpUrl.nullable(), help: "serve: be a read-only replica of the Nompd at this URL (the primary), version for version", placeholder: "URL" }),
+  followApiKeyFile: setting({ flag: "--follow-api-key-file", env: "NOMPD_FOLLOW_API_KEY_FILE", default: null, schema: filePath.nullable(), help: "file holding the key for the primary (or set NOMPD_FOLLOW_API_KEY)", placeholder: "FILE" }),
+  followMaxLag: setting({ flag: "--follow-max-lag", env: "NOMPD_FOLLOW_MAX_LAG", default: "48h", schema: duration, help: "a replica is ready (/health/ready 200) while its data is at most this old (s, m, h or d)", placeholder: "DURATION" }),
+  tlsCert: setting({ flag: "--tls-cert", env: "NOMPD_TLS_CERT", default: null, schema: filePath.nullable(), help: "TLS certificate (PEM) to serve HTTPS; needs --tls-key", placeholder: "FILE" }),
+  tlsKey: setting({ flag: "--tls-key", env: "NOMPD_TLS_KEY", default: null, schema: filePath.nullable(), help: "TLS private key (PEM); needs --tls-cert", placeholder: "FILE" }),
   tlsMinVersion: setting({ flag: "--tls-min-version", env: "NOMPD_TLS_MIN_VERSION", default: "1.2", schema: z.enum(["1.2", "1.3"], { error: "expected 1.2 or 1.3" }), help: "oldest TLS version served", placeholder: "1.2|1.3" }),
   logFormat: setting({ flag: "--log-format", env: "NOMPD_LOG_FORMAT", default: "pretty", schema: z.enum(["json", "pretty"], { error: "expected json or pretty" }), help: "log lines as JSON or as text", placeholder: "json|pretty" }),
   corsOrigins: setting({ flag: "--cors-origins", env: "NOMPD_CORS_ORIGINS", default: null, schema: corsOrigins, help: "browser origins allowed to call the API (comma-separated, or *); off by default", placeholder: "ORIGINS" }),
@@ -181,6 +207,8 @@ export interface Secrets {
   upstreamApiKey: string | null;
   /** Which of those it came from, for messages (never the key itself). */
   upstreamApiKeySource: string | null;
+  /** From NOMPD_FOLLOW_API_KEY or the file named by --follow-api-key-file: the key this replica shows its primary. */
+  followApiKey: string | null;
   /** Read-scope keys from NOMPD_API_KEYS (comma-separated). */
   apiKeys: string[];
 }
@@ -218,6 +246,23 @@ function exposure(path: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The follow key from its environment variable, or from the file a setting names (the file wins). */
+function secretOf(fromEnv: string | undefined, file: string | null, fileFlag: string, what: string): string | null {
+  let key = fromEnv?.trim() || null;
+  if (file !== null) {
+    try {
+      key = readFileSync(file, "utf8").trim() || null;
+    } catch (err) {
+      throw new ConfigError(`Invalid setting ${fileFlag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+    }
+    if (key === null) throw new ConfigError(`Invalid setting ${fileFlag}: ${file} is empty.`);
+  }
+  if (key !== null && !/^[\t\x20-\x7e\x80-\xff]+$/.test(key)) {
+    throw new ConfigError(`Invalid ${what}: it holds characters an HTTP header cannot carry, such as a line break inside it.`);
+  }
+  return key;
 }
 
 const byFlag = new Map<string, SettingDef>();
@@ -267,7 +312,14 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
     throw new ConfigError("Invalid setting --tls-cert/--tls-key: give both the certificate and the key, or neither.");
   }
 
+  if (s.follow !== null && s.upstreamUrl !== null) {
+    throw new ConfigError("Invalid settings --follow and --upstream-url: a replica takes its data from its primary only. Give one of them (unset NOMPD_UPSTREAM_URL on a replica).");
+  }
+  if (s.follow !== null && s.sample) {
+    throw new ConfigError("Invalid settings --follow and --sample: a replica serves its primary's data, never the sample. Drop --sample.");
+  }
   const { upstreamApiKey, upstreamApiKeySource } = upstreamKey(s, env);
+  const followApiKey = secretOf(env.NOMPD_FOLLOW_API_KEY, s.followApiKeyFile, "--follow-api-key-file", "follow API key (NOMPD_FOLLOW_API_KEY or --follow-api-key-file)");
   const apiKeys = (env.NOMPD_API_KEYS ?? "")
     .split(",")
     .map((k) => k.trim())
@@ -284,7 +336,7 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
     throw new ConfigError("BUN_CONFIG_VERBOSE_FETCH is set: it would print request headers, the upstream API key among them, to the log. Unset it to run nompd.");
   }
   const warnings: string[] = [];
-  for (const file of [s.upstreamApiKeyFile, s.tlsKey]) {
+  for (const file of [s.upstreamApiKeyFile, s.followApiKeyFile, s.tlsKey]) {
     const problem = file === null ? null : exposure(file);
     if (problem) warnings.push(`a secret is readable by others: ${problem}`);
   }
@@ -294,7 +346,13 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
       warnings.push(`the upstream API key is sent in clear over http:// to ${url.host}; anyone on the way can read it. Use an https:// --upstream-url.`);
     }
   }
-  return { settings: s, secrets: { upstreamApiKey, upstreamApiKeySource, apiKeys }, network: network(s, flags, env), warnings };
+  if (followApiKey !== null && s.follow !== null) {
+    const url = new URL(s.follow);
+    if (url.protocol === "http:" && !isLoopback(url.hostname)) {
+      warnings.push(`the follow API key is sent in clear over http:// to ${url.host}; anyone on the way can read it. Use an https:// --follow URL.`);
+    }
+  }
+  return { settings: s, secrets: { upstreamApiKey, upstreamApiKeySource, followApiKey, apiKeys }, network: network(s, flags, env), warnings };
 }
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;

@@ -88,3 +88,10 @@ export class GuardError extends NompdError {
     super(message, { status: 422, exit: EXIT.guard });
   }
 }
+
+/** The server cannot answer this request now, and soon can: 503 with Retry-After. */
+export class UnavailableError extends NompdError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message, { status: 503, exit: EXIT.failed }, { "retry-after": String(retryAfterSeconds) });
+  }
+}

@@ -4,6 +4,8 @@ import { loadConfig } from "./config";
 import { EXIT, NompdError, UsageError, type ExitCode } from "./errors";
 import { createLogger } from "./log";
 import { stopSignals } from "./platform";
+import { resolve } from "node:path";
+import { busy, isBusy } from "./store/busy";
 import { Store } from "./store/db";
 import { GLOBAL_OPTIONS, parseArgs } from "./cli/args";
 import { backupCommand } from "./cli/backup";
@@ -22,6 +24,7 @@ export const COMMANDS: readonly Command[] = [serveCommand, syncCommand, importCo
  * code comes out. Any NompdError ends it with its own message and exit code; anything else is a bug.
  */
 export async function main(argv: string[], env: Record<string, string | undefined>, io: Io): Promise<ExitCode> {
+  let configuredDb: string | null = null;
   try {
     const known: Record<string, boolean> = Object.fromEntries(Object.entries(GLOBAL_OPTIONS));
     for (const c of COMMANDS) for (const [name, def] of Object.entries(c.options)) known[name] = def.value !== undefined;
@@ -43,6 +46,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       }
     }
     const config = loadConfig(args.settings, env);
+    configuredDb = resolve(config.settings.db);
     const log = createLogger(config.settings.logFormat, (line) => io.err(line));
     for (const warning of config.warnings) log.warn(warning);
     const ctx: CliContext = {
@@ -55,9 +59,11 @@ export async function main(argv: string[], env: Record<string, string | undefine
     };
     return await command.run(ctx);
   } catch (e) {
-    if (e instanceof NompdError) {
-      io.err(e.message);
-      return e.exit;
+    // SQLite's "busy" can surface from any write a command makes: said as what it means.
+    const error = isBusy(e) ? busy(configuredDb ?? "named by --db") : e;
+    if (error instanceof NompdError) {
+      io.err(error.message);
+      return error.exit;
     }
     io.err(`Unexpected error: ${(e as Error)?.stack ?? String(e)}\nPlease report it with the command you ran.`);
     return EXIT.failed;

@@ -1,6 +1,5 @@
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { closeSync, fchmodSync, openSync, readFileSync, readlinkSync, statSync, writeFileSync, writeSync } from "node:fs";
-import { posix, win32 } from "node:path";
+import { closeSync, openSync, readFileSync, readlinkSync, statSync } from "node:fs";
 
 /**
  * Everything that differs between Linux, macOS and Windows, in one place: which process a pid is,
@@ -113,28 +112,6 @@ function windowsProcessStart(pid: number): string | null {
 // File modes
 
 /**
- * Writes a file only its owner can read or write, replacing any earlier content. On POSIX the mode is
- * 0600 before the first byte is written, whatever the umask and whatever mode an existing file had.
- * Windows has no mode bits: the file gets its folder's access list, so keep such files in a folder
- * that only the service account can read.
- */
-export function writePrivateFile(path: string, data: string | Uint8Array, platform: Platform = process.platform): void {
-  if (platform === "win32") {
-    writeFileSync(path, data);
-    return;
-  }
-  const fd = openSync(path, "w", 0o600);
-  try {
-    fchmodSync(fd, 0o600);
-    const bytes = typeof data === "string" ? Buffer.from(data) : data;
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
  * Creates an empty file only its owner can read or write, unless one exists already (then false). On
  * Windows the file gets its folder's access list.
  */
@@ -175,21 +152,17 @@ export function stopSignals(platform: Platform = process.platform): NodeJS.Signa
 // ---------------------------------------------------------------------------------------------------
 // Paths
 
-/** node:path's rules for a platform: drive letters, `\` and UNC shares on Windows; `/` elsewhere. */
-export function pathRules(platform: Platform = process.platform): typeof posix {
-  return platform === "win32" ? win32 : posix;
+/** Whether a path starts with a drive letter (`C:\…`, `z:/…`, `C:…`): a Windows path. */
+export function hasDriveLetter(path: string): boolean {
+  return /^[A-Za-z]:/.test(path);
 }
 
 /**
- * Whether a path names the same place from any working folder: `/var/lib/nompd.db` on POSIX;
- * `C:\nompd.db`, `Z:\data\export`, `C:/nompd.db` and `\\server\share\x` on Windows. On Windows a
- * drive-relative `C:nompd.db` is not absolute, and `\nompd.db` (the current drive's root) is.
+ * Why a path given in a setting cannot be meant for this platform, or null. A drive-letter path
+ * (`C:\nompd.db`, pasted from a Windows guide) on Linux or macOS would silently become a file named
+ * `C:\nompd.db` in the current folder; on Windows every form is a path.
  */
-export function isAbsolutePath(path: string, platform: Platform = process.platform): boolean {
-  return pathRules(platform).isAbsolute(path);
-}
-
-/** Whether a path starts with a drive letter (`C:\…`, `z:/…`, `C:…`): a Windows path, relative on POSIX. */
-export function hasDriveLetter(path: string): boolean {
-  return /^[A-Za-z]:/.test(path);
+export function foreignPath(path: string, platform: Platform = process.platform): string | null {
+  if (platform === "win32" || !hasDriveLetter(path)) return null;
+  return "a Windows path (drive letter) on this system; give a path such as /var/lib/nompd/nompd.db";
 }

@@ -5,3 +5,4 @@
  * target names them). From here, one relative path is right in both cases.
  */
 export const SYNC_WORKER_URL = new URL("./sync/worker.ts", import.meta.url).href;
+export const FOLLOW_WORKER_URL = new URL("./follow/worker.ts", import.meta.url).href;

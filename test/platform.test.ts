@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bootId, hasDriveLetter, isAbsolutePath, pathRules, processAlive, processStart, readableByOthers, stopSignals, writePrivateFile } from "../src/platform";
+import { bootId, createPrivateFile, foreignPath, hasDriveLetter, processAlive, processStart, readableByOthers, stopSignals } from "../src/platform";
 import { tempDir } from "./support/tmp";
 
 /**
@@ -48,24 +48,27 @@ describe("processes", () => {
 });
 
 describe("file modes", () => {
-  test("writePrivateFile on POSIX: mode 0600 for a new file and for one that was readable by all, content replaced", () => {
-    const fresh = join(dir, "fresh.key");
-    writePrivateFile(fresh, "secret-1");
+  test("createPrivateFile on POSIX: an empty file of mode 0600 whatever the umask; an existing file is left alone", () => {
+    const fresh = join(dir, "fresh.db");
+    const umask = process.umask(0o000);
+    try {
+      expect(createPrivateFile(fresh, "linux")).toBe(true);
+    } finally {
+      process.umask(umask);
+    }
     expect(statSync(fresh).mode & 0o777).toBe(0o600);
-    expect(readFileSync(fresh, "utf8")).toBe("secret-1");
-
-    const old = join(dir, "old.key");
-    writeFileSync(old, "a much longer earlier content");
-    chmodSync(old, 0o666);
-    writePrivateFile(old, new TextEncoder().encode("secret-2"), "linux");
-    expect(statSync(old).mode & 0o777).toBe(0o600);
-    expect(readFileSync(old, "utf8")).toBe("secret-2");
+    expect(readFileSync(fresh, "utf8")).toBe("");
+    const old = join(dir, "old.db");
+    writeFileSync(old, "kept");
+    chmodSync(old, 0o644);
+    expect(createPrivateFile(old, "linux")).toBe(false);
+    expect([statSync(old).mode & 0o777, readFileSync(old, "utf8")]).toEqual([0o644, "kept"]);
   });
 
-  test("writePrivateFile on Windows writes the content and leaves access to the folder's list", () => {
-    const file = join(dir, "windows.key");
-    writePrivateFile(file, "secret-3", "win32");
-    expect(readFileSync(file, "utf8")).toBe("secret-3");
+  test("createPrivateFile on Windows creates the file and leaves access to the folder's list", () => {
+    const file = join(dir, "windows.db");
+    expect(createPrivateFile(file, "win32")).toBe(true);
+    expect(existsSync(file)).toBe(true);
   });
 
   test("readableByOthers: the group or others read bit on POSIX, null on Windows; a missing file throws", () => {
@@ -113,28 +116,19 @@ describe("signals", () => {
 });
 
 describe("paths", () => {
-  test("drive letters and UNC shares are absolute on Windows, not on POSIX", () => {
-    const cases: Array<[string, boolean, boolean]> = [
-      // path, absolute on Windows, absolute on POSIX
-      ["C:\\nompd.db", true, false],
-      ["Z:\\data\\export", true, false],
-      ["c:/data/nompd.db", true, false],
-      ["\\\\server\\share\\nompd.db", true, false],
-      ["\\nompd.db", true, false],
-      ["C:nompd.db", false, false],
-      ["data\\nompd.db", false, false],
-      ["data/nompd.db", false, false],
-      ["/var/lib/nompd/nompd.db", true, true],
-    ];
-    for (const [path, windows, posix] of cases) {
-      expect([path, isAbsolutePath(path, "win32"), isAbsolutePath(path, "linux")]).toEqual([path, windows, posix]);
-    }
+  test("hasDriveLetter tells a Windows path", () => {
+    expect(["C:\\nompd.db", "z:/x", "C:nompd.db", "/C:/x", "nompd.db", "1:\\x"].map(hasDriveLetter)).toEqual([true, true, true, false, false, false]);
   });
 
-  test("hasDriveLetter tells a Windows path; pathRules resolves with the platform's rules", () => {
-    expect(["C:\\nompd.db", "z:/x", "C:nompd.db", "/C:/x", "nompd.db", "1:\\x"].map(hasDriveLetter)).toEqual([true, true, true, false, false, false]);
-    expect(pathRules("win32").resolve("Z:\\data", "export", "..\\nompd.db")).toBe("Z:\\data\\nompd.db");
-    expect(pathRules("win32").join("C:\\", "nompd.db")).toBe("C:\\nompd.db");
-    expect(pathRules("linux").resolve("/var/lib", "nompd", "../nompd.db")).toBe("/var/lib/nompd.db");
+  test("foreignPath: a drive-letter path is refused on POSIX (it would name a file in the current folder), any path is fine on Windows", () => {
+    for (const path of ["C:\\ProgramData\\nompd\\nompd.db", "Z:/data/export"]) {
+      expect(foreignPath(path, "linux")).toContain("a Windows path");
+      expect(foreignPath(path, "darwin")).toContain("a Windows path");
+      expect(foreignPath(path, "win32")).toBeNull();
+    }
+    for (const path of ["/var/lib/nompd/nompd.db", "data/nompd.db", "\\\\server\\share\\nompd.db"]) {
+      expect(foreignPath(path, "linux")).toBeNull();
+      expect(foreignPath(path, "win32")).toBeNull();
+    }
   });
 });

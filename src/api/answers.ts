@@ -12,9 +12,16 @@ export function versionedItemJson(row: DocumentRow): string {
   return `{"data":${row.content},"version":${row.version},"lastChanged":"${row.last_changed}","isDeleted":${row.is_deleted ? "true" : "false"}}`;
 }
 
-/** The headers every /api/v1 answer carries: which dataset it is from, and whether that is the sample. */
+/**
+ * The headers every /api/v1 answer carries: which dataset it is from, whether that is the sample, and
+ * (once history was pruned or the sample replaced) the version diffs must start from at least
+ * (X-Nompd-Diff-Floor: sinceVersion N with 0 < N < it gets 410). Replicas copy the floor from it.
+ */
 export function datasetHeaders(state: StoreState): Record<string, string> {
-  return state.sample ? { "x-nompd-dataset": state.datasetId, "x-nompd-sample": "true" } : { "x-nompd-dataset": state.datasetId };
+  const headers: Record<string, string> = { "x-nompd-dataset": state.datasetId };
+  if (state.sample) headers["x-nompd-sample"] = "true";
+  if (state.diffFloor > 0) headers["x-nompd-diff-floor"] = String(state.diffFloor);
+  return headers;
 }
 
 /** An envelope's bytes, and where each item sits in them (so that a filtered list is a copy of slices). */
@@ -128,6 +135,17 @@ class LiveList extends PreparedBody {
   }
 }
 
+/** One item's answer, and whether the item is deleted (answered with 410). */
+class ItemBody extends PreparedBody {
+  constructor(
+    bytes: Uint8Array,
+    headers: Record<string, string>,
+    readonly deleted: boolean,
+  ) {
+    super(bytes, headers);
+  }
+}
+
 function intersectSorted(a: number[], b: number[]): number[] {
   const out: number[] = [];
   let i = 0;
@@ -202,52 +220,70 @@ export class Answers {
 
   /** Items changed after version `since`, deleted ones included, ordered by version then id. */
   since(collection: Collection, since: number, state: StoreState): PreparedBody {
-    if (since > state.version) {
-      throw new ConflictError(
-        `sinceVersion ${since} is newer than this server's currentVersion ${state.version}: its database was reset or restored. ` +
-          `Fetch everything again without sinceVersion and keep the new currentVersion.`,
-      );
-    }
-    if (since > 0 && since < state.diffFloor) {
-      throw new ConflictError(
-        `sinceVersion ${since} is older than the changes this server still keeps (from version ${state.diffFloor}): ` +
-          `what changed in between is no longer known. Fetch everything again without sinceVersion and keep the new currentVersion.`,
-        410,
-      );
-    }
-    return this.answer(state, `${collection} since ${since}`, (s) => new PreparedBody(new Envelope(s.version, this.store.documents.since(collection, since)).bytes, datasetHeaders(s)));
+    checkSince(since, state);
+    // Checked again against the snapshot the body is read from: a sync (or a prune) may have committed
+    // between the request's first look and the snapshot.
+    return this.answer(state, `${collection} since ${since}`, (s) => {
+      checkSince(since, s);
+      return new PreparedBody(new Envelope(s.version, this.store.documents.since(collection, since)).bytes, datasetHeaders(s));
+    });
   }
 
   /** The live items as they stood at dataset version `asOf`. */
   asOf(collection: Collection, asOf: number, state: StoreState): PreparedBody {
-    if (asOf > state.version) throw new UsageError(`asOfVersion ${asOf} is greater than the currentVersion ${state.version}.`);
-    if (asOf < state.oldestVersion) {
-      throw new ConflictError(`asOfVersion ${asOf} is older than the oldest version this server keeps (${state.oldestVersion}). Ask for a version from ${state.oldestVersion} to ${state.version}.`, 410);
+    checkAsOf(asOf, state);
+    if (state.follows !== null && asOf > 0 && !this.store.replica.holdsVersion(asOf)) {
+      throw new ConflictError(
+        `asOfVersion ${asOf} is a version this replica took together with later ones (it applies its primary's newest version, skipping those in between), so its state is not known here. ` +
+          `Ask for a version this replica applied (see the versions in its lists and histories), or ask its primary ${state.follows}.`,
+        410,
+      );
     }
-    return this.answer(state, `${collection} as of ${asOf}`, (s) => new PreparedBody(new Envelope(s.version, this.store.documents.asOf(collection, asOf)).bytes, datasetHeaders(s)));
-  }
-
-  /** One item: its current versioned item, and whether it is deleted (410). */
-  item(collection: OutputCollection, id: string, state: StoreState): { body: PreparedBody; deleted: boolean } {
-    const key = `${collection} item ${id}`;
-    const hit = this.cache.get(stampOf(state), key) as (PreparedBody & { deleted?: boolean }) | undefined;
-    if (hit) return { body: hit, deleted: hit.deleted === true };
-    const row = this.store.documents.one(collection, id);
-    if (!row) throw notFound(collection, id);
-    const body = Object.assign(PreparedBody.fromJson(versionedItemJson(row), datasetHeaders(state)), { deleted: row.is_deleted === 1 });
-    // The row was read outside a snapshot: keep it only if it is of the version the request saw.
-    if (row.version <= state.version) this.cache.put(stampOf(state), key, body);
-    return { body, deleted: body.deleted };
-  }
-
-  /** Every version of one item, newest first. */
-  history(collection: OutputCollection, id: string, state: StoreState): PreparedBody {
-    const body = this.answer(state, `${collection} history ${id}`, (s) => {
-      const rows = this.store.documents.history(collection, id);
-      return Object.assign(new PreparedBody(new Envelope(s.version, rows).bytes, datasetHeaders(s)), { empty: rows.length === 0 });
+    return this.answer(state, `${collection} as of ${asOf}`, (s) => {
+      checkAsOf(asOf, s);
+      return new PreparedBody(new Envelope(s.version, this.store.documents.asOf(collection, asOf)).bytes, datasetHeaders(s));
     });
-    if (body.empty) throw notFound(collection, id);
-    return body;
+  }
+
+  /** One item: its current versioned item, and whether it is deleted (410). An unknown id is no answer to keep. */
+  item(collection: OutputCollection, id: string, state: StoreState): ItemBody {
+    return this.answer(state, `${collection} item ${id}`, (s) => {
+      const row = this.store.documents.one(collection, id);
+      if (!row) throw notFound(collection, id);
+      return new ItemBody(encoder.encode(versionedItemJson(row)), datasetHeaders(s), row.is_deleted === 1);
+    });
+  }
+
+  /** Every version of one item, newest first. An unknown id is no answer to keep. */
+  history(collection: OutputCollection, id: string, state: StoreState): PreparedBody {
+    return this.answer(state, `${collection} history ${id}`, (s) => {
+      const rows = this.store.documents.history(collection, id);
+      if (rows.length === 0) throw notFound(collection, id);
+      return new PreparedBody(new Envelope(s.version, rows).bytes, datasetHeaders(s));
+    });
+  }
+}
+
+function checkSince(since: number, state: StoreState): void {
+  if (since > state.version) {
+    throw new ConflictError(
+      `sinceVersion ${since} is newer than this server's currentVersion ${state.version}: its database was reset or restored. ` +
+        `Fetch everything again without sinceVersion and keep the new currentVersion.`,
+    );
+  }
+  if (since > 0 && since < state.diffFloor) {
+    throw new ConflictError(
+      `sinceVersion ${since} is older than the changes this server still keeps (from version ${state.diffFloor}): ` +
+        `what changed in between is no longer known. Fetch everything again without sinceVersion and keep the new currentVersion.`,
+      410,
+    );
+  }
+}
+
+function checkAsOf(asOf: number, state: StoreState): void {
+  if (asOf > state.version) throw new UsageError(`asOfVersion ${asOf} is greater than the currentVersion ${state.version}.`);
+  if (asOf < state.oldestVersion) {
+    throw new ConflictError(`asOfVersion ${asOf} is older than the oldest version this server keeps (${state.oldestVersion}). Ask for a version from ${state.oldestVersion} to ${state.version}.`, 410);
   }
 }
 

@@ -8,6 +8,7 @@ import type { Authenticator } from "./auth";
 import { cors, type CorsOrigins } from "./cors";
 import { compile, failure, fallback, type EdgeDeps, type Handler, type RouteDef } from "./edge";
 import { errorResponse } from "./http";
+import { LongPolls } from "./longPoll";
 import { RequestMetrics } from "./metrics";
 import { documentation, operationOf } from "./openapi";
 import { routeTable } from "./routes";
@@ -24,10 +25,12 @@ export interface AppDeps {
   /** Serve GET /metrics (default true). */
   metrics?: boolean;
   cors?: CorsOrigins | null;
-  /** Bytes all cached answers may hold together (default 64 MiB). */
-  cacheBytes?: number;
+  /** Bytes all cached answers may hold together (--cache-mib). */
+  cacheBytes: number;
   /** Where access log lines go (--access-log), or none. */
   access?: EdgeDeps["access"];
+  /** On a replica (serve --follow): how old its data may be while /health/ready answers 200. */
+  follow?: { maxLagSeconds: number } | null;
 }
 
 /**
@@ -37,18 +40,19 @@ export interface AppDeps {
  * OPTIONS, an unknown path) is answered by the same edge.
  */
 export function createApp(deps: AppDeps) {
-  const answers = new Answers(deps.store, deps.cacheBytes ?? 64 * 1024 * 1024);
+  const answers = new Answers(deps.store, deps.cacheBytes);
   const metrics = deps.metrics === false ? null : new RequestMetrics();
-  const routes = routeTable({ store: deps.store, answers, sync: deps.sync, log: deps.log, schedule: deps.schedule ?? null, metrics, build: deps.build });
+  const polls = new LongPolls(deps.store);
+  const routes = routeTable({ store: deps.store, answers, sync: deps.sync, log: deps.log, schedule: deps.schedule ?? null, metrics, build: deps.build, polls, follow: deps.follow ?? null });
   const edge: EdgeDeps = { store: deps.store, auth: deps.auth, cors: cors(deps.cors ?? null), metrics, log: deps.log, access: deps.access ?? null };
   const handlers = new Map<RouteDef, Handler>(routes.map((r) => [r, compile(r, edge)]));
-  const unmatched = fallback(routes, handlers, edge);
+  const unmatched = fallback(routes, edge);
 
   const app = new Elysia({ name: "nompd" })
-    .onError(({ code, error, request, server }) => {
-      if (code === "NOT_FOUND") return unmatched(request, server ?? null);
+    .onError(({ code, error, request }) => {
+      if (code === "NOT_FOUND") return unmatched(request);
       if (code === "PARSE") return errorResponse(400, "The request body is not readable; these endpoints take no body.");
-      return failure(error, request, edge, {});
+      return failure(error, request, deps.log);
     })
     .use(
       swagger({
@@ -69,5 +73,5 @@ export function createApp(deps: AppDeps) {
       detail: route.hidden ? { hide: true } : (operationOf(route) as never),
     });
   }
-  return { app, answers, routes, handlers, metrics };
+  return { app, answers, routes, handlers, metrics, polls };
 }

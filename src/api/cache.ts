@@ -10,6 +10,12 @@ export interface Sized {
   readonly size: number;
 }
 
+/**
+ * What an entry costs besides its bytes: the key (two bytes a character), the prepared body object, its
+ * ETag and headers, the map entry. Counted, so that many small answers are capped like a few big ones.
+ */
+export const ENTRY_OVERHEAD = 512;
+
 export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) | null }> {
   private readonly entries = new Map<string, { value: T; size: number; pinned: boolean }>();
   private stamp = "";
@@ -52,10 +58,11 @@ export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) |
    */
   put(stamp: string, key: string, value: T, pinned = false): T {
     if (stamp !== this.stamp) this.reset(stamp);
-    if (!pinned && value.size > this.maxBytes / 4) return value;
+    const size = value.size + 2 * key.length + ENTRY_OVERHEAD;
+    if (!pinned && size > this.maxBytes / 4) return value;
     const old = this.entries.get(key);
     if (old) this.remove(key, old);
-    const entry = { value, size: value.size, pinned };
+    const entry = { value, size, pinned };
     this.entries.set(key, entry);
     this.total += entry.size;
     value.onGrow = (delta) => {

@@ -7,6 +7,7 @@ import type { Scope } from "../store/keys";
 import { datasetHeaders } from "./answers";
 import type { Authenticator, Caller } from "./auth";
 import type { Cors } from "./cors";
+import { readBody } from "./body";
 import { bodyLength, errorAnswer, errorResponse } from "./http";
 import { OTHER_ROUTE, type RequestMetrics } from "./metrics";
 import { queryReader, searchParams, type Query } from "./query";
@@ -26,6 +27,8 @@ export interface RequestContext {
   request: Request;
   query: Query;
   params: Record<string, string>;
+  /** The JSON body, read and checked by the route's `body` schema; undefined for routes without one. */
+  body: Record<string, unknown> | undefined;
   caller: Caller | null;
   /** The dataset as this request sees it (one look at the file per request). */
   state: StoreState;
@@ -49,13 +52,18 @@ export interface RouteDef {
   query?: TObject;
   /** Path parameters, for the document. */
   params?: TObject;
+  /**
+   * A JSON request body: an object this schema accepts, with no other property (400), sent as
+   * application/json (415). Documented as the operation's requestBody.
+   */
+  body?: TObject;
   summary: string;
   description?: string;
   tags: string[];
   /** Documented responses; 400, 401 and 403 are added from `query`, `params` and `scope`. */
   responses: Record<number, ResponseDoc>;
-  /** Seconds this request may stay idle (0: no limit); default the server's idle timeout. */
-  idleTimeout?: (query: Query) => number;
+  /** Seconds this request may stay idle (0: no limit); undefined: the server's idle timeout. */
+  idleTimeout?: (query: Query) => number | undefined;
   /** Left out of the OpenAPI document. */
   hidden?: boolean;
   handle(ctx: RequestContext): Response | Promise<Response>;
@@ -86,12 +94,16 @@ export interface EdgeDeps {
 }
 
 /**
- * What every answer gets on its way out, routed or not: CORS headers, the request metrics under the
- * route's template, and the access log line.
+ * What every answer gets on its way out, routed or not: the dataset headers (on /api/v1 answers; prepared
+ * bodies carry them already), CORS headers, the request metrics under the route's template, and the
+ * access log line.
  */
 function finisher(deps: EdgeDeps) {
-  const { cors, metrics, access } = deps;
-  return (request: Request, response: Response, route: string, start: number, caller: Caller | null): Response => {
+  const { cors, metrics, access, store } = deps;
+  return (request: Request, response: Response, route: string, start: number, caller: Caller | null, dataset: boolean): Response => {
+    if (dataset && !response.headers.has("x-nompd-dataset")) {
+      for (const [name, value] of Object.entries(datasetHeaders(store.state()))) response.headers.set(name, value);
+    }
     if (cors) cors.decorate(request, response);
     if (metrics || access) {
       const ms = performance.now() - start;
@@ -129,10 +141,10 @@ function checkPercentEncoding(url: string): void {
 }
 
 /** The answer to anything a handler threw: a NompdError as it says; anything else is logged, 500. */
-export function failure(err: unknown, request: Request, deps: EdgeDeps, headers: Record<string, string>): Response {
-  if (err instanceof NompdError) return errorAnswer(err, headers);
-  deps.log.error("request failed", { method: request.method, path: new URL(request.url).pathname, error: String((err as Error)?.stack ?? err) });
-  return errorResponse(500, "Internal error; it has been logged. Please report it with the time of the request.", headers);
+export function failure(err: unknown, request: Request, log: Logger): Response {
+  if (err instanceof NompdError) return errorAnswer(err);
+  log.error("request failed", { method: request.method, path: new URL(request.url).pathname, error: String((err as Error)?.stack ?? err) });
+  return errorResponse(500, "Internal error; it has been logged. Please report it with the time of the request.");
 }
 
 /** The chain every route runs, compiled once per route into a plain (request) => Response. */
@@ -145,8 +157,8 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     const start = timed ? performance.now() : 0;
     const state = store.state();
     let caller: Caller | null = null;
-    const finish = (response: Response): Response => done(request, response, route.path, start, caller);
-    const fail = (err: unknown) => finish(failure(err, request, deps, route.dataset ? datasetHeaders(state) : {}));
+    const finish = (response: Response): Response => done(request, response, route.path, start, caller, route.dataset === true);
+    const fail = (err: unknown) => finish(failure(err, request, deps.log));
     let answer: Response | Promise<Response>;
     try {
       const search = searchParams(request.url);
@@ -155,8 +167,12 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
       if (route.params) checkPercentEncoding(request.url);
       // Decoded by the router.
       const params = rawParams ?? {};
-      if (route.idleTimeout && server) server.timeout(request, route.idleTimeout(query));
-      answer = route.handle({ request, query, params, caller, state, server });
+      const idle = route.idleTimeout?.(query);
+      if (idle !== undefined && server) server.timeout(request, idle);
+      const schema = route.body;
+      answer = schema
+        ? readBody(request, schema).then((body) => route.handle({ request, query, params, body, caller, state, server }))
+        : route.handle({ request, query, params, body: undefined, caller, state, server });
     } catch (err) {
       return fail(err);
     }
@@ -171,9 +187,10 @@ function pattern(path: string): RegExp {
 
 /**
  * What no route answers: a known path with another method (405 with Allow; OPTIONS answered with Allow,
- * or as a CORS preflight; HEAD as GET without a body), or an unknown path (404).
+ * or as a CORS preflight), or an unknown path (404). (HEAD needs nothing here: Bun's router answers it
+ * with the GET route, without the body.)
  */
-export function fallback(routes: RouteDef[], handlers: Map<RouteDef, Handler>, deps: EdgeDeps) {
+export function fallback(routes: RouteDef[], deps: EdgeDeps) {
   const paths = new Map<string, { regex: RegExp; routes: RouteDef[] }>();
   for (const route of routes) {
     const known = paths.get(route.path) ?? { regex: pattern(route.path), routes: [] };
@@ -181,46 +198,29 @@ export function fallback(routes: RouteDef[], handlers: Map<RouteDef, Handler>, d
     paths.set(route.path, known);
   }
   const done = finisher(deps);
-  return async (request: Request, server: Server<unknown> | null): Promise<Response> => {
+  return (request: Request): Response => {
     const start = performance.now();
     const url = new URL(request.url);
     const path = url.pathname;
     // A static path beats a template (/api/v1/fhir/PlanDefinition before /api/v1/fhir/:type).
     const matches = [...paths.entries()].filter(([, p]) => p.regex.test(path)).sort(([a], [b]) => (a.includes(":") ? 1 : 0) - (b.includes(":") ? 1 : 0));
     const known = matches[0]?.[1];
-    const finish = (response: Response, route: string) => done(request, response, route, start, null);
     if (!known) {
-      return finish(errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`, path.startsWith("/api/v1/") ? datasetHeaders(deps.store.state()) : {}), OTHER_ROUTE);
+      return done(request, errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`), OTHER_ROUTE, start, null, path.startsWith("/api/v1/"));
     }
     const template = matches[0]![0];
+    const dataset = known.routes.some((r) => r.dataset);
+    const finish = (response: Response) => done(request, response, template, start, null, dataset);
     const methods = known.routes.map((r) => r.method);
-    const route = known.routes.find((r) => r.method === request.method);
-    if (route) {
+    if (known.routes.some((r) => r.method === request.method)) {
       // The path has the route's shape, yet the router passed it on: a parameter it could not decode.
-      return finish(errorResponse(400, BAD_PERCENT, route.dataset ? datasetHeaders(deps.store.state()) : {}), template);
+      return finish(errorResponse(400, BAD_PERCENT));
     }
     const allow = [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
-    if (request.method === "HEAD" && methods.includes("GET")) {
-      const get = known.routes.find((r) => r.method === "GET")!;
-      const params = paramsOf(template, path);
-      const full = await handlers.get(get)!(new Request(request.url, { method: "GET", headers: request.headers }), params, server);
-      return new Response(null, { status: full.status, headers: full.headers });
-    }
     if (request.method === "OPTIONS") {
-      const preflight = deps.cors?.preflight(request, known.routes.map((r) => r.method).join(", "));
-      return finish(preflight ?? new Response(null, { status: 204, headers: { allow } }), template);
+      const preflight = deps.cors?.preflight(request, methods.join(", "));
+      return finish(preflight ?? new Response(null, { status: 204, headers: { allow } }));
     }
-    const dataset = known.routes.some((r) => r.dataset) ? datasetHeaders(deps.store.state()) : {};
-    return finish(errorResponse(405, `${request.method} is not allowed on ${path}. Allowed: ${allow}.`, { ...dataset, allow }), template);
+    return finish(errorResponse(405, `${request.method} is not allowed on ${path}. Allowed: ${allow}.`, { allow }));
   };
-}
-
-function paramsOf(template: string, path: string): Record<string, string> {
-  const names = template.split("/");
-  const values = path.split("/");
-  const out: Record<string, string> = {};
-  names.forEach((n, i) => {
-    if (n.startsWith(":")) out[n.slice(1)] = values[i] ?? "";
-  });
-  return out;
 }

@@ -44,20 +44,28 @@ const STATUS_TEXT: Record<number, string> = {
   400: "Bad request: a query or path parameter is unknown, repeated or invalid (the error says which)",
   401: "No valid API key in the X-API-KEY header",
   403: "The key has read scope; this needs admin scope",
+  413: "The body is larger than this endpoint accepts",
+  415: "The body is not sent as application/json",
 };
 
 /** The OpenAPI operation of one route. */
 export function operationOf(route: RouteDef): Json {
   const responses: Record<number, ResponseDoc> = { ...route.responses };
+  if (route.body) responses[400] ??= { description: "Bad request: a parameter or a field of the body is unknown, missing or invalid (the error says which)", schema: ErrorBody };
   // Every route refuses unknown query parameters.
   responses[400] ??= { description: STATUS_TEXT[400]!, schema: ErrorBody };
   if (route.scope) responses[401] ??= { description: STATUS_TEXT[401]!, schema: ErrorBody };
   if (route.scope === "admin") responses[403] ??= { description: STATUS_TEXT[403]!, schema: ErrorBody };
+  if (route.body) {
+    responses[413] ??= { description: STATUS_TEXT[413]!, schema: ErrorBody };
+    responses[415] ??= { description: STATUS_TEXT[415]!, schema: ErrorBody };
+  }
   const headersOf = (status: number): Json | undefined => {
     const h: Json = {};
     if (route.dataset) {
       h["X-Nompd-Dataset"] = { $ref: "#/components/headers/Dataset" };
       h["X-Nompd-Sample"] = { $ref: "#/components/headers/Sample" };
+      h["X-Nompd-Diff-Floor"] = { $ref: "#/components/headers/DiffFloor" };
     }
     if (route.dataset && (status === 200 || status === 304 || status === 410) && route.method === "GET") h.ETag = { $ref: "#/components/headers/ETag" };
     if (status === 401) h["WWW-Authenticate"] = { $ref: "#/components/headers/WwwAuthenticate" };
@@ -70,6 +78,7 @@ export function operationOf(route: RouteDef): Json {
     tags: route.tags,
     ...(route.scope ? { security: [{ apiKey: [] }] } : { security: [] }),
     parameters: [...parameters("path", route.params), ...parameters("query", route.query)],
+    ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: ref(route.body) } } } } : {}),
     responses: Object.fromEntries(
       Object.entries(responses)
         .sort(([a], [b]) => Number(a) - Number(b))
@@ -106,7 +115,7 @@ export function documentation(version: string): Json {
     tags: [
       { name: "Consumer", description: "Read API (X-API-KEY with read or admin scope)" },
       { name: "Raw FHIR", description: "The upstream resources as they were received (X-API-KEY with read or admin scope)" },
-      { name: "Admin", description: "Sync and run history (X-API-KEY with admin scope)" },
+      { name: "Admin", description: "Sync, run history and API keys (X-API-KEY with admin scope)" },
       { name: "Operations", description: "Health and metrics, no key needed" },
     ],
     components: {
@@ -114,6 +123,10 @@ export function documentation(version: string): Json {
       headers: {
         Dataset: { description: "The dataset id: when it changes, the database was replaced; fetch everything again", schema: { type: "string", format: "uuid" } },
         Sample: { description: "true while the embedded sample dataset (invented data) is served; absent otherwise", schema: { type: "string", enum: ["true"] } },
+        DiffFloor: {
+          description: "Once history was pruned or the sample replaced: sinceVersion N with 0 < N < this gets 410 (start over); absent otherwise",
+          schema: { type: "string", pattern: "^[0-9]+$" },
+        },
         ETag: { description: "A weak validator of the body; send it in If-None-Match to get 304", schema: { type: "string" } },
         WwwAuthenticate: { description: 'The scheme the API wants: ApiKey header="X-API-KEY"', schema: { type: "string" } },
       },

@@ -31,8 +31,10 @@ function readerFor(name: string, schema: TSchema): Reader {
       throw new UsageError(`${name} must be true or false, got "${raw}".`);
     };
   }
+  const maxLength = typeof schema.maxLength === "number" ? schema.maxLength : null;
   return (raw) => {
     if (raw.trim() === "") throw new UsageError(`${name} must not be empty.`);
+    if (maxLength !== null && raw.length > maxLength) throw new UsageError(`${name} must be at most ${maxLength} characters long (got ${raw.length}).`);
     return raw;
   };
 }

@@ -1,19 +1,28 @@
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
 import { gzipSync } from "node:zlib";
-import { OUTPUT, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection, type OutputCollection } from "../collections";
+import { isRawCollection, OUTPUT, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection, type OutputCollection } from "../collections";
 import { NotFoundError, UsageError } from "../errors";
 import type { Logger } from "../log";
 import { DryRunReport, SyncRun } from "../models";
 import type { Store, StoreState } from "../store/db";
 import { nextRun } from "../sync/cron";
 import type { SyncService } from "../sync/service";
+import { followHealth } from "../follow/health";
 import type { Answers } from "./answers";
 import type { RouteDef } from "./edge";
 import { acceptsGzip, json, sendJson } from "./http";
+import type { LongPolls } from "./longPoll";
 import { metricsText, type RequestMetrics } from "./metrics";
 import { envelope, ErrorBody, Health, modelOf, versionedItem } from "./schemas";
+import { statusRoutes } from "./statusRoutes";
+import { pageRoutes } from "../ui/page";
 
 export const API_PREFIX = "/api/v1";
+
+/** Where a collection's list (and its sinceVersion feed) is served: output collections at the top, raw ones under fhir/. */
+export function listPath(collection: Collection): string {
+  return isRawCollection(collection) ? `${API_PREFIX}/fhir/${collection}` : `${API_PREFIX}/${collection}`;
+}
 
 export interface RouteDeps {
   store: Store;
@@ -25,6 +34,10 @@ export interface RouteDeps {
   /** Request counters for /metrics, or null when /metrics is off. */
   metrics: RequestMetrics | null;
   build: { version: string; commit: string };
+  /** Requests waiting for a newer version (?wait=S). */
+  polls: LongPolls;
+  /** On a replica: how old its data may be while /health/ready answers 200. */
+  follow?: { maxLagSeconds: number } | null;
 }
 
 const CONSUMER = ["Consumer"];
@@ -34,6 +47,12 @@ const SINCE = versionParam(
   "Only items whose version is greater, deleted ones included (isDeleted: true), ordered by version then id. 0 gives every item that ever existed. Not combinable with filters or asOfVersion.",
 );
 const AS_OF = versionParam("The live items as they stood at that dataset version (currentVersion in the answer stays the server's current one).");
+const WAIT = Type.Integer({
+  minimum: 1,
+  maximum: 60,
+  description:
+    "Long poll, only with sinceVersion: when nothing is newer than sinceVersion yet, hold the answer up to this many seconds and answer as soon as a newer version exists (else the normal, empty answer).",
+});
 
 const LIST_DESCRIPTION =
   "Without parameters: all live items ordered by id. With sinceVersion=N: every item with version > N, deleted ones included, ordered by version then id. " +
@@ -44,7 +63,8 @@ function listQuery(collection: Collection): TObject {
   return Type.Object({
     sinceVersion: Type.Optional(SINCE),
     asOfVersion: Type.Optional(AS_OF),
-    ...Object.fromEntries(Object.entries(filters).map(([name, f]) => [name, Type.Optional(Type.String({ minLength: 1, description: f.description }))])),
+    wait: Type.Optional(WAIT),
+    ...Object.fromEntries(Object.entries(filters).map(([name, f]) => [name, Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: f.description }))])),
   });
 }
 
@@ -53,7 +73,7 @@ const error = (description: string) => ({ description, schema: ErrorBody });
 
 function listRoute(collection: Collection, path: string, summary: string, tags: string[], deps: RouteDeps): RouteDef {
   const query = listQuery(collection);
-  const filterNames = Object.keys(query.properties).filter((n) => n !== "sinceVersion" && n !== "asOfVersion");
+  const filterNames = Object.keys(query.properties).filter((n) => n !== "sinceVersion" && n !== "asOfVersion" && n !== "wait");
   return {
     method: "GET",
     path,
@@ -68,9 +88,14 @@ function listRoute(collection: Collection, path: string, summary: string, tags: 
       304: notModified,
       409: error("sinceVersion is newer than the current version: the database was reset or restored; fetch everything again"),
       410: error("sinceVersion or asOfVersion is older than the history this server keeps; fetch everything again"),
+      503: error("A replica that has not yet applied the sinceVersion its primary has: retry after Retry-After seconds"),
     },
+    // A long poll holds its request for `wait` seconds: give its connection that long, and a margin.
+    idleTimeout: (q) => (q.wait === undefined ? undefined : (q.wait as number) + 10),
     handle({ request, query: q, state }) {
       const since = q.sinceVersion as number | undefined;
+      const wait = q.wait as number | undefined;
+      if (wait !== undefined && since === undefined) throw new UsageError("wait is a long poll on a diff: give it together with sinceVersion (e.g. ?sinceVersion=5&wait=30).");
       const asOf = q.asOfVersion as number | undefined;
       const filters = filterNames.filter((n) => q[n] !== undefined).map((n): [string, string] => [n, q[n] as string]);
       if (since !== undefined && (filters.length > 0 || asOf !== undefined)) {
@@ -80,7 +105,11 @@ function listRoute(collection: Collection, path: string, summary: string, tags: 
       }
       if (asOf !== undefined && filters.length > 0) throw new UsageError("asOfVersion cannot be combined with filters; filters apply to the current list.");
       const answers = deps.answers;
-      if (since !== undefined) return sendJson(request, answers.since(collection, since, state));
+      if (since !== undefined) {
+        const ready = deps.polls.hold(since, wait, state);
+        if (ready === state) return sendJson(request, answers.since(collection, since, state));
+        return Promise.resolve(ready).then((now) => sendJson(request, answers.since(collection, since, now)));
+      }
       if (asOf !== undefined) return sendJson(request, answers.asOf(collection, asOf, state));
       if (filters.length > 0) return sendJson(request, answers.filtered(collection as OutputCollection, filters, state));
       return sendJson(request, answers.list(collection, state));
@@ -108,8 +137,8 @@ function itemRoutes(collection: OutputCollection, deps: RouteDeps): RouteDef[] {
         410: { description: "Deleted: the last version of the item, with isDeleted true", schema: versionedItem(model) },
       },
       handle({ request, params, state }) {
-        const { body, deleted } = deps.answers.item(collection, params.id!, state);
-        return sendJson(request, body, deleted ? 410 : 200);
+        const body = deps.answers.item(collection, params.id!, state);
+        return sendJson(request, body, body.deleted ? 410 : 200);
       },
     },
     {
@@ -132,14 +161,17 @@ function itemRoutes(collection: OutputCollection, deps: RouteDeps): RouteDef[] {
 }
 
 /** What /health and /health/ready say. */
-export function healthOf(store: Store, state: StoreState, schedule: RouteDeps["schedule"]) {
+export function healthOf(store: Store, state: StoreState, schedule: RouteDeps["schedule"], follow: RouteDeps["follow"] = null) {
+  if (state.follows !== null) return followHealth(store, state, follow?.maxLagSeconds);
   const last = store.runs.recent(1)[0] ?? null;
   const lastOk = store.runs.lastSuccessful();
   const reason = state.sample
     ? "serving the sample dataset (invented data): load real data with --upstream-url or 'nompd import'"
     : lastOk === null
       ? "no successful sync yet: the database is empty; set --upstream-url, run 'nompd import PATH', or start with --sample to try Nompd"
-      : null;
+      : state.version === 0
+        ? "no data: every sync so far found the upstream empty; check --upstream-url and the upstream"
+        : null;
   return {
     currentVersion: state.version,
     lastSuccessfulSync: lastOk?.finishedAt ?? null,
@@ -157,9 +189,9 @@ const ADMIN = ["Admin"];
 /** Every route of the server, in the order of the OpenAPI document. */
 export function routeTable(deps: RouteDeps): RouteDef[] {
   const routes: RouteDef[] = [
-    ...OUTPUT_COLLECTIONS.map((c) => listRoute(c, `${API_PREFIX}/${c}`, OUTPUT[c].summary, CONSUMER, deps)),
+    ...OUTPUT_COLLECTIONS.map((c) => listRoute(c, listPath(c), OUTPUT[c].summary, CONSUMER, deps)),
     ...OUTPUT_COLLECTIONS.flatMap((c) => itemRoutes(c, deps)),
-    ...RAW_COLLECTIONS.map((c) => listRoute(c, `${API_PREFIX}/fhir/${c}`, `Raw upstream ${c} resources, exactly as upstream sent them`, ["Raw FHIR"], deps)),
+    ...RAW_COLLECTIONS.map((c) => listRoute(c, listPath(c), `Raw upstream ${c} resources, exactly as upstream sent them`, ["Raw FHIR"], deps)),
     {
       method: "GET",
       path: `${API_PREFIX}/fhir/:type`,
@@ -188,7 +220,7 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
       tags: ADMIN,
       responses: {
         200: { description: "The run (succeeded, or no changes), or with dryRun the report", schema: Type.Union([SyncRun, DryRunReport]) },
-        409: error("A sync is already running, or no upstream is configured"),
+        409: error("A sync is already running, no upstream is configured, or this server follows another Nompd (a replica never syncs by itself)"),
         422: { description: "Stopped by the mass-deletion guard; nothing was written", schema: runFailure() },
         500: { description: "The sync failed for another reason; nothing was written", schema: runFailure() },
         502: { description: "The upstream failed; nothing was written (with dryRun: just the error)", schema: Type.Union([runFailure(), ErrorBody]) },
@@ -222,7 +254,7 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
       summary: "Liveness: 200 while the process runs",
       tags: OPS,
       responses: { 200: { description: "The server's state", schema: Health } },
-      handle: ({ state }) => json(healthOf(deps.store, state, deps.schedule)),
+      handle: ({ state }) => json(healthOf(deps.store, state, deps.schedule, deps.follow)),
     },
     {
       method: "GET",
@@ -232,14 +264,17 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
       tags: OPS,
       responses: {
         200: { description: "Ready", schema: Health },
-        503: { description: "Not ready (the reason says why): no data yet, or the sample dataset", schema: Health },
+        503: { description: "Not ready (the reason says why): no data yet, the sample dataset, or on a replica data older than --follow-max-lag", schema: Health },
       },
       handle({ state }) {
-        const health = healthOf(deps.store, state, deps.schedule);
+        const health = healthOf(deps.store, state, deps.schedule, deps.follow);
         return json(health, health.ready ? 200 : 503);
       },
     },
   ];
+  // The status page at / and what it reads beyond the lists: status, versions, keys, sync progress.
+  routes.push(...statusRoutes(deps), ...pageRoutes());
+
   const metrics = deps.metrics;
   if (metrics) {
     routes.push({

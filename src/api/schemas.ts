@@ -1,6 +1,9 @@
 import { Type, type TSchema } from "@sinclair/typebox";
 import { OUTPUT, RAW, type Collection } from "../collections";
 import { MODELS } from "../models";
+import { FollowHealth, STATUS_SCHEMAS } from "./statusSchemas";
+
+export { FollowHealth };
 
 /**
  * The bodies the API answers, built from the models (src/models.ts): the versioned item and the list
@@ -58,6 +61,10 @@ export const ErrorBody = Type.Object(
   { $id: "Error", additionalProperties: false, examples: [{ error: "Invalid or missing API key." }] },
 );
 
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** What /health says about following, on a replica. */
+
 export const Health = Type.Object(
   {
     currentVersion: Type.Integer({ minimum: 0 }),
@@ -67,6 +74,8 @@ export const Health = Type.Object(
     sample: Type.Boolean({ description: "true while the embedded sample dataset (invented data) is served" }),
     ready: Type.Boolean({ description: "Whether /health/ready answers 200" }),
     reason: Type.Union([Type.String(), Type.Null()], { description: "Why the server is not ready, or null" }),
+    // Only on a replica (nompd serve --follow): whom it follows, and how far behind it is.
+    follow: Type.Optional(FollowHealth),
   },
   {
     $id: "Health",
@@ -93,5 +102,5 @@ export function modelOf(collection: Collection): TSchema {
 /** Every named schema of the API, models first. */
 export function namedSchemas(): TSchema[] {
   const bodies = [...Object.keys(OUTPUT), ...Object.keys(RAW).slice(0, 1)].flatMap((c) => [versionedItem(modelOf(c as Collection)), envelope(modelOf(c as Collection))]);
-  return [...MODELS, ...bodies, ErrorBody, Health];
+  return [...MODELS, ...bodies, ErrorBody, FollowHealth, Health, ...STATUS_SCHEMAS];
 }

@@ -37,6 +37,9 @@ export function parseArgs(argv: string[], known: Record<string, boolean>): Parse
       if (name === "--upstream-api-key") {
         throw new UsageError("There is no --upstream-api-key flag: a key on the command line shows in 'ps'. Set NOMPD_UPSTREAM_API_KEY or use --upstream-api-key-file FILE.");
       }
+      if (name === "--follow-api-key") {
+        throw new UsageError("There is no --follow-api-key flag: a key on the command line shows in 'ps'. Set NOMPD_FOLLOW_API_KEY or use --follow-api-key-file FILE.");
+      }
       throw new UsageError(`Unknown option ${name}. Run 'nompd --help' for the options.`);
     }
     let value: string | true = true;

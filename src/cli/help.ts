@@ -35,6 +35,7 @@ ${settingLines.join("\n")}
                                                                   key when neither --upstream-api-key-file nor NOMPD_UPSTREAM_API_KEY is set
   (no flag)                          HTTPS_PROXY, HTTP_PROXY      proxy for an https:// or http:// upstream (lower case first;
                                      ALL_PROXY, NO_PROXY          ALL_PROXY when unset); NO_PROXY lists hosts reached directly
+  (no flag)                          NOMPD_FOLLOW_API_KEY         a replica's key for its primary (never a flag: it would show in 'ps')
   (no flag)                          NOMPD_API_KEYS               extra read-scope API keys, comma-separated, each at least 32 characters
 
 Exit codes: 0 success or no changes, 1 failure, 2 bad usage or setting,

@@ -2,6 +2,7 @@ import { constants } from "node:crypto";
 import { createApp } from "../api/app";
 import { Authenticator } from "../api/auth";
 import { SyncAlreadyRunningError } from "../errors";
+import { following } from "../follow/setup";
 import { runSync } from "../sync/run";
 import { nextRun } from "../sync/cron";
 import { syncSchedule } from "../sync/schedule";
@@ -81,9 +82,16 @@ export const serveCommand: Command = {
 
     const store = ctx.openStore();
     // Runs a dead process left 'running' are closed, so that /health and /metrics never report them.
-    const holder = store.lock.current();
-    store.runs.closeAbandoned(holder && !holder.stale ? holder.token : null);
-    await firstData(ctx, store, upstream !== null);
+    store.closeDeadRuns();
+    // A replica takes every version from its primary: never the sample, never a sync of its own.
+    let replica: ReturnType<typeof following>;
+    try {
+      replica = following(ctx.config, store);
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    if (!replica) await firstData(ctx, store, upstream !== null);
 
     const auth = new Authenticator(store, secrets.apiKeys);
     let firstKey: string | null = null;
@@ -100,7 +108,7 @@ export const serveCommand: Command = {
       lockLeaseMs: settings.syncLockLeaseMs,
     });
     const schedule = scheduled ? { cron: settings.syncCron, timeZone: settings.syncTz } : null;
-    const { app } = createApp({
+    const { app, polls } = createApp({
       store,
       auth,
       log: ctx.log,
@@ -112,6 +120,7 @@ export const serveCommand: Command = {
       cacheBytes: settings.cacheMib * 1024 * 1024,
       // The access log goes to stdout, apart from the diagnostic log on stderr.
       access: settings.accessLog ? (entry) => ctx.out(JSON.stringify(entry)) : null,
+      follow: replica ? { maxLagSeconds: settings.followMaxLag } : null,
     });
     if (scheduled) app.use(syncSchedule(settings.syncCron, settings.syncTz, sync, ctx.log));
 
@@ -128,6 +137,7 @@ export const serveCommand: Command = {
       return EXIT.failed;
     }
     const server = app.server!;
+    const follower = replica?.start(ctx.log) ?? null;
     const url = `${settings.tlsCert ? "https" : "http"}://${server.hostname}:${server.port}`;
     ctx.log.info("nompd listening", {
       url,
@@ -136,29 +146,43 @@ export const serveCommand: Command = {
       datasetId: store.datasetId,
       sample: store.state().sample,
       upstream: upstream ? shown(upstream.baseUrl) : "none",
+      ...(replica ? { follows: replica.primary } : {}),
       nextSync: scheduled ? nextRun(settings.syncCron, settings.syncTz) : "off",
     });
     if (firstKey) {
       ctx.out(
-        `\nNo API key existed, so one was made (read scope, named "default"). It is shown only this once; only its hash is stored:\n\n  ${firstKey}\n\nTry it:\n  ${curlLine(settings, firstKey, server.port ?? settings.port)}\n\nOpenAPI: ${url}/swagger\n`,
+        `\nNo API key existed, so one was made (read scope, named "default"). It is shown only this once; only its hash is stored:\n\n  ${firstKey}\n\nTry it:\n  ${curlLine(settings, firstKey, server.port ?? settings.port)}\n\nStatus page: ${url}/ (sign in with the key)\nOpenAPI: ${url}/swagger\n`,
       );
     }
 
-    // With an upstream and no real data yet, sync now rather than at the first scheduled time.
-    if (upstream !== null && (store.runs.lastSuccessful() === null || store.state().sample)) {
+    // With an upstream and no real data yet, sync now rather than at the first scheduled time. A lock
+    // still held (a sync of another process, or one killed in another container whose lease has not run
+    // out) is said, and waited out once.
+    const startupSync = (retried: boolean) => {
+      if (ctx.stop.aborted) return;
       void sync.run("startup", false).then(
         ({ run }) => (run.error ? ctx.log.error("initial sync failed", { run: run.id, error: run.error }) : ctx.log.info("initial sync finished", { run: run.id, status: run.status, version: run.version })),
         (err) => {
-          if (!(err instanceof SyncAlreadyRunningError)) ctx.log.error("initial sync failed", { error: String(err) });
+          if (!(err instanceof SyncAlreadyRunningError)) return ctx.log.error("initial sync failed", { error: String(err) });
+          const waitMs = settings.syncLockLeaseMs + 5_000;
+          ctx.log.warn(retried ? "initial sync skipped again: the lock is still held; the schedule or POST /api/internal/sync will run it" : "initial sync waits: another sync holds the lock", {
+            holder: `${err.holder.trigger}, pid ${err.holder.pid} on ${err.holder.host}, since ${err.holder.started_at}`,
+            ...(retried ? {} : { retryInMs: waitMs }),
+          });
+          if (!retried) setTimeout(() => startupSync(true), waitMs).unref?.();
         },
       );
-    }
+    };
+    if (upstream !== null && (store.runs.lastSuccessful() === null || store.state().sample)) startupSync(false);
 
     await new Promise<void>((resolve) => (ctx.stop.aborted ? resolve() : ctx.stop.addEventListener("abort", () => resolve(), { once: true })));
     ctx.log.info("stopping: no new connections; requests in flight may finish", { withinMs: settings.shutdownTimeoutMs });
     const deadline = Date.now() + settings.shutdownTimeoutMs;
     // A running sync stops before committing: nothing of it is written, its run is recorded as aborted.
     const syncStopped = sync.stop(settings.shutdownTimeoutMs);
+    const followStopped = follower?.stop(settings.shutdownTimeoutMs);
+    // Long polls are answered now (with what there is), not when their wait ends.
+    polls.close();
     const drained = app.stop(false).then(() => true);
     const inTime = await Promise.race([drained, Bun.sleep(Math.max(0, deadline - Date.now())).then(() => false)]);
     if (!inTime) {
@@ -166,6 +190,7 @@ export const serveCommand: Command = {
       await server.stop(true);
     }
     await syncStopped;
+    await followStopped;
     auth.flush();
     if (sync.busy) ctx.log.warn("a sync did not stop in time; nothing of it was written, and the next sync closes its run record");
     else store.close();

@@ -1,5 +1,6 @@
 import { shown } from "../upstream/fhirSource";
 import { nextRun } from "../sync/cron";
+import { followReport } from "../follow/health";
 import { EXIT, OPTIONS, type Command } from "./context";
 
 export const SAMPLE_WARNING = "SAMPLE DATASET: this database holds the embedded sample, invented data that must not be used for patients. Load real data with --upstream-url or 'nompd import'.";
@@ -13,7 +14,9 @@ export const statusCommand: Command = {
     const store = ctx.openStore({ readOnly: true });
     try {
       const state = store.state();
-      const scheduled = settings.syncSchedule && settings.upstreamUrl !== null;
+      const scheduled = settings.syncSchedule && settings.upstreamUrl !== null && state.follows === null;
+      const followStatus = store.replica.status();
+      const follow = followStatus === null ? null : followReport(followStatus, settings.followMaxLag);
       const status = {
         sample: state.sample,
         database: store.path,
@@ -21,7 +24,8 @@ export const statusCommand: Command = {
         currentVersion: state.version,
         collections: store.documents.counts(),
         syncRunning: store.lock.current(),
-        lastSuccessfulSync: store.runs.lastSuccessful()?.finishedAt ?? null,
+        // A replica runs no syncs: its last success is the last version it applied.
+        lastSuccessfulSync: followStatus ? followStatus.appliedAt : (store.runs.lastSuccessful()?.finishedAt ?? null),
         recentRuns: store.runs.recent(5).map(({ counts: _counts, ...r }) => r),
         schedule: {
           enabled: scheduled,
@@ -30,6 +34,7 @@ export const statusCommand: Command = {
           nextRun: scheduled ? nextRun(settings.syncCron, settings.syncTz) : null,
           upstreamUrl: settings.upstreamUrl === null ? null : shown(settings.upstreamUrl),
         },
+        follow,
       };
       if (ctx.args.options.has("--json")) {
         const { token: _token, ...lock } = status.syncRunning ?? { token: null };
@@ -50,10 +55,20 @@ export const statusCommand: Command = {
               ? `no; a stopped sync (${lock.trigger}, pid ${lock.pid} on ${lock.host}, ${lock.started_at}) left its lock, and the next sync takes it over`
               : `yes, since ${lock.started_at} (${lock.trigger}, pid ${lock.pid} on ${lock.host})`
         }`,
+        ...(follow === null
+          ? []
+          : [
+              `Follows         ${follow.primary} (read-only replica)`,
+              `Primary version ${follow.primaryVersion ?? "not seen yet"}${follow.lastContact ? `, last answer ${follow.lastContact}` : ""}`,
+              `Lag             ${follow.lagSeconds === null ? "not caught up yet" : `${follow.lagSeconds} s (ready up to ${follow.maxLagSeconds} s)`}`,
+              `Primary down    ${follow.unreachableSince === null ? "no" : `since ${follow.unreachableSince}: ${follow.lastError}`}`,
+            ]),
         `Schedule        ${
           status.schedule.enabled
             ? `${status.schedule.cron} (${status.schedule.timeZone}), next ${status.schedule.nextRun ?? "-"}`
-            : settings.upstreamUrl === null
+            : follow !== null
+              ? "off (a replica takes its versions from its primary)"
+              : settings.upstreamUrl === null
               ? "off (no --upstream-url)"
               : "off (--no-sync-schedule)"
         }`,

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import type { Collection } from "../collections";
-import { GuardError } from "../errors";
+import { ConflictError, GuardError } from "../errors";
 import type { CollectionCounts } from "../models";
 import { isoSeconds } from "./time";
 
@@ -112,7 +112,25 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
     options.assertLockHeld?.();
     const previousVersion = Number(meta("version") ?? 0);
     const version = previousVersion + 1;
+    if (options.sample && previousVersion !== 0) {
+      // Another process filled the database since the caller looked: the sample never goes over data.
+      throw new ConflictError("The database is no longer empty (another process synced into it), so the sample dataset is not loaded.");
+    }
     const replacedSample = !options.sample && meta("sample") === "1";
+    if (replacedSample && !options.force) {
+      // Not counted by the guard (the sample goes entirely), but an empty answer must not replace it either.
+      for (const collection of collections) {
+        const staged = (q.compare.get(collection) as { staged: number }).staged;
+        const live = (q.gone.get(collection) as { live: number }).live;
+        if (staged === 0 && live > 0) {
+          throw new GuardError(
+            `Sync stopped by the mass-deletion guard: it would replace the sample dataset with no ${collection} at all. ` +
+              `Nothing was written. If upstream really has none, run the sync again with --force (HTTP: ?force=true).`,
+            {},
+          );
+        }
+      }
+    }
     if (replacedSample) {
       // The sample goes entirely: no tombstone of an invented ranking stays in a real dataset.
       db.exec("DELETE FROM document; DELETE FROM document_history; DELETE FROM dataset_version;");
@@ -188,6 +206,20 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
 function prune(db: Database, oldest: number): void {
   const current = Number((db.query("SELECT value FROM meta WHERE key = 'oldest_version'").get() as { value: string } | null)?.value ?? 0);
   if (oldest <= 1 || oldest <= current) return;
+  forgetDocumentsBefore(db, oldest);
+  const firstKeptRun = (db.query("SELECT run_id FROM dataset_version WHERE version = ?").get(oldest) as { run_id: number | null } | null)?.run_id ?? null;
+  db.query("DELETE FROM dataset_version WHERE version < ?").run(oldest);
+  if (firstKeptRun !== null) db.query("DELETE FROM sync_run WHERE id < ?").run(firstKeptRun);
+  const floor = Number((db.query("SELECT value FROM meta WHERE key = 'diff_floor'").get() as { value: string } | null)?.value ?? 0);
+  db.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('oldest_version', ?), ('diff_floor', ?)").run(String(oldest), String(Math.max(floor, oldest - 1)));
+}
+
+/**
+ * The documents' part of pruning: history rows superseded before `oldest`, and documents (with their
+ * history) whose last change before `oldest` was their deletion. A replica applies the same to mirror
+ * its primary's pruning (src/store/replica.ts).
+ */
+export function forgetDocumentsBefore(db: Database, oldest: number): void {
   db.query(
     `DELETE FROM document_history AS h WHERE h.version < ?1 AND EXISTS (
        SELECT 1 FROM document_history n WHERE n.collection = h.collection AND n.id = h.id AND n.version > h.version AND n.version <= ?1)`,
@@ -197,9 +229,4 @@ function prune(db: Database, oldest: number): void {
     `DELETE FROM document_history AS h WHERE h.version < ?1 AND h.is_deleted = 1`,
   ).run(oldest);
   db.query(`DELETE FROM document WHERE is_deleted = 1 AND version < ?1`).run(oldest);
-  const firstKeptRun = (db.query("SELECT run_id FROM dataset_version WHERE version = ?").get(oldest) as { run_id: number | null } | null)?.run_id ?? null;
-  db.query("DELETE FROM dataset_version WHERE version < ?").run(oldest);
-  if (firstKeptRun !== null) db.query("DELETE FROM sync_run WHERE id < ?").run(firstKeptRun);
-  const floor = Number((db.query("SELECT value FROM meta WHERE key = 'diff_floor'").get() as { value: string } | null)?.value ?? 0);
-  db.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('oldest_version', ?), ('diff_floor', ?)").run(String(oldest), String(Math.max(floor, oldest - 1)));
 }

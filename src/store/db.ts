@@ -7,10 +7,13 @@ import { createPrivateFile } from "../platform";
 import { commitStaged, type CommitOptions, type CommitResult } from "./commit";
 import { Documents } from "./documents";
 import { Keys } from "./keys";
-import { checkSchema, migrate } from "./migrations";
+import { busy, isBusy } from "./busy";
+import { BUSY_TIMEOUT_MS, checkSchema, migrate } from "./migrations";
+import { FOLLOW_META_KEY, Replica } from "./replica";
 import { Runs } from "./runs";
 import { Staging } from "./staging";
 import { SyncLock } from "./syncLock";
+import { Versions } from "./versions";
 
 /** "NOMP" in ASCII: marks a SQLite file as a Nompd database (PRAGMA application_id). */
 const APPLICATION_ID = 0x4e4f4d50;
@@ -33,6 +36,8 @@ export interface StoreState {
   diffFloor: number;
   /** The oldest dataset version whose full state is still known (asOfVersion below it is refused). */
   oldestVersion: number;
+  /** The primary's URL (as shown) when this database is a read-only replica of another Nompd, else null. */
+  follows: string | null;
 }
 
 export interface OpenOptions {
@@ -73,7 +78,7 @@ export class Store {
   // Repositories prepare their statements when first used: a backup of a database of another schema
   // version uses none of them.
   private readonly lockLeaseMs: number | undefined;
-  private repos: { documents?: Documents; keys?: Keys; runs?: Runs; lock?: SyncLock } = {};
+  private repos: { documents?: Documents; keys?: Keys; runs?: Runs; lock?: SyncLock; versions?: Versions; replica?: Replica } = {};
 
   get documents(): Documents {
     return (this.repos.documents ??= new Documents(this.db));
@@ -87,8 +92,17 @@ export class Store {
     return (this.repos.runs ??= new Runs(this.db));
   }
 
+  /** A replica's side: its follow status, its staging and the apply of a primary's version. */
+  get replica(): Replica {
+    return (this.repos.replica ??= new Replica(this.db));
+  }
+
   get lock(): SyncLock {
-    return (this.repos.lock ??= new SyncLock(this.db, this.lockLeaseMs));
+    return (this.repos.lock ??= new SyncLock(this.db, this.path, this.lockLeaseMs));
+  }
+
+  get versions(): Versions {
+    return (this.repos.versions ??= new Versions(this.db));
   }
 
   static open(path: string, options: OpenOptions = {}): Store {
@@ -106,7 +120,7 @@ export class Store {
       throw new StoreError(`Cannot open the database ${absolute}: ${(err as Error).message}. Check the --db path and its permissions.`);
     }
     try {
-      db.exec("PRAGMA busy_timeout = 10000");
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       const appId = (db.query("PRAGMA application_id").get() as { application_id: number }).application_id;
       const tables = (db.query("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number }).n;
       if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) {
@@ -130,6 +144,7 @@ export class Store {
       if (/not a database|file is encrypted/i.test(message)) {
         throw new StoreError(`${absolute} is not a SQLite database. Point --db at a Nompd database or at a new file.`);
       }
+      if (isBusy(err)) throw busy(absolute);
       throw err;
     }
   }
@@ -151,8 +166,27 @@ export class Store {
       sample: meta.get("sample") === "1",
       diffFloor: Number(meta.get("diff_floor") ?? 0),
       oldestVersion: Number(meta.get("oldest_version") ?? 0),
+      follows: meta.get(FOLLOW_META_KEY) ?? null,
     };
     return this.cached;
+  }
+
+  /**
+   * Closes the runs that dead syncs left "running" (a kill -9, a power cut), leaving the run of a sync
+   * that is alive: both decided in one write transaction, so that a sync starting meanwhile is not caught.
+   */
+  closeDeadRuns(): number {
+    try {
+      return this.db
+        .transaction(() => {
+          const holder = this.lock.current();
+          return this.runs.closeAbandoned(holder && !holder.stale ? holder.token : null);
+        })
+        .immediate();
+    } catch (err) {
+      if (isBusy(err)) throw busy(this.path);
+      throw err;
+    }
   }
 
   /** Convenience: the current dataset version. */
@@ -211,6 +245,8 @@ function createPrivate(path: string): void {
   }
 }
 
+/** A new file's dataset id and version 0; a file that has them is only read (no write, no wait). */
 function ensureDatasetId(db: Database): void {
+  if (db.query("SELECT 1 FROM meta WHERE key = 'dataset_id'").get()) return;
   db.query("INSERT OR IGNORE INTO meta (key, value) VALUES ('dataset_id', ?), ('version', '0')").run(crypto.randomUUID());
 }

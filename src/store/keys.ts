@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { ConflictError, NotFoundError, UsageError } from "../errors";
 import { isoSeconds } from "./time";
+import { BUSY_TIMEOUT_MS } from "./migrations";
 
 export type Scope = "read" | "admin";
 
@@ -47,6 +48,10 @@ interface KeyRow {
   last_used_at: string | null;
 }
 
+const taken = (name: string) => new ConflictError(`A key named "${name}" exists already. Revoke it first ('nompd keys revoke ${name}') or choose another name.`);
+
+const infoOf = (r: KeyRow): ApiKeyInfo => ({ name: r.name, scope: r.scope, createdAt: r.created_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at });
+
 /**
  * Named API keys with scopes, stored hashed. A revoked key stays on record (who had access, until
  * when); its name may be given to a new key, which is a new record.
@@ -54,11 +59,11 @@ interface KeyRow {
 export class Keys {
   private readonly q;
 
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     this.q = {
       activeByName: db.query("SELECT id FROM api_key WHERE name = ? AND revoked_at IS NULL"),
-      insert: db.query("INSERT INTO api_key (name, scope, hash, created_at) VALUES (?, ?, ?, ?)"),
-      revoke: db.query("UPDATE api_key SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL"),
+      insert: db.query("INSERT INTO api_key (name, scope, hash, created_at) VALUES (?, ?, ?, ?) RETURNING *"),
+      revoke: db.query("UPDATE api_key SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL RETURNING *"),
       list: db.query("SELECT * FROM api_key ORDER BY name, id"),
       active: db.query("SELECT id, name, scope, hash FROM api_key WHERE revoked_at IS NULL"),
       used: db.query("UPDATE api_key SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)"),
@@ -66,40 +71,55 @@ export class Keys {
   }
 
   create(name: string, scope: Scope): string {
+    return this.issue(name, scope).key;
+  }
+
+  /** A new key and its record (the key itself is never stored: this is the only time it is known). */
+  issue(name: string, scope: Scope): { key: string; info: ApiKeyInfo } {
     if (!NAME.test(name)) {
       throw new UsageError(`Invalid key name "${name}": use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit.`);
     }
-    if (this.q.activeByName.get(name)) {
-      throw new ConflictError(`A key named "${name}" exists already. Revoke it first ('nompd keys revoke ${name}') or choose another name.`);
-    }
+    if (this.q.activeByName.get(name)) throw taken(name);
     const key = generateKey();
-    this.q.insert.run(name, scope, hashKey(key).toString("hex"), isoSeconds());
-    return key;
+    let row: KeyRow;
+    try {
+      row = this.q.insert.get(name, scope, hashKey(key).toString("hex"), isoSeconds()) as KeyRow;
+    } catch (err) {
+      // Another process made a key of this name between the check above and this insert.
+      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw taken(name);
+      throw err;
+    }
+    return { key, info: infoOf(row) };
   }
 
-  revoke(name: string): void {
-    if (this.q.revoke.run(isoSeconds(), name).changes === 0) {
-      throw new NotFoundError(`No active key named "${name}". 'nompd keys list' shows the keys.`);
-    }
+  /** Revokes the active key of that name; returns its record, now with its revocation time. */
+  revoke(name: string): ApiKeyInfo {
+    const row = this.q.revoke.get(isoSeconds(), name) as KeyRow | null;
+    if (!row) throw new NotFoundError(`No active key named "${name}". 'nompd keys list' shows the keys.`);
+    return infoOf(row);
   }
 
   /** Every key record, revoked ones included. */
   list(): ApiKeyInfo[] {
-    return (this.q.list.all() as KeyRow[]).map((r) => ({
-      name: r.name,
-      scope: r.scope,
-      createdAt: r.created_at,
-      revokedAt: r.revoked_at,
-      lastUsedAt: r.last_used_at,
-    }));
+    return (this.q.list.all() as KeyRow[]).map(infoOf);
   }
 
   active(): StoredKey[] {
     return (this.q.active.all() as KeyRow[]).map((r) => ({ id: r.id, name: r.name, scope: r.scope, hash: Buffer.from(r.hash, "hex") }));
   }
 
-  /** Records when keys were last used (the caller batches: at most one write a minute). */
+  /**
+   * Records when keys were last used (the caller batches: at most one write a minute). It never waits
+   * for another connection's write: the caller is answering requests, and tries again next time.
+   */
   markUsed(ids: Iterable<number>, at: string): void {
-    for (const id of ids) this.q.used.run(at, id);
+    this.db.exec("PRAGMA busy_timeout = 0");
+    try {
+      this.db.transaction(() => {
+        for (const id of ids) this.q.used.run(at, id);
+      })();
+    } finally {
+      this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 }

@@ -123,6 +123,9 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database) => void)> = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** How long a connection waits for another's write before it gives up (SQLITE_BUSY). */
+export const BUSY_TIMEOUT_MS = 10_000;
+
 function userVersion(db: Database): number {
   return (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
 }
@@ -151,7 +154,10 @@ export function checkSchema(db: Database, path: string): void {
 
 /** Applies the migrations this file lacks; refuses a file written by a newer Nompd. */
 export function migrate(db: Database, path: string): void {
-  if (userVersion(db) > SCHEMA_VERSION) throw tooNew(path, userVersion(db));
+  const found = userVersion(db);
+  if (found > SCHEMA_VERSION) throw tooNew(path, found);
+  // Current already: no write transaction (which would wait for any other writer of the file).
+  if (found === SCHEMA_VERSION) return;
   // Each step re-reads user_version inside its write transaction: two processes opening a new file at
   // once apply every migration exactly once.
   for (;;) {

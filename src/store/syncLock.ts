@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import { hostname } from "node:os";
 import { NompdError, SyncAlreadyRunningError, EXIT } from "../errors";
 import { pidNamespace, processAlive, processStart } from "../platform";
+import { busy, isBusy } from "./busy";
 import { isoSeconds } from "./time";
 
 export interface LockHolder {
@@ -72,6 +73,7 @@ export class SyncLock {
 
   constructor(
     private readonly db: Database,
+    private readonly path: string,
     private readonly leaseMs = DEFAULT_LEASE_MS,
     private readonly identity: LockIdentity = thisProcess(),
   ) {
@@ -83,7 +85,7 @@ export class SyncLock {
       renew: db.query("UPDATE sync_lock SET renewed_at = ? WHERE id = 1 AND token = ?"),
       release: db.query("DELETE FROM sync_lock WHERE id = 1 AND token = ?"),
       token: db.query("SELECT token FROM sync_lock WHERE id = 1"),
-      releaseOwn: db.query("DELETE FROM sync_lock WHERE id = 1 AND pid = ? AND host = ?"),
+
     };
   }
 
@@ -91,14 +93,19 @@ export class SyncLock {
   acquire(trigger: string): HeldLock {
     const me = this.identity;
     const token = crypto.randomUUID();
-    this.db
-      .transaction(() => {
-        const row = this.row();
-        if (row && !this.stale(row)) throw alreadyRunning(row);
-        const now = isoSeconds();
-        this.q.take.run(me.pid, me.host, trigger, now, me.processStart, now, token, me.pidNs);
-      })
-      .immediate();
+    try {
+      this.db
+        .transaction(() => {
+          const row = this.row();
+          if (row && !this.stale(row)) throw alreadyRunning(row);
+          const now = isoSeconds();
+          this.q.take.run(me.pid, me.host, trigger, now, me.processStart, now, token, me.pidNs);
+        })
+        .immediate();
+    } catch (err) {
+      if (isBusy(err)) throw busy(this.path);
+      throw err;
+    }
     const lost = new AbortController();
     const renewEvery = Math.max(50, Math.floor(this.leaseMs / 10));
     const timer = setInterval(() => {
@@ -152,11 +159,11 @@ export class SyncLock {
   }
 
   /**
-   * Removes a lock this process left in another thread that ended without releasing it (a crashed
-   * sync worker). Only for a caller that knows no other sync of this process runs.
+   * Removes the lock a sync thread of this process took and could not release (it crashed), by the
+   * token it reported: never anyone else's lock.
    */
-  releaseLeftover(): void {
-    this.q.releaseOwn.run(this.identity.pid, this.identity.host);
+  releaseLeftover(token: string): void {
+    this.q.release.run(token);
   }
 
   /** The current holder, for status output; `stale` when the next sync will take the lock over. */

@@ -8,6 +8,13 @@ import type { RunStatus, RunTrigger, SyncRun } from "../store/runs";
 import { LockLostError } from "../store/syncLock";
 import type { Staging } from "../store/staging";
 import type { FetchProgress, Source } from "../upstream/source";
+import { replicaRefusal } from "../follow/service";
+
+/** A replica's data and versions are its primary's: it never syncs or imports by itself. */
+function refuseOnReplica(store: Store): void {
+  const follows = store.state().follows;
+  if (follows !== null) throw replicaRefusal(follows, "This database", "syncs or imports");
+}
 
 export interface SyncOptions {
   trigger: RunTrigger;
@@ -22,6 +29,8 @@ export interface SyncOptions {
   keepVersions?: number | null;
   /** Stops the sync (the server is shutting down): nothing is written, the run is recorded as aborted. */
   signal?: AbortSignal;
+  /** Told the lock's token once the lock is taken (a sync thread reports it, so that its lock can be freed if it crashes). */
+  onLocked?: (token: string) => void;
 }
 
 export interface SyncOutcome {
@@ -95,7 +104,9 @@ const newCounts = (): Record<string, CollectionCounts> => Object.fromEntries(ALL
  * included.
  */
 export async function runSync(store: Store, source: Source, options: SyncOptions): Promise<SyncOutcome> {
+  refuseOnReplica(store);
   const lock = store.lock.acquire(options.trigger);
+  options.onLocked?.(lock.token);
   const now = options.now ?? (() => new Date());
   const counts = newCounts();
   let runId: number | null = null;
@@ -159,9 +170,12 @@ export type { DryRunReport };
  * fails is thrown (SourceError): there is nothing to report about the data then.
  */
 export async function dryRunSync(store: Store, source: Source, options: Omit<SyncOptions, "trigger" | "now">): Promise<DryRunReport> {
+  refuseOnReplica(store);
   const counts = newCounts();
   const state = store.state();
-  const staging = store.staging(!options.sample && state.sample);
+  // Every document's content is staged: without the lock, a sync may change what is stored before this
+  // compares with it, and a document staged as unchanged would then have nothing to compare.
+  const staging = store.staging(true);
   const check = () => {
     if (options.signal?.aborted) throw new ShutdownError();
   };

@@ -3,7 +3,10 @@ import type { Store } from "../store/db";
 import type { RunTrigger } from "../store/runs";
 import { alreadyRunning } from "../store/syncLock";
 import type { UpstreamOptions } from "../upstream/fhirSource";
+import type { FetchProgress } from "../upstream/source";
+import { isoSeconds } from "../store/time";
 import { SYNC_WORKER_URL } from "../workers";
+import { replicaRefusal } from "../follow/service";
 import type { DryRunReport, SyncOutcome } from "./run";
 
 const NO_SOURCE = "No upstream is configured, so there is nothing to sync from. Start nompd with --upstream-url (and NOMPD_UPSTREAM_API_KEY), or load files with 'nompd import PATH...'.";
@@ -29,7 +32,21 @@ export interface SyncJob extends SyncSettings {
 /** What the server thread may tell a running sync thread. */
 export type SyncCommand = { job: SyncJob } | { stop: true };
 
+/** What the sync thread tells while it works: a page (or file) read. */
+export type SyncNote = { progress: FetchProgress };
+
+/** How far the sync under way in this server is: what it was asked, and what each collection has read. */
+export interface SyncProgress {
+  trigger: RunTrigger;
+  dryRun: boolean;
+  force: boolean;
+  startedAt: string;
+  /** Per upstream collection, once its first page arrived: pages and resources read, and whether it is complete. */
+  collections: Record<string, { pages: number; resources: number; done: boolean }>;
+}
+
 export type SyncReply =
+  | { locked: string }
   | { outcome: SyncOutcome }
   | { report: DryRunReport }
   | { alreadyRunning: SyncAlreadyRunningError["holder"] }
@@ -44,6 +61,9 @@ export type SyncReply =
 export class SyncService {
   private worker: Worker | null = null;
   private running: Promise<unknown> | null = null;
+  /** The lock the running sync thread took, as it reported it. */
+  private lockToken: string | null = null;
+  private current: SyncProgress | null = null;
 
   constructor(
     private readonly store: Store,
@@ -53,6 +73,16 @@ export class SyncService {
   /** True while a sync started here is under way. */
   get busy(): boolean {
     return this.running !== null;
+  }
+
+  /** Whether an upstream is set: without one, a sync is refused. */
+  get hasUpstream(): boolean {
+    return this.settings.upstream !== null;
+  }
+
+  /** The sync (or dry run) under way in this server, or null. */
+  get progress(): SyncProgress | null {
+    return this.current === null ? null : structuredClone(this.current);
   }
 
   /** Throws ConflictError (no upstream), or SyncAlreadyRunningError (from the lock); every other outcome is a run. */
@@ -70,6 +100,8 @@ export class SyncService {
   }
 
   private async start(what: Pick<SyncJob, "trigger" | "force" | "dryRun">): Promise<{ outcome: SyncOutcome } | { report: DryRunReport }> {
+    const follows = this.store.state().follows;
+    if (follows !== null) throw replicaRefusal(follows, "This server", "syncs");
     const upstream = this.settings.upstream;
     if (!upstream) throw new ConflictError(NO_SOURCE);
     if (this.running) {
@@ -77,6 +109,8 @@ export class SyncService {
       throw alreadyRunning(holder ?? { pid: process.pid, host: "this server", trigger: "this server", started_at: "just now" });
     }
     const job: SyncJob = { ...this.settings, upstream, db: this.store.path, ...what };
+    this.lockToken = null;
+    this.current = { trigger: job.trigger, dryRun: job.dryRun, force: job.force, startedAt: isoSeconds(), collections: {} };
     const done = this.inWorker(job);
     this.running = done;
     try {
@@ -84,13 +118,14 @@ export class SyncService {
       if ("outcome" in reply || "report" in reply) return reply;
       if ("alreadyRunning" in reply) throw alreadyRunning(reply.alreadyRunning);
       if ("sourceError" in reply) throw new SourceError(reply.sourceError);
-      // The thread died without finishing: free the lock it may have left, so that the next sync can run
-      // (this service runs one sync at a time, so nothing else of this process holds it). That sync
-      // also closes the dead one's run record, once it holds the lock.
-      this.store.lock.releaseLeftover();
+      if ("locked" in reply) throw new Error("the sync thread ended after taking the lock");
+      // The thread died without finishing: free the lock it took, by the token it reported, so that the
+      // next sync can run. That sync also closes the dead one's run record, once it holds the lock.
+      if (this.lockToken) this.store.lock.releaseLeftover(this.lockToken);
       throw new Error(`The sync thread failed: ${reply.error}`);
     } finally {
       this.running = null;
+      this.current = null;
     }
   }
 
@@ -117,7 +152,16 @@ export class SyncService {
         worker.terminate();
         resolve(reply);
       };
-      worker.onmessage = (event: MessageEvent<SyncReply>) => settle(event.data);
+      worker.onmessage = (event: MessageEvent<SyncReply | SyncNote>) => {
+        const data = event.data;
+        if ("locked" in data) {
+          this.lockToken = data.locked;
+          return;
+        }
+        if (!("progress" in data)) return settle(data);
+        const { collection, pages, resources, done } = data.progress;
+        if (this.current) this.current.collections[collection] = { pages, resources, done };
+      };
       worker.onerror = (event) => settle({ error: event.message || "the sync thread crashed" });
       worker.addEventListener("close", () => settle({ error: "the sync thread ended without an answer" }));
       worker.postMessage({ job } satisfies SyncCommand);

@@ -8,7 +8,7 @@ import { Store } from "../store/db";
 import { SourceError, SyncAlreadyRunningError } from "../errors";
 import { fhirSource } from "../upstream/fhirSource";
 import { dryRunSync, runSync } from "./run";
-import type { SyncCommand, SyncReply } from "./service";
+import type { SyncCommand, SyncNote, SyncReply } from "./service";
 
 declare const self: Worker;
 
@@ -24,7 +24,17 @@ self.onmessage = async (event: MessageEvent<SyncCommand>) => {
   let reply: SyncReply;
   try {
     store = Store.open(job.db, { lockLeaseMs: job.lockLeaseMs });
-    const options = { trigger: job.trigger, force: job.force, maxDeleteShare: job.maxDeleteShare, keepVersions: job.keepVersions, signal: stop.signal };
+    // Every page read is told to the server thread, which shows the progress (GET /api/internal/sync/progress).
+    const onProgress = (progress: SyncNote["progress"]) => postMessage({ progress } satisfies SyncNote);
+    const options = {
+      trigger: job.trigger,
+      force: job.force,
+      maxDeleteShare: job.maxDeleteShare,
+      keepVersions: job.keepVersions,
+      signal: stop.signal,
+      onProgress,
+      onLocked: (token: string) => postMessage({ locked: token } satisfies SyncReply),
+    };
     reply = job.dryRun ? { report: await dryRunSync(store, fhirSource(job.upstream), options) } : { outcome: await runSync(store, fhirSource(job.upstream), options) };
   } catch (err) {
     reply =

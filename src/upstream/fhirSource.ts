@@ -23,8 +23,8 @@ export interface UpstreamOptions {
   maxRetryAfterMs?: number;
   /** Safety stop against a next link that never ends. */
   maxPages?: number;
-  /** The largest page read (--max-page-mib); default 64 MiB. */
-  maxPageBytes?: number;
+  /** The largest page read (--max-page-mib). */
+  maxPageBytes: number;
   /** Where the key came from ("NOMPD_UPSTREAM_API_KEY", say), named when the upstream refuses it. */
   keySource?: string | null;
   /** The proxy the requests go through; null or absent: directly (the proxy environment was read already). */
@@ -285,7 +285,7 @@ export function fhirSource(options: UpstreamOptions): Source {
       // A stop from outside ends every collection's requests and retry waits at once.
       signal?.addEventListener("abort", () => controller.abort(), { once: true });
       const session = upstreamSession({ proxy: proxy?.url ?? null, extraCa: options.ca?.certificates ?? null });
-      const settled = await withSession(session, { maxBytes: options.maxPageBytes ?? 64 * 1024 * 1024 }, () =>
+      const settled = await withSession(session, { maxBytes: options.maxPageBytes }, () =>
         Promise.allSettled(
           RAW_COLLECTIONS.map((c) =>
             fetchCollection(c, sink, controller.signal, onProgress).catch((err) => {

@@ -94,7 +94,7 @@ export interface FileSourceOptions {
 }
 
 /** Bundle files (JSON or NDJSON; folders are read for *.json and *.ndjson) as a sync source. */
-export function fileSource(paths: string[], options: FileSourceOptions = { maxBytes: 64 * 1024 * 1024 }): Source {
+export function fileSource(paths: string[], options: FileSourceOptions): Source {
   return {
     async fetch(sink, _onProgress, signal): Promise<SourceResult> {
       const ignored: Ignored = {};

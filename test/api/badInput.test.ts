@@ -43,8 +43,16 @@ const PATHS = [
   "/health/ready",
   "/metrics",
   "/swagger/json",
+  "/api/v1/status",
+  "/api/v1/versions",
+  "/api/v1/versions/1",
+  "/api/internal/keys",
+  "/api/internal/keys/nobody",
+  "/api/internal/sync/progress",
+  "/",
+  "/ui/chunk-00000000.js",
 ];
-const NAMES = ["sinceVersion", "asOfVersion", "diseaseGroup", "jurisdiction", "indication", "varenummer", "force", "limit", "apiKey", "x", ""];
+const NAMES = ["sinceVersion", "asOfVersion", "diseaseGroup", "jurisdiction", "indication", "varenummer", "force", "limit", "before", "apiKey", "x", ""];
 const VALUES = ["", "0", "1", "-1", "1.5", "1e9", "99999999999999999999999", "abc", "%", "%zz", "%00", "a|b", "|", "ø", "\u{1F600}", " ", "null", "[]", "{}", "true", "x".repeat(3000)];
 const METHODS = ["GET", "GET", "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { AnswerCache } from "../../src/api/cache";
+import { AnswerCache, ENTRY_OVERHEAD } from "../../src/api/cache";
 import { PreparedBody } from "../../src/api/http";
 import { Store } from "../../src/store/db";
 import { runSync } from "../../src/sync/run";
@@ -8,31 +8,32 @@ import { startServer } from "../support/server";
 import { datasetSource } from "../support/source";
 import { tempDbPath, tempDir } from "../support/tmp";
 
-const body = (bytes: number) => new PreparedBody(new Uint8Array(bytes));
+/** A body whose entry costs `cost` bytes in total (its bytes, a one-letter key, the overhead). */
+const body = (cost: number) => new PreparedBody(new Uint8Array(cost - ENTRY_OVERHEAD - 2));
 
 describe("the answer cache", () => {
   test("keeps answers up to its cap, evicting the least recently used", () => {
-    const cache = new AnswerCache<PreparedBody>(1000);
-    cache.put("v1", "a", body(250));
-    cache.put("v1", "b", body(250));
-    cache.put("v1", "c", body(250));
+    const cache = new AnswerCache<PreparedBody>(4000);
+    cache.put("v1", "a", body(1000));
+    cache.put("v1", "b", body(1000));
+    cache.put("v1", "c", body(1000));
     expect(cache.get("v1", "a")).toBeDefined(); // a is now the most recently used
-    cache.put("v1", "d", body(250));
-    cache.put("v1", "e", body(250));
-    expect(cache.bytes).toBeLessThanOrEqual(1000);
+    cache.put("v1", "d", body(1000));
+    cache.put("v1", "e", body(1000));
+    expect(cache.bytes).toBeLessThanOrEqual(4000);
     expect(cache.get("v1", "b")).toBeUndefined();
     expect(cache.get("v1", "a")).toBeDefined();
     expect(cache.get("v1", "e")).toBeDefined();
   });
 
   test("an answer over a quarter of the cap is not kept; a pinned one always is, and others make room", () => {
-    const cache = new AnswerCache<PreparedBody>(1000);
-    cache.put("v1", "big", body(300));
-    expect(cache.get("v1", "big")).toBeUndefined();
-    cache.put("v1", "list", body(900), true);
-    cache.put("v1", "x", body(200));
-    cache.put("v1", "y", body(200));
-    expect(cache.get("v1", "list")).toBeDefined();
+    const cache = new AnswerCache<PreparedBody>(4000);
+    cache.put("v1", "b", body(1001));
+    expect(cache.get("v1", "b")).toBeUndefined();
+    cache.put("v1", "l", body(3600), true);
+    cache.put("v1", "x", body(800));
+    cache.put("v1", "y", body(800));
+    expect(cache.get("v1", "l")).toBeDefined();
     expect(cache.count).toBe(2); // the pinned list and the newest answer
   });
 
@@ -43,12 +44,19 @@ describe("the answer cache", () => {
     const before = cache.bytes;
     a.form("gzip");
     expect(cache.bytes).toBeGreaterThan(before);
-    expect(cache.bytes).toBe(a.size);
+    expect(cache.bytes).toBe(a.size + 2 + ENTRY_OVERHEAD);
+  });
+
+  test("many small answers are capped like a few big ones: each entry costs its key and an overhead", () => {
+    const cache = new AnswerCache<PreparedBody>(100_000);
+    for (let i = 0; i < 10_000; i++) cache.put("v1", `question ${i} ${"x".repeat(200)}`, new PreparedBody(new Uint8Array(31)));
+    expect(cache.bytes).toBeLessThanOrEqual(100_000);
+    expect(cache.count).toBeLessThan(150);
   });
 
   test("another dataset version empties it", () => {
-    const cache = new AnswerCache<PreparedBody>(1000);
-    cache.put("v1", "a", body(10));
+    const cache = new AnswerCache<PreparedBody>(4000);
+    cache.put("v1", "a", body(600));
     expect(cache.get("v2", "a")).toBeUndefined();
     expect(cache.count).toBe(0);
     expect(cache.bytes).toBe(0);

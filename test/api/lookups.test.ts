@@ -172,7 +172,7 @@ describe("filters", () => {
     expect((await get("/api/v1/treatmentGroup?diseaseGroup=")).status).toBe(400);
     const wrong = await get("/api/v1/reimbursementGroup?diseaseGroup=MS");
     expect(wrong.status).toBe(400);
-    expect(wrong.body.error).toContain("Allowed here: sinceVersion, asOfVersion, indication, varenummer");
+    expect(wrong.body.error).toContain("Allowed here: sinceVersion, asOfVersion, wait, indication, varenummer");
     expect((await get("/api/v1/treatmentGroup?sinceversion=1")).status).toBe(400);
     expect((await get("/api/v1/treatmentGroup?varenummer=1&varenummer=2")).status).toBe(400);
   });
@@ -201,8 +201,8 @@ describe("OpenAPI", () => {
   test("lists every new route and parameter", async () => {
     const doc = JSON.parse(await (await server.get("/swagger/json")).text());
     const params = (path: string) => doc.paths[path].get.parameters.map((p: any) => p.name).sort();
-    expect(params("/api/v1/treatmentGroup")).toEqual(["asOfVersion", "diseaseGroup", "indication", "jurisdiction", "sinceVersion", "varenummer"]);
-    expect(params("/api/v1/reimbursementGroup")).toEqual(["asOfVersion", "indication", "sinceVersion", "varenummer"]);
+    expect(params("/api/v1/treatmentGroup")).toEqual(["asOfVersion", "diseaseGroup", "indication", "jurisdiction", "sinceVersion", "varenummer", "wait"]);
+    expect(params("/api/v1/reimbursementGroup")).toEqual(["asOfVersion", "indication", "sinceVersion", "varenummer", "wait"]);
     for (const path of ["/api/v1/treatmentGroup/{id}", "/api/v1/reimbursementGroup/{id}"]) {
       expect(Object.keys(doc.paths[path].get.responses)).toEqual(expect.arrayContaining(["200", "404", "410"]));
     }

@@ -85,6 +85,7 @@ describe("settings and usage", () => {
       [["--history-keep-versions", "0"], "--history-keep-versions"],
       [["--cache-mib", "lots"], "--cache-mib"],
       [["--tls-min-version", "1.1"], "--tls-min-version"],
+      [["--db", "C:\\ProgramData\\nompd\\nompd.db"], "a Windows path (drive letter) on this system"],
     ] as const) {
       const r = await cli(["status", "--db", file, ...args]);
       expect(r.exitCode).toBe(2);
@@ -107,6 +108,19 @@ describe("settings and usage", () => {
     }
     const pkg = await Bun.file(join(ROOT, "package.json")).json();
     expect((await cli(["--version"])).stdout.trim()).toBe(`nompd ${pkg.version} (run from source, bun ${Bun.version})`);
+  });
+
+  test("the README's settings table names every setting the program has, and only those", async () => {
+    const readme = await Bun.file(join(ROOT, "README.md")).text();
+    const table = readme.slice(readme.indexOf("| flag | environment | default | meaning |"), readme.indexOf("Exit codes:"));
+    for (const s of Object.values(SETTINGS) as Array<{ flag: string; env: string; hidden?: boolean; negatedFlag?: string }>) {
+      if (s.hidden) continue;
+      expect([s.flag, table.includes(s.negatedFlag ?? s.flag) && table.includes(s.env)]).toEqual([s.flag, true]);
+    }
+    const firstCells = table.split("\n").map((line) => line.split("|")[1] ?? "");
+    const documented = firstCells.flatMap((cell) => [...cell.matchAll(/`(--[a-z-]+)/g)].map((m) => m[1]!));
+    const known = new Set((Object.values(SETTINGS) as Array<{ flag: string; negatedFlag?: string }>).flatMap((s) => [s.flag, s.negatedFlag]));
+    for (const flag of documented) expect([flag, known.has(flag)]).toEqual([flag, true]);
   });
 
   test("NOMPD_API_KEYS with a short key stops the program; BUN_CONFIG_VERBOSE_FETCH is refused", async () => {
@@ -287,5 +301,38 @@ describe("import refuses what it cannot read, naming the file and writing nothin
     const run = JSON.parse(r.stdout);
     expect(run.counts.RegulatedAuthorization.skippedReasons).toEqual({ "nested deeper than 100 levels": 1 });
     expect(run.counts.reimbursementGroup.added).toBe(data.RegulatedAuthorization.length - 1);
+  });
+});
+
+describe("a busy or empty database", () => {
+  test("commands open a database of the current schema without waiting for another process's write", async () => {
+    const file = db("busy");
+    expect((await cli(["import", SAMPLE, "--db", file])).exitCode).toBe(0);
+    const other = new Database(file);
+    other.exec("PRAGMA busy_timeout = 0");
+    other.exec("BEGIN IMMEDIATE"); // another process in the middle of a write
+    const started = Date.now();
+    const r = await cli(["keys", "create", "during-a-write-is-queued", "--db", file]).catch((e) => e);
+    const status = await cli(["status", "--json", "--db", file]);
+    other.exec("ROLLBACK");
+    other.close();
+    expect(status.exitCode).toBe(0);
+    expect(JSON.parse(status.stdout).currentVersion).toBe(1);
+    // The key could not be written while the other write held the file: a clear error, no stack trace.
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).not.toContain("Unexpected error");
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 60_000);
+
+  test("a first sync that finds the upstream empty leaves the server not ready: no data is no dataset", async () => {
+    const file = db("empty-first");
+    const folder = writeDataset(dir, { PlanDefinition: [], ActivityDefinition: [], RegulatedAuthorization: [] });
+    expect((await cli(["import", folder, "--db", file])).exitCode).toBe(0);
+    const { serveInProcess } = await import("../support/cli");
+    const server = await serveInProcess(["--db", file]);
+    const ready = await fetch(`${server.url}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { reason: string }).reason).toContain("found the upstream empty");
+    expect(await server.stop()).toBe(0);
   });
 });

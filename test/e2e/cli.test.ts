@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { ensurePackages } from "../support/debian";
+import { authorization } from "../support/fhir";
 import { ensureBinary, expectedVersionLine, nompd, ROOT, serve, stopServersAfterAll } from "../support/binary";
 import { tempDir } from "../support/tmp";
 
@@ -117,7 +118,14 @@ describe("the sample dataset can never pass for real data", () => {
     const real = join(dir, "real");
     const fixtures = join(ROOT, "test", "fixtures", "convert", "natalizumab-seed.json");
     const fixture = (await Bun.file(fixtures).json()) as { input: Record<string, unknown[]> };
-    await Bun.write(join(real, "bundle.json"), JSON.stringify({ resourceType: "Bundle", entry: Object.values(fixture.input).flat().map((resource) => ({ resource })) }));
+    const resources = Object.values(fixture.input).flat();
+    await Bun.write(join(real, "bundle.json"), JSON.stringify({ resourceType: "Bundle", entry: resources.map((resource) => ({ resource })) }));
+    // A dataset with no reimbursement groups at all would replace the sample's: stopped, unless forced.
+    const partial = await nompd(["import", real, "--db", db]);
+    expect(partial.exitCode).toBe(4);
+    expect(partial.stdout).toContain("replace the sample dataset with no RegulatedAuthorization");
+    expect((await fetch(server.url + "/api/v1/treatmentGroup", { headers: withKey })).headers.get("x-nompd-sample")).toBe("true");
+    await Bun.write(join(real, "bundle.json"), JSON.stringify({ resourceType: "Bundle", entry: [...resources, authorization("ra-real", ["G35"], ["166028"])].map((resource) => ({ resource })) }));
     const imported = await nompd(["import", real, "--db", db, "--json"]);
     expect(imported.exitCode).toBe(0);
     const after = await fetch(server.url + "/api/v1/treatmentGroup", { headers: withKey });

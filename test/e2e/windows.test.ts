@@ -169,14 +169,14 @@ describe("src/platform.ts on Windows itself", () => {
     expect(p.startSelf).toMatch(/^win\/\d+$/);
     expect(p.startSelfAgain).toBe(p.startSelf);
     expect(p.startUnused).toBeNull();
-    expect(p.privateContent).toBe("second");
+    expect(p.created).toEqual([true, false]);
+    expect(p.privateContent).toBe("");
     expect(p.readableByOthers).toBeNull();
-    expect(p.absolute).toEqual([
-      ["C:\\nompd.db", true],
-      ["Z:\\data\\export", true],
-      ["C:/nompd.db", true],
-      ["data\\nompd.db", false],
-      ["C:nompd.db", false],
+    // On Windows itself every form of path is a path.
+    expect(p.foreign).toEqual([
+      ["C:\\nompd.db", null],
+      ["Z:\\data\\export", null],
+      ["/var/lib/nompd.db", null],
     ]);
     expect(p.stopSignals).toEqual(["SIGINT", "SIGBREAK", "SIGHUP"]);
     expect(p.listened).toEqual({ SIGINT: true, SIGBREAK: true, SIGHUP: true });

@@ -109,3 +109,25 @@ describe("raw resources: meta.versionId and meta.lastUpdated alone are no change
     expect(changed.run.counts.PlanDefinition).toMatchObject({ changed: 1 });
   });
 });
+
+describe("an answer is never built for a version the request did not check", () => {
+  test("a diff whose window was pruned between the request's look and its snapshot answers 410, not a partial 200", async () => {
+    const { Answers } = await import("../../src/api/answers");
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    const answers = new Answers(store, 1 << 24);
+    const steps: Array<Array<[string, unknown]>> = [[["a", 1], ["c", 1]], [["a", 2]], [["a", 3]], [["a", 4]]];
+    const resources = (step: Array<[string, unknown]>) => docs(...step.map(([id, v]): [string, unknown] => [id, { resourceType: "PlanDefinition", v }]));
+    commitDocs(store, { PlanDefinition: resources(steps[0]!) }, opts);
+    commitDocs(store, { PlanDefinition: resources(steps[1]!) }, opts);
+    const stale = store.state(); // version 2: a diff from 1 is complete here
+    // Another connection (the sync thread) commits and prunes meanwhile.
+    const writer = Store.open(path);
+    commitDocs(writer, { PlanDefinition: resources(steps[2]!) }, { ...opts, keepVersions: 1 });
+    commitDocs(writer, { PlanDefinition: resources(steps[3]!) }, { ...opts, keepVersions: 1 });
+    expect(() => answers.since("PlanDefinition", 1, stale)).toThrow(/older than the changes this server still keeps/);
+    expect(() => answers.asOf("PlanDefinition", 2, stale)).toThrow(/older than the oldest version/);
+    writer.close();
+    store.close();
+  });
+});

@@ -59,6 +59,8 @@ export interface Launcher {
   env?: Record<string, string>;
   /** How long `serve` may take to start listening; default 20 s. */
   startMs?: number;
+  /** The folder to run it in (default: this one). */
+  cwd?: string;
 }
 const NATIVE: Launcher = { command: [BINARY] };
 
@@ -85,9 +87,12 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** `nompd serve` on a free port; resolves once it logs where it listens. Pair with stopServersAfterAll(). */
+/**
+ * `nompd serve` on a free port; resolves once it logs where it listens. Pair with stopServersAfterAll().
+ * `launcher`: how to start the binary (another copy of it, qemu, Wine) and in which folder.
+ */
 export async function serve(args: string[], env: Record<string, string> = {}, launcher: Launcher = NATIVE): Promise<RunningServer> {
-  const proc = Bun.spawn([...launcher.command, "serve", "--port", "0", ...args], { env: cleanEnv({ ...launcher.env, ...env }), stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const proc = Bun.spawn([...launcher.command, "serve", "--port", "0", ...args], { env: cleanEnv({ ...launcher.env, ...env }), stdout: "pipe", stderr: "pipe", stdin: "ignore", cwd: launcher.cwd });
   let out = "";
   let err = "";
   const pump = async (stream: ReadableStream<Uint8Array>, onText: (t: string) => void) => {

@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 
 /**
  * The Debian packages that tests (and `make bench`) drive as real programs, each with a program on PATH
- * (or, for a package without one, a file) that shows it is installed. `ensurePackages` installs the missing ones with apt-get; `make test-deps` (and
+ * (or, for a package without one, a file) that shows it is installed. `ensurePackages` installs the
+ * missing ones with apt-get; `make test-deps` (and
  * so `make test` and .ci/run) installs all of them before the suite runs. A test that needs one calls
  * `ensurePackages([...])` at its top, so that running a single file works too.
  */
@@ -20,18 +21,28 @@ export const PACKAGES = {
   wine: { package: "wine", program: "wine" },
   wine64: { package: "wine64", file: "/usr/lib/wine/wine64" },
   "gcc-mingw-w64-x86-64": { package: "gcc-mingw-w64-x86-64", program: "x86_64-w64-mingw32-gcc" },
-} as const satisfies Record<string, { package: string; program: string } | { package: string; file: string }>;
+  // The browser tests of the status page (test/ui) drive Debian's Chromium through playwright-core.
+  chromium: { package: "chromium", program: "chromium" },
+  // A font for the page's text in Chromium's screenshots (the page names only system fonts).
+  fonts: { package: "fonts-dejavu-core", file: "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" },
+  // The load balancer of the README's "Many sites" section, checked with its own syntax check.
+  haproxy: { package: "haproxy", program: "haproxy" },
+} as const satisfies Record<string, { package: string } & ({ program: string } | { file: string })>;
 
 export type PackageName = keyof typeof PACKAGES;
 
-function present(name: PackageName): boolean {
-  const p: { package: string; program?: string; file?: string } = PACKAGES[name];
-  if (p.file !== undefined) return existsSync(p.file);
-  return Bun.which(p.program ?? p.package, { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin` }) !== null;
+type Entry = { package: string; program?: string; file?: string };
+const entry = (n: PackageName): Entry => PACKAGES[n];
+const shownBy = (n: PackageName) => entry(n).program ?? entry(n).file!;
+
+function installed(n: PackageName): boolean {
+  const { program, file } = entry(n);
+  if (file !== undefined) return existsSync(file);
+  return Bun.which(program!, { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin` }) !== null;
 }
 
 function missing(names: readonly PackageName[]): PackageName[] {
-  return names.filter((n) => !present(n));
+  return names.filter((n) => !installed(n));
 }
 
 /**
@@ -54,7 +65,7 @@ export function ensurePackages(names: readonly PackageName[]): void {
   const install = () => apt(["install", "-y", "-qq", "--no-install-recommends", ...pkgs]);
   if (install() !== 0 && (apt(["update", "-qq"]) !== 0 || install() !== 0)) throw new Error(`Installing ${pkgs.join(", ")} failed. Run: ${manual}`);
   const still = missing(need);
-  if (still.length > 0) throw new Error(`After installing, ${still.map((n) => PACKAGES[n].package).join(", ")} is still not usable. Run: ${manual}`);
+  if (still.length > 0) throw new Error(`After installing, ${still.map(shownBy).join(", ")} is still missing. Run: ${manual}`);
 }
 
 if (import.meta.main) ensurePackages(Object.keys(PACKAGES) as PackageName[]);

@@ -6,6 +6,8 @@ import type { Store } from "../../src/store/db";
 import { SyncService } from "../../src/sync/service";
 import type { UpstreamOptions } from "../../src/upstream/fhirSource";
 import type { CorsOrigins } from "../../src/api/cors";
+import { SETTINGS } from "../../src/config";
+import { DEFAULT_LEASE_MS } from "../../src/store/syncLock";
 import { loadContract, type Contract } from "./contract";
 
 export interface TestServer {
@@ -28,7 +30,7 @@ export interface TestServerOptions {
 /** The real application, listening as `nompd serve` does, at 127.0.0.1:<free port>; stopped after the test file. */
 export function startServer(store: Store, opts: TestServerOptions = {}): TestServer {
   const logs: string[] = [];
-  const sync = new SyncService(store, { upstream: opts.upstream ?? null, maxDeleteShare: opts.maxDeleteShare ?? 0.5, keepVersions: null, lockLeaseMs: 300_000 });
+  const sync = new SyncService(store, { upstream: opts.upstream ?? null, maxDeleteShare: opts.maxDeleteShare ?? 0.5, keepVersions: null, lockLeaseMs: DEFAULT_LEASE_MS });
   const { app } = createApp({
     store,
     auth: new Authenticator(store, opts.envKeys ?? []),
@@ -36,7 +38,7 @@ export function startServer(store: Store, opts: TestServerOptions = {}): TestSer
     sync,
     build: { version: "test", commit: "test" },
     cors: opts.cors ?? null,
-    cacheBytes: opts.cacheBytes,
+    cacheBytes: opts.cacheBytes ?? (SETTINGS.cacheMib.default as number) * 1024 * 1024,
     metrics: opts.metrics,
   });
   app.listen({ hostname: "127.0.0.1", port: 0 });

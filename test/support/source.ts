@@ -18,5 +18,5 @@ export function writeDataset(dir: string, dataset: Dataset): string {
 
 /** A file source over a dataset written to disk: the real import path. */
 export function datasetSource(dir: string, dataset: Dataset): Source {
-  return fileSource([writeDataset(dir, dataset)]);
+  return fileSource([writeDataset(dir, dataset)], { maxBytes: 1 << 26 });
 }

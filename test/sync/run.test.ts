@@ -47,7 +47,7 @@ describe("sync runs", () => {
     await runSync(store, datasetSource(dir, smallDataset()), opts);
     const broken = join(dir, "broken.json");
     writeFileSync(broken, '{"resourceType": "Bundle", "entry": [');
-    const { run, failure } = await runSync(store, fileSource([broken]), opts);
+    const { run, failure } = await runSync(store, fileSource([broken], { maxBytes: 1 << 26 }), opts);
     expect(failure).toBe("source");
     expect(run.status).toBe("failed");
     expect(run.error).toContain("broken.json");

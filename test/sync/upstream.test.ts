@@ -23,7 +23,7 @@ function fake(data: Dataset, opts: { pageSize?: number; nextLinks?: "absolute" |
 }
 
 function source(u: FakeUpstream, extra: Partial<UpstreamOptions> = {}) {
-  return fhirSource({ baseUrl: u.url, apiKey: KEY, keyHeader: "X-API-KEY", timeoutMs: 2000, retries: 2, backoffMs: 10, ...extra });
+  return fhirSource({ baseUrl: u.url, apiKey: KEY, keyHeader: "X-API-KEY", timeoutMs: 2000, retries: 2, backoffMs: 10, maxPageBytes: 1 << 26, ...extra });
 }
 
 function bigDataset(auths: number): Dataset {

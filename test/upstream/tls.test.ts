@@ -32,7 +32,7 @@ afterAll(async () => {
 
 async function fetchAll(u: FakeUpstream, extra: Partial<UpstreamOptions> = {}): Promise<number> {
   let n = 0;
-  await fhirSource({ baseUrl: u.url, apiKey: KEY, keyHeader: "X-API-KEY", timeoutMs: 5000, retries: 2, backoffMs: 10, ...extra }).fetch((_, resources) => (n += resources.length));
+  await fhirSource({ baseUrl: u.url, apiKey: KEY, keyHeader: "X-API-KEY", timeoutMs: 5000, retries: 2, backoffMs: 10, maxPageBytes: 1 << 26, ...extra }).fetch((_, resources) => (n += resources.length));
   return n;
 }
 

@@ -4,12 +4,11 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isAbsolutePath, processAlive, processStart, readableByOthers, stopSignals, writePrivateFile } from "../../../src/platform";
+import { createPrivateFile, foreignPath, processAlive, processStart, readableByOthers, stopSignals } from "../../../src/platform";
 
 const folder = process.argv[2] ?? ".";
 const file = join(folder, "private.txt");
-writePrivateFile(file, "first");
-writePrivateFile(file, "second");
+const created = [createPrivateFile(file), createPrivateFile(file)];
 // Windows pids are multiples of 4 below 2^32; one this high is never handed out.
 const unusedPid = 0x3ffffffc;
 const listened: Record<string, boolean> = {};
@@ -33,9 +32,10 @@ console.log(
     startSelf: processStart(process.pid),
     startSelfAgain: processStart(process.pid),
     startUnused: processStart(unusedPid),
+    created,
     privateContent: readFileSync(file, "utf8"),
     readableByOthers: readableByOthers(file),
-    absolute: ["C:\\nompd.db", "Z:\\data\\export", "C:/nompd.db", "data\\nompd.db", "C:nompd.db"].map((p) => [p, isAbsolutePath(p)]),
+    foreign: ["C:\\nompd.db", "Z:\\data\\export", "/var/lib/nompd.db"].map((p) => [p, foreignPath(p)]),
     stopSignals: stopSignals(),
     listened,
   }),

@@ -1,0 +1,184 @@
+import { Type } from "@sinclair/typebox";
+import { ConflictError, NotFoundError, UsageError } from "../errors";
+import type { StoreState } from "../store/db";
+import type { Scope } from "../store/keys";
+import { followHealth } from "../follow/health";
+import { nextRun } from "../sync/cron";
+import { datasetHeaders } from "./answers";
+import type { RouteDef } from "./edge";
+import { json, PreparedBody, sendJson } from "./http";
+import type { RouteDeps } from "./routes";
+import { ErrorBody } from "./schemas";
+import { ApiKey, ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, VersionChanges, VersionList } from "./statusSchemas";
+
+/**
+ * The endpoints the status page at / reads beyond the data lists: the server's status and the dataset
+ * versions for any key; the keys and a running sync's progress for admin keys. Part of the route table
+ * (routeTable in routes.ts), so served, checked, documented and counted like every other route.
+ */
+
+const CONSUMER = ["Consumer"];
+const ADMIN = ["Admin"];
+const error = (description: string) => ({ description, schema: ErrorBody });
+const notModified = { description: "Not modified: If-None-Match named the current ETag" };
+
+/** A small JSON body with ETag, 304 and compression, and the dataset headers of the /api/v1 answers. */
+function prepared(request: Request, value: unknown, state: StoreState): Response {
+  return sendJson(request, PreparedBody.fromJson(JSON.stringify(value), datasetHeaders(state)));
+}
+
+export function statusRoutes(deps: RouteDeps): RouteDef[] {
+  const { store } = deps;
+  return [
+    {
+      method: "GET",
+      path: "/api/v1/status",
+      scope: "read",
+      dataset: true,
+      summary: "The server's state: dataset, schedule, sync lock, the last 20 sync runs",
+      description: "What the status page shows: the current version and dataset id, whether the sample is served, the last successful and the next scheduled sync, the sync lock (free, held by a live process, or left over by a stopped one), the documents per collection and the last 20 runs.",
+      tags: CONSUMER,
+      responses: { 200: { description: "The status", schema: Status }, 304: notModified },
+      handle({ request, state, caller }) {
+        const status = store.snapshot((snap) => {
+          const lock = store.lock.current();
+          return {
+            currentVersion: snap.version,
+            datasetId: snap.datasetId,
+            sample: snap.sample,
+            lastSuccessfulSync: store.runs.lastSuccessful()?.finishedAt ?? null,
+            nextScheduledSync: deps.schedule ? nextRun(deps.schedule.cron, deps.schedule.timeZone) : null,
+            schedule: deps.schedule ? { cron: deps.schedule.cron, timeZone: deps.schedule.timeZone } : null,
+            upstream: deps.sync.hasUpstream,
+            lock: {
+              state: lock === null ? "free" : lock.stale ? "leftover" : "held",
+              trigger: lock?.trigger ?? null,
+              pid: lock?.pid ?? null,
+              host: lock?.host ?? null,
+              startedAt: lock?.started_at ?? null,
+            },
+            collections: store.documents.counts(),
+            runs: store.runs.recent(20),
+            follow: snap.follows === null ? null : followHealth(store, snap, deps.follow?.maxLagSeconds).follow,
+            caller: { name: caller!.name, scope: caller!.scope },
+          };
+        });
+        return prepared(request, status, state);
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/v1/versions",
+      scope: "read",
+      dataset: true,
+      query: Type.Object({
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "How many versions (default 100)" })),
+        before: Type.Optional(Type.Integer({ minimum: 1, description: "Only versions older than this one: the next page after the oldest version received" })),
+      }),
+      summary: "The dataset versions, newest first, with what each changed per collection",
+      tags: CONSUMER,
+      responses: { 200: { description: "The versions", schema: VersionList }, 304: notModified },
+      handle({ request, query, state }) {
+        const body = store.snapshot((snap) => ({
+          currentVersion: snap.version,
+          oldestVersion: snap.oldestVersion,
+          versions: store.versions.list((query.limit as number | undefined) ?? 100, query.before as number | undefined),
+        }));
+        return prepared(request, body, state);
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/v1/versions/:version",
+      scope: "read",
+      dataset: true,
+      params: Type.Object({ version: Type.Integer({ minimum: 1, description: "A dataset version" }) }),
+      summary: "The changes of one dataset version: which items, per collection, with the kind of change",
+      description:
+        "Each changed item with its collection, id, a name a person recognises and the kind of change (added, changed, deleted, revived). " +
+        "An item's contents before and after are in its history (/api/v1/{collection}/{id}/history). " +
+        "In the oldest version kept after history pruning (--history-keep-versions), an item whose earlier history was forgotten shows as added.",
+      tags: CONSUMER,
+      responses: {
+        200: { description: "The version and its changes", schema: VersionChanges },
+        304: notModified,
+        404: error("No such dataset version"),
+        410: error("The version is older than the history this server keeps"),
+      },
+      handle({ request, params, state }) {
+        const raw = params.version ?? "";
+        if (!/^\d{1,15}$/.test(raw)) throw new UsageError(`The version must be a whole number ≥ 1, got "${raw}".`);
+        const version = Number(raw);
+        const body = store.snapshot((snap) => {
+          if (version >= 1 && version < snap.oldestVersion) {
+            throw new ConflictError(`Version ${version} is older than the history this server keeps (from version ${snap.oldestVersion} on).`, 410);
+          }
+          const found = version >= 1 && version <= snap.version ? store.versions.get(version) : null;
+          if (!found) throw new NotFoundError(`There is no dataset version ${version}; the current version is ${snap.version}. GET /api/v1/versions lists them.`);
+          return { version: found, changes: store.versions.changes(version) };
+        });
+        return prepared(request, body, state);
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/internal/keys",
+      scope: "admin",
+      summary: "The API keys: name, scope, creation, last use, revocation (never the keys)",
+      tags: ADMIN,
+      responses: { 200: { description: "The keys", schema: ApiKeyList } },
+      handle: () => json({ keys: store.keys.list() }),
+    },
+    {
+      method: "POST",
+      path: "/api/internal/keys",
+      scope: "admin",
+      body: NewApiKeyRequest,
+      summary: "Create an API key; the answer holds the key, shown this once",
+      description: "As 'nompd keys create NAME --scope SCOPE'. Only a hash of the key is stored: the key cannot be shown again.",
+      tags: ADMIN,
+      responses: {
+        201: { description: "The new key", schema: NewApiKey },
+        409: error("An active key has this name; revoke it first or choose another name"),
+      },
+      handle({ body }) {
+        const { key, info } = store.keys.issue(body!.name as string, ((body!.scope as Scope | undefined) ?? "read"));
+        return json({ name: info.name, scope: info.scope, createdAt: info.createdAt, key }, 201);
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/api/internal/keys/:name",
+      scope: "admin",
+      params: Type.Object({ name: Type.String({ description: "The key's name" }) }),
+      summary: "Revoke an API key: it stops working at once",
+      description: "As 'nompd keys revoke NAME'. The key this request comes with cannot revoke itself (so that the last admin key is not lost by a slip); use another admin key or the command.",
+      tags: ADMIN,
+      responses: {
+        200: { description: "The revoked key's record", schema: ApiKey },
+        404: error("No active key has this name"),
+        409: error("This is the key the request came with"),
+      },
+      handle({ params, caller }) {
+        const name = params.name ?? "";
+        if (caller?.name === name) {
+          throw new ConflictError(`"${name}" is the key you are signed in with, so it cannot revoke itself. Revoke it with another admin key, or run 'nompd keys revoke ${name}'.`);
+        }
+        return json(store.keys.revoke(name));
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/internal/sync/progress",
+      scope: "admin",
+      summary: "The progress of the sync (or dry run) this server runs now",
+      description: "Pages and resources read per upstream collection. Poll it while POST /api/internal/sync runs; running is false when none does.",
+      tags: ADMIN,
+      responses: { 200: { description: "The progress", schema: SyncProgress } },
+      handle() {
+        const sync = deps.sync.progress;
+        return json({ running: sync !== null, sync });
+      },
+    },
+  ];
+}

@@ -1,0 +1,62 @@
+import type { Static } from "@sinclair/typebox";
+import type { FollowHealth } from "../api/schemas";
+import { SETTINGS } from "../config";
+import type { Store, StoreState } from "../store/db";
+import type { FollowStatus } from "../store/replica";
+
+/** --follow-max-lag's default, in seconds. */
+export const DEFAULT_MAX_LAG_SECONDS: number = SETTINGS.followMaxLag.schema.parse(SETTINGS.followMaxLag.default);
+
+/** What a replica says about following: /health's `follow`, and `nompd status`. */
+export function followReport(status: FollowStatus, maxLagSeconds: number, now = Date.now()): Static<typeof FollowHealth> {
+  const lagSeconds = status.caughtUpAt === null ? null : Math.max(0, Math.floor((now - Date.parse(status.caughtUpAt)) / 1000));
+  return {
+    primary: status.primary,
+    primaryVersion: status.primaryVersion,
+    lagSeconds,
+    maxLagSeconds,
+    lastContact: status.lastContact,
+    unreachableSince: status.unreachableSince,
+    lastError: status.lastError,
+  };
+}
+
+/**
+ * A replica's /health: its version, whom it follows and how far behind. Ready while it holds data that is
+ * at most `maxLagSeconds` old: a primary that stops answering leaves the replica serving its last version,
+ * ready until then.
+ */
+export function followHealth(store: Store, state: StoreState, maxLagSeconds = DEFAULT_MAX_LAG_SECONDS) {
+  const status = store.replica.status() ?? {
+    primary: state.follows ?? "",
+    primaryVersion: null,
+    lastContact: null,
+    caughtUpAt: null,
+    appliedAt: null,
+    unreachableSince: null,
+    lastError: null,
+  };
+  const follow = followReport(status, maxLagSeconds);
+  const trouble = status.unreachableSince ? `; it has not answered since ${status.unreachableSince} (${status.lastError})` : "";
+  const reason =
+    follow.lagSeconds === null
+      ? `not yet caught up with the primary ${status.primary}${trouble}`
+      : follow.lagSeconds > maxLagSeconds
+        ? `the data is ${follow.lagSeconds} s old, more than --follow-max-lag (${maxLagSeconds} s): the replica has not caught up with ${status.primary} since ${status.caughtUpAt}${trouble}`
+        : state.version === 0
+          ? `the primary ${status.primary} has no data yet`
+          : state.sample
+            ? `the primary ${status.primary} serves the sample dataset (invented data)`
+            : null;
+  return {
+    currentVersion: state.version,
+    // A replica runs no syncs: its last success is the last version it applied.
+    lastSuccessfulSync: status.appliedAt,
+    lastRunStatus: null,
+    nextScheduledSync: null,
+    sample: state.sample,
+    ready: reason === null,
+    reason,
+    follow,
+  };
+}

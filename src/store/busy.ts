@@ -1,0 +1,14 @@
+import { StoreError } from "../errors";
+import { BUSY_TIMEOUT_MS } from "./migrations";
+
+/** SQLite's "another connection holds the write lock" (after the busy timeout ran out). */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === "SQLITE_BUSY" || /database is locked/i.test((err as Error)?.message ?? "");
+}
+
+export function busy(path: string): StoreError {
+  return new StoreError(
+    `The database ${path} is busy: another process has held its write lock for more than ${BUSY_TIMEOUT_MS / 1000} s (a long sync commit, or a tool holding the file). Try again in a moment; 'nompd status' shows a running sync.`,
+  );
+}
