@@ -5,7 +5,7 @@
  * fast) is a "broken" row. Not a test: it exits 0 whatever it measured, and never gates CI.
  *
  *   make bench                          # every part
- *   BENCH_ONLY=read,diff make bench     # some parts: read, diff, sync, startup
+ *   BENCH_ONLY=read,diff make bench     # some parts: read, diff, sync, startup, follow
  *   BENCH_SECONDS=10 make bench         # longer load runs (default 5 s)
  *
  * A new part is one more entry in PARTS; a new read path is one more entry in bench/parts/read.ts.
@@ -17,11 +17,12 @@ import { makeContext, type Part } from "./lib/context";
 import { BINARY, killChildren } from "./lib/procs";
 import { Report } from "./lib/report";
 import { ensureWrk } from "./lib/wrk";
+import { followPart } from "./parts/follow";
 import { diffPart, readPart } from "./parts/read";
 import { startupPart } from "./parts/startup";
 import { syncPart } from "./parts/sync";
 
-const PARTS: Part[] = [readPart, diffPart, syncPart, startupPart];
+const PARTS: Part[] = [readPart, diffPart, syncPart, startupPart, followPart];
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",").map((s) => s.trim()) : null;

@@ -23,6 +23,16 @@ export interface Row {
   broken?: string;
 }
 
+/** A row measured and judged by a benchmark of its own (bench/follow.ts), shown as it says. */
+export interface JudgedRow {
+  part: string;
+  what: string;
+  result: string;
+  target: string;
+  /** null: a figure without a target. */
+  met: boolean | null;
+}
+
 export const ratio = (op: Target["op"], limit: number): Target => ({ op, limit, unit: "×" });
 
 export function met(row: Row): boolean {
@@ -43,32 +53,46 @@ function targetText(t: Target): string {
   return t.unit === "×" ? `${t.op} ${fmt(t.limit, 1)}×` : `${t.op} ${fmt(t.limit)} ${t.unit}`;
 }
 
-const verdict = (row: Row) => (row.broken !== undefined ? "BROKEN" : met(row) ? "met" : "MISSED");
+/** A row as the table shows it. */
+interface Line {
+  what: string;
+  result: string;
+  target: string;
+  verdict: "met" | "MISSED" | "BROKEN" | "";
+  detail: string;
+}
 
 /** Collects rows, echoing each to stderr as it is measured. */
 export class Report {
-  readonly rows: Row[] = [];
+  private readonly lines: Line[] = [];
 
   add(row: Row): void {
-    this.rows.push(row);
-    const why = row.broken !== undefined ? `: ${row.broken}` : "";
-    console.error(`  ${row.what}: ${valueText(row)} (target ${targetText(row.target)}: ${verdict(row)}${why})  ${row.detail}`);
+    const verdict = row.broken !== undefined ? "BROKEN" : met(row) ? "met" : "MISSED";
+    const detail = row.broken !== undefined ? `${row.broken}${row.detail ? `; ${row.detail}` : ""}` : row.detail;
+    this.push({ what: row.what, result: valueText(row), target: targetText(row.target), verdict, detail });
   }
 
-  /** "9 met, 3 missed, 1 broken". */
+  addJudged(row: JudgedRow): void {
+    this.push({ what: row.what, result: row.result, target: row.target, verdict: row.met === null ? "" : row.met ? "met" : "MISSED", detail: "" });
+  }
+
+  private push(line: Line): void {
+    this.lines.push(line);
+    const judged = line.verdict === "" ? "" : ` (target ${line.target}: ${line.verdict})`;
+    console.error(`  ${line.what}: ${line.result}${judged}${line.detail ? `  ${line.detail}` : ""}`);
+  }
+
+  /** "9 met, 3 missed, 1 BROKEN (see above)". */
   summary(): string {
-    const broken = this.rows.filter((r) => r.broken !== undefined).length;
-    const hits = this.rows.filter(met).length;
-    return `${hits} met, ${this.rows.length - hits - broken} missed${broken > 0 ? `, ${broken} BROKEN (see above)` : ""}`;
+    const count = (v: Line["verdict"]) => this.lines.filter((l) => l.verdict === v).length;
+    const broken = count("BROKEN");
+    return `${count("met")} met, ${count("MISSED")} missed${broken > 0 ? `, ${broken} BROKEN (see above)` : ""}`;
   }
 
   /** The Markdown table that docs/PERFORMANCE.md takes. */
   table(): string {
-    const lines = ["| measurement | result | target | | behind it |", "|---|---|---|---|---|"];
-    for (const r of this.rows) {
-      const detail = r.broken !== undefined ? `${r.broken}${r.detail ? `; ${r.detail}` : ""}` : r.detail;
-      lines.push(`| ${r.what} | ${valueText(r)} | ${targetText(r.target)} | ${verdict(r)} | ${detail.replaceAll("|", "\\|")} |`);
-    }
-    return lines.join("\n");
+    const out = ["| measurement | result | target | | behind it |", "|---|---|---|---|---|"];
+    for (const l of this.lines) out.push(`| ${l.what} | ${l.result} | ${l.target} | ${l.verdict} | ${l.detail.replaceAll("|", "\\|")} |`);
+    return out.join("\n");
   }
 }
