@@ -17,7 +17,8 @@ export interface Caller {
   scope: Scope;
 }
 
-const unauthorized = () => new NompdError(INVALID_KEY, { status: 401, exit: EXIT.usage }, { "www-authenticate": WWW_AUTHENTICATE });
+/** One error for every 401: made once, as building an Error (and its stack) per refused request costs. */
+const UNAUTHORIZED = new NompdError(INVALID_KEY, { status: 401, exit: EXIT.usage }, Object.freeze({ "www-authenticate": WWW_AUTHENTICATE }));
 
 /**
  * Who is calling: the X-API-KEY header checked against the stored keys (reloaded whenever the file
@@ -55,7 +56,7 @@ export class Authenticator {
       }
     }
     const caller = this.verify(request.headers.get("x-api-key"), generation);
-    if (!caller) throw unauthorized();
+    if (!caller) throw UNAUTHORIZED;
     if (scope === "admin" && caller.scope !== "admin") {
       throw new NompdError(
         `The key "${caller.name}" has read scope; this endpoint needs a key with admin scope. Create one with 'nompd keys create NAME --scope admin'.`,

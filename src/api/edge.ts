@@ -100,9 +100,17 @@ export interface EdgeDeps {
  */
 function finisher(deps: EdgeDeps) {
   const { cors, metrics, access, store } = deps;
-  return (request: Request, response: Response, route: string, start: number, caller: Caller | null, dataset: boolean): Response => {
+  // The dataset headers of the last state seen: they change only when the dataset does.
+  let headersOf: StoreState | null = null;
+  let headers: Array<[string, string]> = [];
+  return (request: Request, response: Response, route: string, start: number, caller: Caller | null, dataset: boolean, state: StoreState | null): Response => {
     if (dataset && !response.headers.has("x-nompd-dataset")) {
-      for (const [name, value] of Object.entries(datasetHeaders(store.state()))) response.headers.set(name, value);
+      const now = state ?? store.state();
+      if (now !== headersOf) {
+        headers = Object.entries(datasetHeaders(now));
+        headersOf = now;
+      }
+      for (const [name, value] of headers) response.headers.set(name, value);
     }
     if (cors) cors.decorate(request, response);
     if (metrics || access) {
@@ -157,7 +165,7 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     const start = timed ? performance.now() : 0;
     const state = store.state();
     let caller: Caller | null = null;
-    const finish = (response: Response): Response => done(request, response, route.path, start, caller, route.dataset === true);
+    const finish = (response: Response): Response => done(request, response, route.path, start, caller, route.dataset === true, state);
     const fail = (err: unknown) => finish(failure(err, request, deps.log));
     let answer: Response | Promise<Response>;
     try {
@@ -206,11 +214,11 @@ export function fallback(routes: RouteDef[], deps: EdgeDeps) {
     const matches = [...paths.entries()].filter(([, p]) => p.regex.test(path)).sort(([a], [b]) => (a.includes(":") ? 1 : 0) - (b.includes(":") ? 1 : 0));
     const known = matches[0]?.[1];
     if (!known) {
-      return done(request, errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`), OTHER_ROUTE, start, null, path.startsWith("/api/v1/"));
+      return done(request, errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`), OTHER_ROUTE, start, null, path.startsWith("/api/v1/"), null);
     }
     const template = matches[0]![0];
     const dataset = known.routes.some((r) => r.dataset);
-    const finish = (response: Response) => done(request, response, template, start, null, dataset);
+    const finish = (response: Response) => done(request, response, template, start, null, dataset, null);
     const methods = known.routes.map((r) => r.method);
     if (known.routes.some((r) => r.method === request.method)) {
       // The path has the route's shape, yet the router passed it on: a parameter it could not decode.

@@ -20,14 +20,18 @@ interface Series {
  * request. Route names are the route table's templates, so ids in paths never make a series each.
  */
 export class RequestMetrics {
-  private readonly counts = new Map<string, Series>();
+  /** Route → method → status → series: no key string is built per request. */
+  private readonly counts = new Map<string, Map<string, Map<number, Series>>>();
   private readonly histograms = new Map<string, { buckets: number[]; sum: number; count: number }>();
 
   observe(route: string, method: string, status: number, seconds: number): void {
-    const key = `${route} ${method} ${status}`;
-    const series = this.counts.get(key);
+    let byMethod = this.counts.get(route);
+    if (!byMethod) this.counts.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    const series = byStatus.get(status);
     if (series) series.count++;
-    else this.counts.set(key, { route, method, status, count: 1 });
+    else byStatus.set(status, { route, method, status, count: 1 });
     let h = this.histograms.get(route);
     if (!h) this.histograms.set(route, (h = { buckets: BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 }));
     // Per-bucket counts here; render() makes them cumulative as Prometheus wants.
@@ -40,7 +44,7 @@ export class RequestMetrics {
 
   render(): string[] {
     const lines = ["# HELP nompd_http_requests_total HTTP requests by route, method and status.", "# TYPE nompd_http_requests_total counter"];
-    for (const s of this.counts.values()) lines.push(`nompd_http_requests_total{route="${s.route}",method="${s.method}",status="${s.status}"} ${s.count}`);
+    for (const s of [...this.counts.values()].flatMap((m) => [...m.values()].flatMap((b) => [...b.values()]))) lines.push(`nompd_http_requests_total{route="${s.route}",method="${s.method}",status="${s.status}"} ${s.count}`);
     lines.push("# HELP nompd_http_request_duration_seconds Time to answer a request.", "# TYPE nompd_http_request_duration_seconds histogram");
     for (const [route, h] of this.histograms) {
       let cumulative = 0;

@@ -19,12 +19,20 @@ import { Versions } from "./versions";
 const APPLICATION_ID = 0x4e4f4d50;
 
 /**
+ * How long state() trusts that no other connection has committed, while this one has written nothing:
+ * short enough that no caller can tell, long enough that a busy server looks once per many requests.
+ */
+export const OTHERS_RECHECK_MS = 1;
+
+/**
  * What a reader needs to know about the dataset, read once per change of the file. `generation`
  * changes whenever anything is committed to the file, by this connection or any other, so every
  * cache keyed on it is current without anyone having to remember to invalidate it.
  */
 export interface StoreState {
   generation: string;
+  /** This connection's count of changed rows when the state was read (part of `generation`). */
+  totalChanges: number;
   datasetId: string;
   version: number;
   /** The embedded sample dataset is what is stored (never real data). */
@@ -64,13 +72,17 @@ export class Store {
   readonly path: string;
   private readonly db: Database;
   private readonly generationQuery;
+  private readonly changesQuery;
   private readonly metaQuery;
   private cached: StoreState | null = null;
+  /** When the other connections' commits were last looked for (performance.now()). */
+  private checkedAt = -Infinity;
 
   private constructor(db: Database, path: string, lockLeaseMs?: number) {
     this.db = db;
     this.path = path;
     this.generationQuery = db.query("SELECT data_version, total_changes() FROM pragma_data_version()");
+    this.changesQuery = db.query("SELECT total_changes()");
     this.metaQuery = db.query("SELECT key, value FROM meta");
     this.lockLeaseMs = lockLeaseMs;
   }
@@ -153,14 +165,27 @@ export class Store {
     this.db.close();
   }
 
-  /** The dataset as it stands now: one cheap query a call, the rest read again only after a change. */
+  /**
+   * The dataset as it stands now. This connection's own writes show at once; another connection's
+   * commits (a sync in another process) show within OTHERS_RECHECK_MS, and at once inside a transaction
+   * (snapshot()), so an answer is always labelled with the version it was read from. The meta table is
+   * read again only after a change.
+   */
   state(): StoreState {
+    const cached = this.cached;
+    const now = performance.now();
+    if (cached !== null && now - this.checkedAt < OTHERS_RECHECK_MS && !this.db.inTransaction) {
+      // Looking for other connections' commits costs a read of the WAL index; our own count is free.
+      if ((this.changesQuery.values() as number[][])[0]![0] === cached.totalChanges) return cached;
+    }
     const [dataVersion, totalChanges] = (this.generationQuery.values() as number[][])[0]!;
+    this.checkedAt = now;
     const generation = `${dataVersion}:${totalChanges}`;
-    if (this.cached?.generation === generation) return this.cached;
+    if (cached?.generation === generation) return cached;
     const meta = new Map(this.metaQuery.values() as Array<[string, string]>);
     this.cached = {
       generation,
+      totalChanges,
       datasetId: meta.get("dataset_id") ?? "",
       version: Number(meta.get("version") ?? 0),
       sample: meta.get("sample") === "1",

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GuardError, StoreError } from "../../src/errors";
-import { Store } from "../../src/store/db";
+import { OTHERS_RECHECK_MS, Store } from "../../src/store/db";
 import { MIGRATIONS, SCHEMA_VERSION } from "../../src/store/migrations";
 import { commitDocs as commitDataset, sqlite } from "../support/db";
 import { tempDbPath, tempDir } from "../support/tmp";
@@ -156,8 +156,27 @@ describe("versioned writes", () => {
     const writer = Store.open(path);
     const g0 = reader.state().generation;
     commitDataset(writer, { ...empty, treatmentGroup: docs(["a", 1]) }, opts);
+    // At once inside a read transaction, so nothing read there is labelled with the older version.
+    expect(reader.snapshot((s) => [s.version, reader.documents.live("treatmentGroup").length])).toEqual([1, 1]);
     expect(reader.state().generation).not.toBe(g0);
     expect(reader.currentVersion()).toBe(1);
+    reader.close();
+    writer.close();
+  });
+
+  test("state() looks for other connections' commits at most once per OTHERS_RECHECK_MS, and its own writes at once", async () => {
+    const path = tempDbPath(dir);
+    const reader = Store.open(path);
+    const writer = Store.open(path);
+    commitDataset(writer, { ...empty, treatmentGroup: docs(["a", 1]) }, opts);
+    await Bun.sleep(OTHERS_RECHECK_MS * 5);
+    expect(reader.state().version).toBe(1);
+    commitDataset(writer, { ...empty, treatmentGroup: docs(["a", 2]) }, opts);
+    await Bun.sleep(OTHERS_RECHECK_MS * 5);
+    expect(reader.state().version).toBe(2);
+    // This connection's own commit shows at once, whatever the interval.
+    commitDataset(reader, { ...empty, treatmentGroup: docs(["a", 3]) }, opts);
+    expect(reader.state().version).toBe(3);
     reader.close();
     writer.close();
   });
