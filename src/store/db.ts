@@ -181,11 +181,11 @@ export class Store {
     const [dataVersion, totalChanges] = (this.generationQuery.values() as number[][])[0]!;
     this.checkedAt = now;
     const generation = `${dataVersion}:${totalChanges}`;
-    if (cached?.generation === generation) return cached;
+    if (cached !== null && cached.generation === generation) return cached;
     const meta = new Map(this.metaQuery.values() as Array<[string, string]>);
-    this.cached = {
+    const state: StoreState = {
       generation,
-      totalChanges,
+      totalChanges: totalChanges!,
       datasetId: meta.get("dataset_id") ?? "",
       version: Number(meta.get("version") ?? 0),
       sample: meta.get("sample") === "1",
@@ -193,7 +193,8 @@ export class Store {
       oldestVersion: Number(meta.get("oldest_version") ?? 0),
       follows: meta.get(FOLLOW_META_KEY) ?? null,
     };
-    return this.cached;
+    this.cached = state;
+    return state;
   }
 
   /**
