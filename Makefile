@@ -49,8 +49,9 @@ test: install test-deps typecheck build
 
 # The one build command line: $(call compile,OUTFILE[,TARGET]). The other entry points are the worker
 # threads of the sync and of follow mode (see src/workers.ts); the commit goes in as a constant (see src/build.ts). The source map is
-# embedded; the .map files written beside OUTFILE are not needed to run it.
-compile = $(BUN) build --compile --minify --sourcemap $(if $(2),--target=bun-$(2)) \
+# embedded; the .map files written beside OUTFILE are not needed to run it. The code goes in compiled to
+# bytecode, so that the executable starts without parsing it (--version in a third of the time).
+compile = $(BUN) build --compile --bytecode --format=esm --minify --sourcemap $(if $(2),--target=bun-$(2)) \
 	--define 'NOMPD_COMMIT="$(COMMIT)"' src/main.ts src/sync/worker.ts src/follow/worker.ts --outfile $(1)
 
 # Rewritten only when the commit changes, so that a new commit rebuilds what names it.

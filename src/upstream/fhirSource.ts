@@ -1,5 +1,5 @@
 import createDebug from "debug";
-import { Client } from "fhir-kit-client";
+import type { Client } from "fhir-kit-client";
 import { RAW, RAW_COLLECTIONS, type RawCollection } from "../collections";
 import { asArray, isObj } from "../fhir/read";
 import { SourceError } from "../errors";
@@ -103,11 +103,13 @@ export function fhirSource(options: UpstreamOptions): Source {
   const headers: Record<string, string> = { accept: "application/fhir+json" };
   if (options.apiKey) headers[options.keyHeader] = options.apiKey;
   const clients = new Map<string, Client>();
+  // The client library is loaded by the first fetch (see fetch below), not when Nompd starts.
+  let ClientClass: typeof Client | null = null;
   const clientFor = (service: string) => {
     let client = clients.get(service);
     if (!client) {
       // Redirects are not followed: the key header would go wherever a redirect points.
-      client = new Client({ baseUrl: `${base}/${service}`, customHeaders: headers, requestOptions: { redirect: "manual" } });
+      client = new ClientClass!({ baseUrl: `${base}/${service}`, customHeaders: headers, requestOptions: { redirect: "manual" } });
       clients.set(service, client);
     }
     return client;
@@ -281,6 +283,7 @@ export function fhirSource(options: UpstreamOptions): Source {
 
   return {
     async fetch(sink, onProgress, signal): Promise<SourceResult> {
+      ClientClass ??= (await import("fhir-kit-client")).Client;
       const controller = new AbortController();
       // A stop from outside ends every collection's requests and retry waits at once.
       signal?.addEventListener("abort", () => controller.abort(), { once: true });
