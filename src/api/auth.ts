@@ -22,7 +22,7 @@ const UNAUTHORIZED = new NompdError(INVALID_KEY, { status: 401, exit: EXIT.usage
 
 /**
  * Who is calling: the X-API-KEY header checked against the stored keys (reloaded whenever the file
- * changed, so a key created or revoked by the command line counts at the next request) and the
+ * changed, so a key created or revoked by the command line counts within a millisecond) and the
  * read-scope keys of NOMPD_API_KEYS. Every active key's hash is compared in constant time and the loop
  * never exits early, so timing tells nothing about which key, if any, matched.
  */
