@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ensureBinary, nompd, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
-import { authorization, smallDataset, type Dataset } from "../support/fhir";
+import { authorization, deepResource, smallDataset, type Dataset } from "../support/fhir";
 import { tempDir } from "../support/tmp";
 
 /** `nompd sync`, POST /api/internal/sync and the schedule, with dist/nompd against the fake upstream. */
@@ -137,7 +137,7 @@ describe("the server with an upstream", () => {
   }, 30_000);
 
   test("in the server's sync thread too, a resource nested deeper than any FHIR resource is skipped and counted", async () => {
-    const deep = `{"resourceType":"ActivityDefinition","identifier":[{"value":"deep"}],"extension":[${'{"extension":['.repeat(150_000)}1${"]}".repeat(150_000)}]}`;
+    const deep = deepResource("ActivityDefinition");
     const entries = [...data.ActivityDefinition.map((r) => JSON.stringify(r)), deep].map((r) => `{"resource":${r}}`);
     upstream.addFault({ collection: "ActivityDefinition", kind: "raw", body: `{"resourceType":"Bundle","type":"searchset","entry":[${entries.join(",")}]}` });
     const res = await post();

@@ -60,3 +60,11 @@ export function smallDataset(groups = 4, auths = 6): Dataset {
   const RegulatedAuthorization = Array.from({ length: auths }, (_, i) => authorization(`ra-${String(i).padStart(3, "0")}`, ["G35"], [`20000${i}`]));
   return { PlanDefinition, ActivityDefinition, RegulatedAuthorization };
 }
+
+/**
+ * A resource nested 150,000 levels deep, as JSON text (JSON.stringify itself cannot write a value this
+ * deep): deeper than any real FHIR resource.
+ */
+export function deepResource(resourceType: string): string {
+  return `{"resourceType":"${resourceType}","identifier":[{"value":"deep"}],"extension":[${'{"extension":['.repeat(150_000)}1${"]}".repeat(150_000)}]}`;
+}

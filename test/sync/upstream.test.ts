@@ -3,7 +3,7 @@ import { Store } from "../../src/store/db";
 import { runSync } from "../../src/sync/run";
 import { fhirSource, resolveNext, type UpstreamOptions } from "../../src/upstream/fhirSource";
 import type { FetchProgress } from "../../src/upstream/source";
-import { authorization, smallDataset, type Dataset } from "../support/fhir";
+import { authorization, deepResource, smallDataset, type Dataset } from "../support/fhir";
 import { startFakeUpstream, type FakeUpstream, type FaultKind } from "../support/fakeUpstream";
 import { sqlite } from "../support/db";
 import { datasetSource } from "../support/source";
@@ -287,7 +287,7 @@ describe("hostile or broken pages", () => {
   test("a resource nested deeper than any FHIR resource is skipped and counted; the rest is synced", async () => {
     const u = fake(smallDataset());
     const store = Store.open(tempDbPath(dir));
-    const deep = `{"resourceType":"RegulatedAuthorization","identifier":[{"value":"deep"}],"extension":[${'{"extension":['.repeat(150_000)}1${"]}".repeat(150_000)}]}`;
+    const deep = deepResource("RegulatedAuthorization");
     const normal = smallDataset().RegulatedAuthorization.map((r) => JSON.stringify(r));
     u.addFault({ collection: "RegulatedAuthorization", kind: "raw", body: page([...normal, deep]) });
     const { run } = await runSync(store, source(u), opts);
