@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { makeContext, type Part } from "./lib/context";
 import { BINARY, killChildren } from "./lib/procs";
 import { Report } from "./lib/report";
-import { ensureWrk } from "./lib/wrk";
+import { ensurePackages } from "../test/support/debian";
 import { followPart } from "./parts/follow";
 import { diffPart, readPart } from "./parts/read";
 import { startupPart } from "./parts/startup";
@@ -47,7 +47,12 @@ process.on("exit", () => {
 });
 process.on("SIGINT", () => process.exit(130));
 
-ensureWrk();
+try {
+  ensurePackages(["wrk"]);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
 const report = new Report();
 const ctx = makeContext(seconds, work, report);
 const started = performance.now();

@@ -26,16 +26,6 @@ export interface Load {
   connections: number;
 }
 
-export function ensureWrk(): void {
-  if (Bun.which("wrk")) return;
-  console.error("wrk is not installed; installing it from Debian's packages (apt-get install wrk)…");
-  const r = Bun.spawnSync(["sh", "-c", "apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)"], { stdout: "inherit", stderr: "inherit" });
-  if (r.exitCode !== 0 || !Bun.which("wrk")) {
-    console.error("Could not install wrk. Install it (e.g. 'sudo apt-get install wrk') and run 'make bench' again.");
-    process.exit(1);
-  }
-}
-
 function args(load: Load, seconds: number): string[] {
   const headers = Object.entries(load.headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]);
   return ["wrk", "-t1", `-c${load.connections}`, `-d${seconds}s`, "--latency", ...headers, load.url];

@@ -4,8 +4,9 @@ import { existsSync } from "node:fs";
  * The Debian packages that tests (and `make bench`) drive as real programs, each with a program on PATH
  * (or, for a package without one, a file) that shows it is installed. `ensurePackages` installs the
  * missing ones with apt-get; `make test-deps` (and
- * so `make test` and .ci/run) installs all of them before the suite runs. A test that needs one calls
- * `ensurePackages([...])` at its top, so that running a single file works too.
+ * so `make test` and .ci/run) installs all of them before the suite runs, the benchmark's small wrk
+ * included. A test that needs one calls `ensurePackages([...])` at its top, so that running a single file
+ * works too; so does the benchmark.
  */
 export const PACKAGES = {
   openssl: { package: "openssl", program: "openssl" },
@@ -27,6 +28,8 @@ export const PACKAGES = {
   fonts: { package: "fonts-dejavu-core", file: "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" },
   // The load balancer of the README's "Many sites" section, checked with its own syntax check.
   haproxy: { package: "haproxy", program: "haproxy" },
+  // The load tool of `make bench` (bench/lib/wrk.ts); no test uses it.
+  wrk: { package: "wrk", program: "wrk" },
 } as const satisfies Record<string, { package: string } & ({ program: string } | { file: string })>;
 
 export type PackageName = keyof typeof PACKAGES;
