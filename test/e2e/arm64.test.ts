@@ -33,9 +33,7 @@ describe("the linux-arm64 build under qemu", () => {
     const made = await nompd(["keys", "create", "reader", "--json", "--db", db], {}, arm64);
     expect(made.exitCode).toBe(0);
     const key = JSON.parse(made.stdout).key as string;
-    // `serve` loads the sample on an empty database only when asked to, once it has a --sample flag.
-    const sample = (await nompd(["--help"], {}, arm64)).stdout.includes("--sample") ? ["--sample"] : [];
-    const server = await serve(["--db", db, ...sample], {}, arm64);
+    const server = await serve(["--db", db, "--sample"], {}, arm64);
     const health = await fetch(`${server.url}/health`);
     expect(health.status).toBe(200);
     expect(((await health.json()) as any).currentVersion).toBe(1);

@@ -3,7 +3,6 @@ import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ensureBinary, ensureRelease, expectedVersionLine, nompd, ROOT, serve, stopServersAfterAll, type Launcher } from "../support/binary";
-import { ensurePackages } from "../support/debian";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { smallDataset } from "../support/fhir";
 import { tempDir } from "../support/tmp";
@@ -14,7 +13,6 @@ import { startWine, winePath, type Wine } from "../support/wine";
  * `C:\` database, serve, an HTTP-triggered sync in the worker thread, a killed sync's lock taken over
  * (no /proc on Windows), a graceful stop, and src/platform.ts answering natively.
  */
-ensurePackages(["wine", "wine64", "gcc-mingw-w64-x86-64"]);
 const dir = tempDir("nompd-windows-");
 stopServersAfterAll();
 const KEY = "upstream-key-windows-5c1e";
@@ -47,8 +45,6 @@ const createKey = async (db: string, name: string, scope: "read" | "admin") => {
   expect(r.exitCode).toBe(0);
   return JSON.parse(r.stdout).key as string;
 };
-/** `serve` loads the sample on an empty database only when asked to, once it has a --sample flag. */
-const sampleArgs = async () => ((await nompd(["--help"], {}, win)).stdout.includes("--sample") ? ["--sample"] : []);
 
 describe("the Windows build under Wine", () => {
   test("--version names the version, the commit and the Bun version", async () => {
@@ -79,7 +75,7 @@ describe("the Windows build under Wine", () => {
   test("serve on an empty database with the sample answers /health and a list with a key made under Wine", async () => {
     const db = "C:\\serve.db";
     const key = await createKey(db, "reader", "read");
-    const server = await serve(["--db", db, ...(await sampleArgs())], {}, win);
+    const server = await serve(["--db", db, "--sample"], {}, win);
     const health = await fetch(`${server.url}/health`);
     expect(health.status).toBe(200);
     expect(((await health.json()) as any).currentVersion).toBe(1);
