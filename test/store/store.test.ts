@@ -164,7 +164,7 @@ describe("versioned writes", () => {
     writer.close();
   });
 
-  test("state() looks for other connections' commits at most once per OTHERS_RECHECK_MS, and its own writes at once", async () => {
+  test("state() shows another connection's commit within OTHERS_RECHECK_MS, and this connection's own commit at once", async () => {
     const path = tempDbPath(dir);
     const reader = Store.open(path);
     const writer = Store.open(path);
