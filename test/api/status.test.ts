@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import { Store } from "../../src/store/db";
 import { runSync } from "../../src/sync/run";
-import { ROOT } from "../support/binary";
 import { sqlite } from "../support/db";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { authorization, plan, smallDataset } from "../support/fhir";
@@ -235,24 +232,12 @@ describe("the status page, run from source", () => {
 });
 
 describe("the OpenAPI document", () => {
-  test("documents the key's request body, and the new endpoints", async () => {
+  test("documents the key's request body and its answers, and not the page", async () => {
     const doc = await json(await server.get("/swagger/json"));
     const create = doc.paths["/api/internal/keys"].post;
     expect(create.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/NewApiKeyRequest" });
     expect(Object.keys(create.responses)).toEqual(["201", "400", "401", "403", "409", "413", "415"]);
-    for (const path of ["/api/v1/status", "/api/v1/versions", "/api/v1/versions/{version}", "/api/internal/keys/{name}", "/api/internal/sync/progress"]) {
-      expect(doc.paths[path]).toBeDefined();
-    }
     // The page is no API operation.
     expect(doc.paths["/"]).toBeUndefined();
   });
-
-  test("stays valid OpenAPI 3.1: redocly lint reports no error and no warning", async () => {
-    const file = join(dir, "openapi.json");
-    writeFileSync(file, await (await server.get("/swagger/json")).text());
-    const lint = Bun.spawnSync([join(ROOT, "node_modules", ".bin", "redocly"), "lint", file, "--format=json"], { cwd: dir, env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" } });
-    const report = JSON.parse(lint.stdout.toString()) as { totals: { errors: number; warnings: number }; problems: unknown[] };
-    expect(report.problems).toEqual([]);
-    expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
-  }, 60_000);
 });
