@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { ensureBinary, nompd, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { activity, authorization, plan, type Dataset } from "../support/fhir";
+import { freePort } from "../support/ports";
 import { tempDir } from "../support/tmp";
 
 /**
@@ -38,13 +39,6 @@ const replicaArgs = {
   r3: () => ["--db", db.r3, "--follow", replicas.r1.url],
 };
 const startReplica = (name: "r1" | "r2" | "r3") => serve(replicaArgs[name](), { NOMPD_API_KEYS: KEY, NOMPD_FOLLOW_API_KEY: KEY });
-
-function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = s.port!;
-  s.stop(true);
-  return port;
-}
 
 async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;

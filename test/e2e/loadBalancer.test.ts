@@ -5,6 +5,8 @@ import type { Subprocess } from "bun";
 import { ensureBinary, nompd, ROOT, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
 import { ensurePackages } from "../support/debian";
 import { smallDataset } from "../support/fhir";
+import { freePort } from "../support/ports";
+import { writeDataset } from "../support/source";
 import { tempDir } from "../support/tmp";
 
 ensurePackages(["haproxy"]);
@@ -22,13 +24,6 @@ const KEY = "read-key-of-the-load-balancer-test-0123456789";
 function check(file: string) {
   const r = Bun.spawnSync(["haproxy", "-c", "-f", file], { stdout: "pipe", stderr: "pipe" });
   return { exitCode: r.exitCode, output: r.stdout.toString() + r.stderr.toString() };
-}
-
-function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = s.port!;
-  s.stop(true);
-  return port;
 }
 
 describe("the HAProxy configuration for two replicas", () => {
@@ -60,11 +55,7 @@ describe("the HAProxy configuration for two replicas", () => {
 
     beforeAll(async () => {
       ensureBinary();
-      const bundles = join(dir, "bundles");
-      const data = smallDataset(4, 6);
-      for (const [type, resources] of Object.entries(data)) {
-        await Bun.write(join(bundles, `${type}.json`), JSON.stringify({ resourceType: "Bundle", type: "searchset", entry: (resources as unknown[]).map((resource) => ({ resource })) }));
-      }
+      const bundles = writeDataset(dir, smallDataset(4, 6));
       expect((await nompd(["import", "--db", join(dir, "primary.db"), bundles])).exitCode).toBe(0);
       primary = await serve(["--db", join(dir, "primary.db")], { NOMPD_API_KEYS: KEY });
       const env = { NOMPD_API_KEYS: KEY, NOMPD_FOLLOW_API_KEY: KEY };

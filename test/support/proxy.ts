@@ -7,6 +7,7 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePackages } from "./debian";
+import { freePort } from "./ports";
 
 /** For a child's environment: none of the proxy variables of the machine running the tests leaks in. */
 export const NO_PROXY_VARIABLES = { HTTPS_PROXY: "", https_proxy: "", HTTP_PROXY: "", http_proxy: "", ALL_PROXY: "", all_proxy: "", NO_PROXY: "", no_proxy: "" };
@@ -20,17 +21,6 @@ export interface Tinyproxy {
   /** The request lines it logged ("CONNECT 127.0.0.1:4443 HTTP/1.1", "GET http://… HTTP/1.1"). */
   requests(): string[];
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function accepts(port: number): Promise<boolean> {
@@ -48,7 +38,7 @@ function accepts(port: number): Promise<boolean> {
 export async function startTinyproxy(dir: string): Promise<Tinyproxy> {
   ensurePackages(["tinyproxy"]);
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = freePort();
     const config = join(dir, `tinyproxy-${port}.conf`);
     // No User line: it runs as whoever runs the tests. No ConnectPort line: CONNECT to any port.
     writeFileSync(config, [`Port ${port}`, "Listen 127.0.0.1", "Allow 127.0.0.1", "Timeout 30", "MaxClients 50", "LogLevel Connect", ""].join("\n"));
