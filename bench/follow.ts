@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { createKey } from "../test/support/binary";
 import { startFakeUpstream } from "../test/support/fakeUpstream";
 import { generateDataset, regulatedAuthorization, writeBundles } from "./generate";
 
@@ -95,7 +96,7 @@ export async function followBench(log: (line: string) => void = (l) => console.e
     const primaryDb = join(work, "primary.db");
     const upstreamEnv = { NOMPD_UPSTREAM_URL: upstream.url, NOMPD_UPSTREAM_API_KEY: UPSTREAM_KEY };
     await cli(["sync", "--db", primaryDb], upstreamEnv);
-    const admin = JSON.parse(await cli(["keys", "create", "ops", "--scope", "admin", "--json", "--db", primaryDb])).key as string;
+    const admin = await createKey(primaryDb, "ops", { scope: "admin" });
     const primary = await serve(["--db", primaryDb], upstreamEnv);
     const replica = await serve(["--db", join(work, "replica.db"), "--follow", primary.url], { NOMPD_FOLLOW_API_KEY: KEY });
     while ((await version(replica.url)) < 1) await Bun.sleep(20);

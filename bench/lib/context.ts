@@ -4,7 +4,8 @@
  */
 import { join } from "node:path";
 import { generateDataset, writeBundles } from "../generate";
-import { createKey, nompd } from "./procs";
+import { createKey } from "../../test/support/binary";
+import { nompd } from "./procs";
 import type { Report } from "./report";
 
 export interface Context {
@@ -37,7 +38,7 @@ export function makeContext(seconds: number, work: string, report: Report): Cont
         const db = join(work, "read.db");
         const r = nompd(["import", dir, "--db", db]);
         if (r.exitCode !== 0) throw new Error(`nompd import failed: ${r.stderr}`);
-        return { db, key: createKey(db, "bench") };
+        return { db, key: await createKey(db, "bench") };
       })();
       return read;
     },

@@ -62,13 +62,6 @@ export function nompd(args: string[], env: Record<string, string> = {}): { stdou
   return { stdout: r.stdout.toString(), stderr: r.stderr.toString(), exitCode: r.exitCode ?? -1 };
 }
 
-/** A new key for a database, printed once by `nompd keys create`. */
-export function createKey(db: string, name: string, scope: "read" | "admin" = "read"): string {
-  const r = nompd(["keys", "create", name, "--scope", scope, "--json", "--db", db]);
-  if (r.exitCode !== 0) throw new Error(`nompd keys create failed: ${r.stderr}`);
-  return (JSON.parse(r.stdout) as { key: string }).key;
-}
-
 /**
  * `nompd serve` on a free port, without schedule or upstream unless `env` names one; resolves once it
  * logs the URL it listens on.

@@ -9,10 +9,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { createKey } from "../../test/support/binary";
 import { capture, difference, header, type Captured } from "../lib/capture";
 import type { Context, Part } from "../lib/context";
 import { alternate, medianBy, spread } from "../lib/measure";
-import { BUN, ROOT, createKey, nompd, serveNompd, spawn, stop, waitFor } from "../lib/procs";
+import { BUN, ROOT, nompd, serveNompd, spawn, stop, waitFor } from "../lib/procs";
 import { fmt, ratio, type Target } from "../lib/report";
 import { wrk, wrkRequestBytes, type Load, type WrkResult } from "../lib/wrk";
 import { generateDataset, regulatedAuthorization, writeBundles } from "../generate";
@@ -199,7 +200,7 @@ export const diffPart: Part = {
       const r = nompd(["import", join(ctx.work, dir), "--db", db]);
       if (r.exitCode !== 0) throw new Error(`nompd import failed: ${r.stderr}`);
     }
-    const key = createKey(db, "bench");
+    const key = await createKey(db, "bench");
     const server = await serveNompd(db);
     try {
       await measurePath(ctx, server.url, {

@@ -7,11 +7,12 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
+import { createKey } from "../../test/support/binary";
 import { startFakeUpstream } from "../../test/support/fakeUpstream";
 import { generateDataset, regulatedAuthorization } from "../generate";
 import type { Context, Part } from "../lib/context";
 import { alternate, median, medianBy, spread } from "../lib/measure";
-import { BINARY, BUN, ROOT, createKey, serveNompd, stop, timed } from "../lib/procs";
+import { BINARY, BUN, ROOT, serveNompd, stop, timed } from "../lib/procs";
 import { fmt, ratio } from "../lib/report";
 import { wrk, wrkUntilStopped, type Load, type WrkResult } from "../lib/wrk";
 
@@ -135,7 +136,7 @@ export const syncPart: Part = {
 };
 
 async function readsDuringSync(ctx: Context, db: string, env: Record<string, string>, setVariant: (variant: number) => void): Promise<void> {
-  const admin = createKey(db, "bench-admin", "admin");
+  const admin = await createKey(db, "bench-admin", { scope: "admin" });
   const server = await serveNompd(db, env);
   try {
     const load: Load = { url: `${server.url}/api/v1/treatmentGroup/00000001-0000-4000-8000-00000000002a`, headers: { "X-API-KEY": admin, "Accept-Encoding": "gzip" }, connections: 8 };

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ensureRelease, expectedVersionLine, nompd, ROOT, serve, stopServersAfterAll, type Launcher } from "../support/binary";
+import { createKey, ensureRelease, expectedVersionLine, nompd, ROOT, serve, stopServersAfterAll, type Launcher } from "../support/binary";
 import { ensurePackages } from "../support/debian";
 import { tempDir } from "../support/tmp";
 
@@ -30,9 +30,7 @@ describe("the linux-arm64 build under qemu", () => {
 
   test("serves the embedded sample on an empty database: /health and a list with its key", async () => {
     const db = join(dir, "arm64.db");
-    const made = await nompd(["keys", "create", "reader", "--json", "--db", db], {}, arm64);
-    expect(made.exitCode).toBe(0);
-    const key = JSON.parse(made.stdout).key as string;
+    const key = await createKey(db, "reader", { launcher: arm64 });
     const server = await serve(["--db", db, "--sample"], {}, arm64);
     const health = await fetch(`${server.url}/health`);
     expect(health.status).toBe(200);

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TreatmentGroup } from "../../src/models";
-import { ensureBinary, nompd, ROOT, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
+import { createKey, ensureBinary, nompd, ROOT, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
 import { tempDir } from "../support/tmp";
 
 /**
@@ -61,9 +61,7 @@ beforeAll(async () => {
   const imported = await nompd(["import", SAMPLE, "--db", db, "--json"]);
   expect(imported.exitCode).toBe(0);
   expect(JSON.parse(imported.stdout)).toMatchObject({ status: "succeeded", version: 1 });
-  const created = await nompd(["keys", "create", "e2e", "--db", db, "--json"]);
-  expect(created.exitCode).toBe(0);
-  key = JSON.parse(created.stdout).key;
+  key = await createKey(db, "e2e");
   server = await serve(["--db", db, "--log-format", "json"]);
 });
 

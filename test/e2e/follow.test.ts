@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { ensureBinary, nompd, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
+import { createKey, ensureBinary, nompd, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { activity, authorization, plan, type Dataset } from "../support/fhir";
 import { freePort } from "../support/ports";
@@ -181,7 +181,7 @@ beforeAll(async () => {
   ensureBinary();
   upstream = startFakeUpstream({ data, apiKey: UPSTREAM_KEY, pageSize: 1000 });
   primaryPort = freePort();
-  admin = JSON.parse((await nompd(["keys", "create", "ops", "--scope", "admin", "--json", "--db", primaryDb])).stdout).key;
+  admin = await createKey(primaryDb, "ops", { scope: "admin" });
   primary = await startPrimary();
   await waitFor("the primary's first sync", () => primary.stderr().includes("initial sync finished"));
   replicas.r1 = await startReplica("r1");
@@ -266,7 +266,7 @@ describe("follow mode, end to end", () => {
   }, 120_000);
 
   test("sync and import refuse on a replica; POST /api/internal/sync answers 409 'this server follows URL'", async () => {
-    const opsKey = JSON.parse((await nompd(["keys", "create", "ops", "--scope", "admin", "--json", "--db", db.r1])).stdout).key;
+    const opsKey = await createKey(db.r1, "ops", { scope: "admin" });
     const res = await fetch(`${replicas.r1.url}/api/internal/sync`, { method: "POST", headers: { "X-API-KEY": opsKey } });
     expect(res.status).toBe(409);
     expect(((await res.json()) as any).error).toContain(`This server follows http://127.0.0.1:${primaryPort}/`);
@@ -319,7 +319,7 @@ describe("follow mode, end to end", () => {
     data = { ...data, PlanDefinition: data.PlanDefinition.slice(0, 5) };
     upstream.setData(data);
     expect((await nompd(["sync", "--db", primaryDb], upstreamEnv())).exitCode).toBe(0);
-    admin = JSON.parse((await nompd(["keys", "create", "ops", "--scope", "admin", "--json", "--db", primaryDb])).stdout).key;
+    admin = await createKey(primaryDb, "ops", { scope: "admin" });
     primary = await startPrimary();
     const newDataset = (await get(primary.url, LISTS[0]!)).dataset;
     expect(newDataset).not.toBe(oldDataset);

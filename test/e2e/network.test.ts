@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ensureBinary, nompd, serve, stopServersAfterAll } from "../support/binary";
+import { createKey, ensureBinary, nompd, serve, stopServersAfterAll } from "../support/binary";
 import { ensurePackages } from "../support/debian";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { smallDataset } from "../support/fhir";
@@ -135,7 +135,7 @@ describe("the server's syncs (in their worker thread) take the same way", () => 
   test("startup sync and POST /api/internal/sync through the proxy, with the CA file", async () => {
     const relay = await relayToProxy();
     const db = join(dir, "server.db");
-    const admin = JSON.parse((await nompd(["keys", "create", "ops", "--scope", "admin", "--json", "--db", db])).stdout).key;
+    const admin = await createKey(db, "ops", { scope: "admin" });
     const env = { ...NO_PROXY_VARIABLES, NOMPD_UPSTREAM_URL: tls.url, NOMPD_UPSTREAM_API_KEY: KEY, HTTPS_PROXY: relay.url, NOMPD_UPSTREAM_CA_FILE: ca.certFile };
     const server = await serve(["--db", db, "--no-sync-schedule", "--log-format", "json"], env);
     for (let i = 0; i < 400 && !server.stderr().includes("initial sync finished"); i++) await Bun.sleep(25);

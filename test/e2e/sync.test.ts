@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ensureBinary, nompd, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
+import { createKey, ensureBinary, nompd, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { authorization, deepResource, smallDataset, type Dataset } from "../support/fhir";
 import { tempDir } from "../support/tmp";
@@ -78,7 +78,7 @@ describe("the server with an upstream", () => {
   const post = (q = "") => fetch(`${server.url}/api/internal/sync${q}`, { method: "POST", headers: { "X-API-KEY": admin } });
 
   beforeAll(async () => {
-    admin = JSON.parse((await nompd(["keys", "create", "ops", "--scope", "admin", "--json", "--db", db])).stdout).key;
+    admin = await createKey(db, "ops", { scope: "admin" });
     server = await serve(["--db", db, "--no-sync-schedule", "--log-format", "json"], env());
     // On an empty database the server syncs at start; it logs the end once that sync is wholly over.
     for (let i = 0; i < 400 && !server.stderr().includes("initial sync finished"); i++) await Bun.sleep(25);
@@ -155,7 +155,7 @@ describe("the schedule", () => {
   test("a running server's schedule fires a sync, and /health and status show the next run", async () => {
     const db = join(dir, "schedule.db");
     expect((await nompd(["sync", "--db", db], env())).exitCode).toBe(0);
-    const admin = JSON.parse((await nompd(["keys", "create", "ops", "--scope", "admin", "--json", "--db", db])).stdout).key;
+    const admin = await createKey(db, "ops", { scope: "admin" });
     const server = await serve(["--db", db, "--sync-cron", "*/2 * * * * *", "--sync-tz", "UTC"], env());
     const health = (await (await fetch(`${server.url}/health`)).json()) as any;
     expect(Date.parse(health.nextScheduledSync) - Date.now()).toBeLessThanOrEqual(2500);
@@ -223,7 +223,7 @@ describe("graceful stop", () => {
   test("SIGTERM: the sync in flight is aborted (nothing written, run recorded, no lock), its request answered, exit 0", async () => {
     const db = join(dir, "graceful.db");
     expect((await nompd(["sync", "--db", db], env())).exitCode).toBe(0);
-    const admin = JSON.parse((await nompd(["keys", "create", "ops", "--scope", "admin", "--json", "--db", db])).stdout).key;
+    const admin = await createKey(db, "ops", { scope: "admin" });
     const server = await serve(["--db", db, "--no-sync-schedule", "--shutdown-timeout-ms", "5000"], env());
     const changed = structuredClone(data);
     changed.PlanDefinition.pop();

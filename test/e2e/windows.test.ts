@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ensureBinary, ensureRelease, expectedVersionLine, nompd, ROOT, serve, stopServersAfterAll, type Launcher } from "../support/binary";
+import { createKey, ensureBinary, ensureRelease, expectedVersionLine, nompd, ROOT, serve, stopServersAfterAll, type Launcher } from "../support/binary";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { smallDataset } from "../support/fhir";
 import { tempDir } from "../support/tmp";
@@ -40,11 +40,6 @@ const status = async (db: string) => {
   expect(r.exitCode).toBe(0);
   return JSON.parse(r.stdout);
 };
-const createKey = async (db: string, name: string, scope: "read" | "admin") => {
-  const r = await nompd(["keys", "create", name, "--scope", scope, "--json", "--db", db], {}, win);
-  expect(r.exitCode).toBe(0);
-  return JSON.parse(r.stdout).key as string;
-};
 
 describe("the Windows build under Wine", () => {
   test("--version names the version, the commit and the Bun version", async () => {
@@ -74,7 +69,7 @@ describe("the Windows build under Wine", () => {
 
   test("serve on an empty database with the sample answers /health and a list with a key made under Wine", async () => {
     const db = "C:\\serve.db";
-    const key = await createKey(db, "reader", "read");
+    const key = await createKey(db, "reader", { launcher: win });
     const server = await serve(["--db", db, "--sample"], {}, win);
     const health = await fetch(`${server.url}/health`);
     expect(health.status).toBe(200);
@@ -104,7 +99,7 @@ describe("syncs of the Windows build under Wine", () => {
   let admin = "";
 
   test("an HTTP-triggered sync from the fake upstream (in the worker thread) commits a new version", async () => {
-    admin = await createKey(db, "ops", "admin");
+    admin = await createKey(db, "ops", { scope: "admin", launcher: win });
     const server = await serve(["--db", db, "--no-sync-schedule"], upstreamEnv(), win);
     const post = () => fetch(`${server.url}/api/internal/sync`, { method: "POST", headers: { "X-API-KEY": admin } });
     // On an empty database the server syncs at start; it logs the end once that sync is wholly over

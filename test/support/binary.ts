@@ -78,6 +78,13 @@ export async function nompd(args: string[], env: Record<string, string> = {}, la
   return { exitCode, stdout, stderr };
 }
 
+/** A new key for a database, from `nompd keys create --json` (the one time a key is shown). */
+export async function createKey(db: string, name: string, options: { scope?: "read" | "admin"; launcher?: Launcher } = {}): Promise<string> {
+  const r = await nompd(["keys", "create", name, "--scope", options.scope ?? "read", "--json", "--db", db], {}, options.launcher);
+  if (r.exitCode !== 0) throw new Error(`nompd keys create ${name} failed (exit ${r.exitCode}):\n${r.stdout}${r.stderr}`);
+  return (JSON.parse(r.stdout) as { key: string }).key;
+}
+
 const running = new Set<RunningServer>();
 /** Stops every server this file started; call from the test file's top level. */
 export function stopServersAfterAll(): void {

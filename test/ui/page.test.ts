@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { ensureBinary, nompd, ROOT, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
+import { createKey, ensureBinary, ROOT, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
 import { checkPage, launchBrowser, newPage, type Watched } from "../support/browser";
 import { startFakeUpstream, type Collection, type FakeUpstream } from "../support/fakeUpstream";
 import { tempDir } from "../support/tmp";
@@ -33,12 +33,6 @@ function sampleResources(): Record<Collection, unknown[]> {
   return { PlanDefinition: read("PlanDefinition"), ActivityDefinition: read("ActivityDefinition"), RegulatedAuthorization: read("RegulatedAuthorization") };
 }
 
-async function createKey(db: string, name: string, scope: "read" | "admin"): Promise<string> {
-  const r = await nompd(["keys", "create", name, "--scope", scope, "--json", "--db", db]);
-  expect(r.exitCode).toBe(0);
-  return (JSON.parse(r.stdout) as { key: string }).key;
-}
-
 let browser: BrowserContext;
 /** The sample server: a copy of the binary alone in a folder, run there. */
 let sample: RunningServer;
@@ -52,8 +46,8 @@ beforeAll(async () => {
   mkdirSync(binaryFolder);
   copyFileSync(join(ROOT, "dist", "nompd"), join(binaryFolder, "nompd"));
   const db = join(dir, "sample.db");
-  reader = await createKey(db, "pharmacy", "read");
-  admin = await createKey(db, "ops", "admin");
+  reader = await createKey(db, "pharmacy");
+  admin = await createKey(db, "ops", { scope: "admin" });
   sample = await serve(["--sample", "--db", db], {}, { command: [join(binaryFolder, "nompd")], cwd: binaryFolder });
   browser = await launchBrowser(profile);
 }, 120_000);
@@ -324,7 +318,7 @@ describe("sync now, against the fake upstream", () => {
   beforeAll(async () => {
     upstream = startFakeUpstream({ data, apiKey: UPSTREAM_KEY, pageSize: 20 });
     const db = join(dir, "synced.db");
-    boss = await createKey(db, "boss", "admin");
+    boss = await createKey(db, "boss", { scope: "admin" });
     server = await serve(["--db", db], { NOMPD_UPSTREAM_URL: upstream.url, NOMPD_UPSTREAM_API_KEY: UPSTREAM_KEY, NOMPD_UPSTREAM_BACKOFF_MS: "20" });
     // With an upstream and no data, the server syncs on start.
     for (let i = 0; i < 400 && (await fetch(server.url + "/health/ready")).status !== 200; i++) await Bun.sleep(50);
