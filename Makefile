@@ -47,12 +47,14 @@ test-deps: install
 test: install test-deps typecheck build
 	$(BUN) test --timeout 60000 $(TESTS)
 
-# The one build command line: $(call compile,OUTFILE[,TARGET]). The other entry points are the worker
-# threads of the sync and of follow mode (see src/workers.ts); the commit goes in as a constant (see src/build.ts). The source map is
-# embedded; the .map files written beside OUTFILE are not needed to run it. The code goes in compiled to
-# bytecode, so that the executable starts without parsing it (--version in a third of the time).
-compile = $(BUN) build --compile --bytecode --format=esm --minify --sourcemap $(if $(2),--target=bun-$(2)) \
-	--define 'NOMPD_COMMIT="$(COMMIT)"' src/main.ts src/sync/worker.ts src/follow/worker.ts --outfile $(1)
+# The one build command line: $(call compile,OUTFILE,ENTRY POINTS[,TARGET]). Nompd's entry points are
+# main.ts and the worker threads of the sync and of follow mode (see src/workers.ts); the commit goes in
+# as a constant (see src/build.ts). The source map is embedded; the .map files written beside OUTFILE are
+# not needed to run it. The code goes in compiled to bytecode, so that the executable starts without
+# parsing it (--version in a third of the time).
+NOMPD_ENTRIES := src/main.ts src/sync/worker.ts src/follow/worker.ts
+compile = $(BUN) build --compile --bytecode --format=esm --minify --sourcemap $(if $(3),--target=bun-$(3)) \
+	--define 'NOMPD_COMMIT="$(COMMIT)"' $(2) --outfile $(1)
 
 # Rewritten only when the commit changes, so that a new commit rebuilds what names it.
 dist/.commit: FORCE
@@ -60,7 +62,7 @@ dist/.commit: FORCE
 	@echo '$(COMMIT)' | cmp -s - $@ || echo '$(COMMIT)' > $@
 
 dist/nompd: node_modules/.installed $(SOURCES) dist/.commit
-	$(call compile,dist/nompd)
+	$(call compile,dist/nompd,$(NOMPD_ENTRIES))
 
 build: dist/nompd
 
@@ -68,7 +70,7 @@ build: dist/nompd
 # files stay) and moved out, so that targets never overwrite each other's files.
 define release
 	@mkdir -p dist/.build/$(1)
-	$(call compile,dist/.build/$(1)/$(notdir $@),$(1))
+	$(call compile,dist/.build/$(1)/$(notdir $@),$(NOMPD_ENTRIES),$(1))
 	mv -f dist/.build/$(1)/$(notdir $@) $@
 endef
 dist/nompd-$(VERSION)-%.exe: node_modules/.installed $(SOURCES) dist/.commit
@@ -84,6 +86,12 @@ dist: dist/SHA256SUMS
 
 bench: install build
 	$(BUN) bench/run.ts
+
+# The start-up benchmark's floor (bench/parts/startup.ts runs this): a hello-world server compiled by the
+# same command line as Nompd.
+dist/.bench/hello: node_modules/.installed bench/hello.ts
+	@mkdir -p dist/.bench
+	$(call compile,$@,bench/hello.ts)
 
 # The README's pictures of the status page, taken by its browser tests (test/ui) from the sample dataset.
 screenshots: install test-deps build

@@ -1,11 +1,12 @@
 /**
  * Start-up: from spawn to the first answered request, Nompd with the 1,000-group database (its first
- * request is the full list) against a hello-world Bun.serve compiled the same way (bench/hello.ts).
+ * request is the full list) against a hello-world Bun.serve (bench/hello.ts) compiled by the Makefile's
+ * own command line for Nompd (`make dist/.bench/hello`).
  */
-import { join } from "node:path";
+import { make } from "../../test/support/binary";
 import type { Part } from "../lib/context";
 import { alternate, median, spread } from "../lib/measure";
-import { BINARY, BUN, ROOT, spawn, stop, waitFor } from "../lib/procs";
+import { BINARY, spawn, stop, waitFor } from "../lib/procs";
 import { fmt, ratio } from "../lib/report";
 
 const RUNS = 5;
@@ -30,9 +31,7 @@ export const startupPart: Part = {
   title: "Start-up, from spawn to the first answered request, against a compiled hello-world",
   async run(ctx) {
     const { db, key } = await ctx.readDb();
-    const hello = join(ctx.work, "hello");
-    const build = Bun.spawnSync([BUN, "build", "--compile", "--minify", join(ROOT, "bench", "hello.ts"), "--outfile", hello], { stdout: "pipe", stderr: "pipe" });
-    if (build.exitCode !== 0) throw new Error(`bun build --compile bench/hello.ts failed: ${build.stderr}`);
+    const hello = make("dist/.bench/hello");
     const runs = await alternate(
       () => startToAnswer([hello], "stdout", /listening (\S+)/, "/", {}),
       () => startToAnswer([BINARY, "serve", "--db", db, "--port", "0", "--no-sync-schedule", "--log-format", "json"], "stderr", /"url":"([^"]+)"/, "/api/v1/treatmentGroup", { "X-API-KEY": key }),

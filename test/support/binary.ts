@@ -10,9 +10,10 @@ const built = new Set<string>();
 
 /**
  * Builds a Makefile target that names a file below ROOT (make knows when it is up to date), once per
- * process: the sources do not change while the tests run, and each make run costs a moment.
+ * process: the sources do not change while the tests run, and each make run costs a moment. Returns
+ * the file's path.
  */
-function make(target: string): string {
+export function make(target: string): string {
   if (!built.has(target)) {
     const build = Bun.spawnSync(["make", "--no-print-directory", "-s", target], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     if (build.exitCode !== 0) throw new Error(`make ${target} failed:\n${build.stdout.toString()}${build.stderr.toString()}`);
