@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UPSTREAM_KEY_CREDENTIAL } from "../../src/config";
-import { BINARY, ROOT, cleanEnv, ensureBinary, nompd } from "../support/binary";
+import { BINARY, ROOT, cleanEnv, drain, ensureBinary, nompd } from "../support/binary";
 import { ensurePackages } from "../support/debian";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { smallDataset } from "../support/fhir";
@@ -168,9 +168,7 @@ describe("the binary as the unit runs it", () => {
     });
     const proc = Bun.spawn(["strace", "-f", "-qq", "-o", trace, ...asUser, BINARY, ...execStart.slice(1), "--port", "0"], { env, stdout: "pipe", stderr: "pipe" });
     let err = "";
-    void (async () => {
-      for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) err += new TextDecoder().decode(chunk);
-    })();
+    void drain(proc.stderr, (t) => (err += t));
     // The traced child of strace is nompd itself (setpriv execs it in place).
     let pid = 0;
     try {

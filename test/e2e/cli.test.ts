@@ -8,7 +8,7 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { ensurePackages } from "../support/debian";
 import { authorization } from "../support/fhir";
-import { ensureBinary, expectedVersionLine, nompd, ROOT, serve, stopServersAfterAll } from "../support/binary";
+import { drain, ensureBinary, expectedVersionLine, nompd, ROOT, serve, spawnOnTerminal, stopServersAfterAll } from "../support/binary";
 import { tempDir } from "../support/tmp";
 
 ensurePackages(["openssl"]);
@@ -22,12 +22,9 @@ const withKey = { "X-API-KEY": KEY };
 
 /** `nompd serve` on a pseudo-terminal (util-linux script), as a person at a shell starts it. */
 async function serveOnTerminal(args: string[]): Promise<{ out: () => string; stop: () => Promise<void> }> {
-  const command = [ensureBinary(), "serve", "--port", "0", "--no-sync-schedule", ...args].join(" ");
-  const proc = Bun.spawn(["script", "-qfec", command, "/dev/null"], { stdout: "pipe", stderr: "pipe", stdin: "pipe" });
+  const proc = spawnOnTerminal([ensureBinary(), "serve", "--port", "0", "--no-sync-schedule", ...args]);
   let out = "";
-  void (async () => {
-    for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) out += new TextDecoder().decode(chunk);
-  })();
+  void drain(proc.stdout, (t) => (out += t));
   const deadline = Date.now() + 20_000;
   while (!/listening url=/.test(out) || !out.includes("OpenAPI:")) {
     if (Date.now() > deadline) throw new Error(`no start on the terminal:\n${out}`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createKey, ensureBinary, nompd, serve, stopServersAfterAll, type RunningServer } from "../support/binary";
+import { createKey, ensureBinary, nompd, serve, spawnOnTerminal, stopServersAfterAll, type RunningServer } from "../support/binary";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { authorization, deepResource, smallDataset, type Dataset } from "../support/fhir";
 import { tempDir } from "../support/tmp";
@@ -54,9 +54,7 @@ describe("nompd sync", () => {
   });
 
   test("on a terminal it shows progress per collection: pages and resources", async () => {
-    // util-linux `script` gives the command a pseudo-terminal, as an admin's shell would.
-    const command = [ensureBinary(), "sync", "--db", join(dir, "tty.db")].join(" ");
-    const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], { env: { ...process.env, ...env() }, stdout: "pipe", stderr: "pipe" });
+    const proc = spawnOnTerminal([ensureBinary(), "sync", "--db", join(dir, "tty.db")], env());
     const out = await new Response(proc.stdout).text();
     expect(await proc.exited).toBe(0);
     expect(out).toContain("RegulatedAuthorization: 300 in 6 pages ✓");

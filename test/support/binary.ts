@@ -86,6 +86,24 @@ export async function createKey(db: string, name: string, options: { scope?: "re
   return (JSON.parse(r.stdout) as { key: string }).key;
 }
 
+/**
+ * Reads a child's output stream to its end in the background, handing each piece of text to `onText`, so
+ * that the child never blocks on a full pipe and its output so far can be looked at.
+ */
+export async function drain(stream: ReadableStream<Uint8Array>, onText: (text: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) onText(decoder.decode(chunk, { stream: true }));
+}
+
+/**
+ * Starts `command` on a pseudo-terminal (util-linux `script`), as a person at a shell runs it; what it
+ * writes to the terminal comes out on the returned process's stdout.
+ */
+export function spawnOnTerminal(command: string[], env: Record<string, string> = {}) {
+  const line = command.map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(" ");
+  return Bun.spawn(["script", "-qfec", line, "/dev/null"], { env: cleanEnv(env), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+}
+
 const running = new Set<RunningServer>();
 /** Stops every server this file started; call from the test file's top level. */
 export function stopServersAfterAll(): void {
@@ -111,12 +129,8 @@ export async function serve(args: string[], env: Record<string, string> = {}, la
   const proc = Bun.spawn([...launcher.command, "serve", "--port", "0", ...args], { env: cleanEnv({ ...launcher.env, ...env }), stdout: "pipe", stderr: "pipe", stdin: "ignore", cwd: launcher.cwd });
   let out = "";
   let err = "";
-  const pump = async (stream: ReadableStream<Uint8Array>, onText: (t: string) => void) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) onText(decoder.decode(chunk, { stream: true }));
-  };
-  void pump(proc.stdout as ReadableStream<Uint8Array>, (t) => (out += t));
-  void pump(proc.stderr as ReadableStream<Uint8Array>, (t) => (err += t));
+  void drain(proc.stdout, (t) => (out += t));
+  void drain(proc.stderr, (t) => (err += t));
   const deadline = Date.now() + (launcher.startMs ?? 20_000);
   let url: string | undefined;
   while (!url) {

@@ -6,6 +6,7 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { drain } from "./binary";
 import { ensurePackages } from "./debian";
 import { freePort } from "./ports";
 
@@ -44,12 +45,8 @@ export async function startTinyproxy(dir: string): Promise<Tinyproxy> {
     writeFileSync(config, [`Port ${port}`, "Listen 127.0.0.1", "Allow 127.0.0.1", "Timeout 30", "MaxClients 50", "LogLevel Connect", ""].join("\n"));
     const proc = Bun.spawn(["tinyproxy", "-d", "-c", config], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
     let out = "";
-    const pump = async (stream: ReadableStream<Uint8Array>) => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stream) out += decoder.decode(chunk, { stream: true });
-    };
-    void pump(proc.stdout as ReadableStream<Uint8Array>);
-    void pump(proc.stderr as ReadableStream<Uint8Array>);
+    void drain(proc.stdout, (t) => (out += t));
+    void drain(proc.stderr, (t) => (out += t));
     for (let i = 0; i < 200 && proc.exitCode === null && !(await accepts(port)); i++) await Bun.sleep(25);
     if (proc.exitCode === null && (await accepts(port))) {
       return {
