@@ -3,80 +3,38 @@
  * - replication lag: from the primary's commit to a replica serving that version, over 20 syncs;
  * - a new replica's catch-up of the 100,000-resource dataset (bench/generate.ts), time and peak memory;
  * - the memory of 5,000 waiting long polls (?sinceVersion=N&wait=60), and how fast one commit answers them.
- * Not a test: it never fails on a number; `followBench()` returns rows against the targets of
- * docs/PERFORMANCE.md.
+ * Not a test: it never fails on a number; `followBench()` adds its rows, judged against the targets of
+ * docs/PERFORMANCE.md, to a report (the part `follow` of `make bench`).
  *
  *   bun bench/follow.ts             # prints the rows as a Markdown table
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import type { Subprocess } from "bun";
+import { join } from "node:path";
 import { createKey } from "../test/support/binary";
 import { startFakeUpstream } from "../test/support/fakeUpstream";
 import { generateDataset, regulatedAuthorization, writeBundles } from "./generate";
+import { BINARY, killChildren, peakRssMb, rssMb, serveNompd, timed } from "./lib/procs";
+import { fmt, Report } from "./lib/report";
 
-export interface Row {
-  what: string;
-  value: string;
-  target: string;
-  verdict: string;
-}
-
-const ROOT = resolve(import.meta.dir, "..");
-const BINARY = join(ROOT, "dist", "nompd");
 const KEY = "bench-follow-key-0123456789abcdefghijklmnop";
 const UPSTREAM_KEY = "bench-follow-upstream-key";
-
-const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-function vm(pid: number, field: "VmRSS" | "VmHWM"): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 /** Nearest-rank percentile of a sorted list. */
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
-export async function followBench(log: (line: string) => void = (l) => console.error(l)): Promise<Row[]> {
+/** A Nompd command run to its end. Never spawnSync: the fake upstream answers from this process's event loop. */
+async function cli(args: string[], env: Record<string, string> = {}): Promise<void> {
+  const r = await timed([BINARY, ...args], env);
+  if (r.exitCode !== 0) throw new Error(`nompd ${args.join(" ")} failed:\n${r.stderr}`);
+}
+
+/** `nompd serve` with the benchmark's read key, and `args` (--follow URL) after the database. */
+const serve = (db: string, env: Record<string, string> = {}, args: string[] = []) => serveNompd(db, { NOMPD_API_KEYS: KEY, ...env }, args);
+
+export async function followBench(report: Report): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "nompd-bench-follow-"));
-  const children: Subprocess[] = [];
-  const rows: Row[] = [];
-  const row = (what: string, value: string, target: string, ok: boolean | null) => {
-    rows.push({ what, value, target, verdict: ok === null ? "" : ok ? "met" : "MISSED" });
-    log(`  ${what}: ${value}${target ? `  (target ${target}: ${ok ? "met" : "MISSED"})` : ""}`);
-  };
-
-  // Never spawnSync: the fake upstream answers from this process's event loop.
-  const cli = async (args: string[], env: Record<string, string> = {}) => {
-    const proc = Bun.spawn([BINARY, ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    if (exitCode !== 0) throw new Error(`nompd ${args.join(" ")} failed:\n${stderr}`);
-    return stdout;
-  };
-
-  async function serve(args: string[], env: Record<string, string>): Promise<{ url: string; proc: Subprocess }> {
-    const proc = Bun.spawn([BINARY, "serve", "--port", "0", "--log-format", "json", "--no-sync-schedule", ...args], {
-      stdout: "ignore",
-      stderr: "pipe",
-      env: { ...process.env, NOMPD_API_KEYS: KEY, ...env },
-    });
-    children.push(proc);
-    const reader = (proc.stderr as ReadableStream<Uint8Array>).getReader();
-    let text = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`nompd serve exited:\n${text}`);
-      text += new TextDecoder().decode(value);
-      const m = /"url":"([^"]+)"/.exec(text);
-      if (m) {
-        void (async () => {
-          while (!(await reader.read()).done);
-        })();
-        return { url: m[1]!, proc };
-      }
-    }
-  }
+  const row = (what: string, result: string, target: string, met: boolean) => report.addJudged({ part: "follow", what, result, target, met });
 
   const version = async (url: string) => ((await (await fetch(`${url}/health`)).json()) as { currentVersion: number }).currentVersion;
   /** Resolves when `url` serves a version newer than `since` (a long poll), at performance.now(). */
@@ -90,15 +48,15 @@ export async function followBench(log: (line: string) => void = (l) => console.e
 
   try {
     // ---- 1. Replication lag ----------------------------------------------------------------
-    log("\nFollow 1. Replication lag: a primary syncing from the fake upstream, a replica following it, 20 syncs");
+    console.error("\nFollow 1. Replication lag: a primary syncing from the fake upstream, a replica following it, 20 syncs");
     let data = generateDataset({ groups: 200, alternatives: 5, auths: 2000 });
     const upstream = startFakeUpstream({ data, apiKey: UPSTREAM_KEY, pageSize: 500 });
     const primaryDb = join(work, "primary.db");
     const upstreamEnv = { NOMPD_UPSTREAM_URL: upstream.url, NOMPD_UPSTREAM_API_KEY: UPSTREAM_KEY };
     await cli(["sync", "--db", primaryDb], upstreamEnv);
     const admin = await createKey(primaryDb, "ops", { scope: "admin" });
-    const primary = await serve(["--db", primaryDb], upstreamEnv);
-    const replica = await serve(["--db", join(work, "replica.db"), "--follow", primary.url], { NOMPD_FOLLOW_API_KEY: KEY });
+    const primary = await serve(primaryDb, upstreamEnv);
+    const replica = await serve(join(work, "replica.db"), { NOMPD_FOLLOW_API_KEY: KEY }, ["--follow", primary.url]);
     while ((await version(replica.url)) < 1) await Bun.sleep(20);
     const lags: number[] = [];
     for (let i = 1; i <= 20; i++) {
@@ -122,24 +80,24 @@ export async function followBench(log: (line: string) => void = (l) => console.e
     await upstream.stop();
 
     // ---- 2. Catch-up of 100,000 resources -------------------------------------------------------
-    log("\nFollow 2. A new replica's catch-up of 100,000 upstream resources");
+    console.error("\nFollow 2. A new replica's catch-up of 100,000 upstream resources");
     const big = generateDataset({ groups: 10_000, alternatives: 5, auths: 65_000 });
     const bigUpstream = startFakeUpstream({ data: big, apiKey: UPSTREAM_KEY, pageSize: 1000 });
     const bigDb = join(work, "big.db");
     await cli(["sync", "--db", bigDb], { NOMPD_UPSTREAM_URL: bigUpstream.url, NOMPD_UPSTREAM_API_KEY: UPSTREAM_KEY });
     await bigUpstream.stop();
-    const bigPrimary = await serve(["--db", bigDb], {});
+    const bigPrimary = await serve(bigDb);
     const start = performance.now();
-    const fresh = await serve(["--db", join(work, "fresh.db"), "--follow", bigPrimary.url], { NOMPD_FOLLOW_API_KEY: KEY });
+    const fresh = await serve(join(work, "fresh.db"), { NOMPD_FOLLOW_API_KEY: KEY }, ["--follow", bigPrimary.url]);
     let peak = 0;
     let primaryPeak = 0;
     while ((await version(fresh.url)) < 1) {
-      peak = Math.max(peak, vm(fresh.proc.pid, "VmHWM"));
-      primaryPeak = Math.max(primaryPeak, vm(bigPrimary.proc.pid, "VmHWM"));
+      peak = Math.max(peak, peakRssMb(fresh.proc.pid));
+      primaryPeak = Math.max(primaryPeak, peakRssMb(bigPrimary.proc.pid));
       await Bun.sleep(20);
     }
     const seconds = (performance.now() - start) / 1000;
-    peak = Math.max(peak, vm(fresh.proc.pid, "VmHWM"));
+    peak = Math.max(peak, peakRssMb(fresh.proc.pid));
     const same =
       (await (await fetch(`${fresh.url}/api/v1/fhir/RegulatedAuthorization`, { headers: { "X-API-KEY": KEY } })).text()) ===
       (await (await fetch(`${bigPrimary.url}/api/v1/fhir/RegulatedAuthorization`, { headers: { "X-API-KEY": KEY } })).text());
@@ -153,17 +111,17 @@ export async function followBench(log: (line: string) => void = (l) => console.e
     await fresh.proc.exited;
 
     // ---- 3. 5,000 waiting long polls --------------------------------------------------------------
-    log("\nFollow 3. Memory of 5,000 waiting long polls");
+    console.error("\nFollow 3. Memory of 5,000 waiting long polls");
     const pollsData = generateDataset({ groups: 10, alternatives: 3, auths: 10 });
     const importDir = join(work, "polls-data");
     writeBundles(importDir, pollsData);
     await cli(["import", importDir, "--db", join(work, "polls.db")]);
-    const server = await serve(["--db", join(work, "polls.db")], {});
+    const server = await serve(join(work, "polls.db"));
     const { hostname, port } = new URL(server.url);
     // Warm up: the route, the answer, the key check.
     for (let i = 0; i < 20; i++) await fetch(`${server.url}/api/v1/treatmentGroup?sinceVersion=0`, { headers: { "X-API-KEY": KEY } });
     await Bun.sleep(1000);
-    const before = vm(server.proc.pid, "VmRSS");
+    const before = rssMb(server.proc.pid);
     const request = `GET /api/v1/reimbursementGroup?sinceVersion=1&wait=60 HTTP/1.1\r\nHost: ${hostname}\r\nX-API-KEY: ${KEY}\r\n\r\n`;
     let answered = 0;
     let lastAnswer = 0;
@@ -192,7 +150,7 @@ export async function followBench(log: (line: string) => void = (l) => console.e
     );
     await Bun.sleep(3000);
     const early = answered;
-    const after = vm(server.proc.pid, "VmRSS");
+    const after = rssMb(server.proc.pid);
     // One commit from another process (one reimbursement group changed) answers them all.
     writeBundles(importDir, { ...pollsData, RegulatedAuthorization: pollsData.RegulatedAuthorization.map((r, n) => (n === 0 ? regulatedAuthorization(0, 1) : r)) });
     const t0 = performance.now();
@@ -217,15 +175,15 @@ export async function followBench(log: (line: string) => void = (l) => console.e
     bigPrimary.proc.kill();
     await Promise.all([server.proc.exited, bigPrimary.proc.exited]);
   } finally {
-    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    // Parts run one after another: the processes still running are this part's (on an error, its servers).
+    killChildren();
     rmSync(work, { recursive: true, force: true });
   }
-  return rows;
 }
 
 if (import.meta.main) {
-  const rows = await followBench();
-  console.log(`\n| measurement | result | target | |\n|---|---|---|---|`);
-  for (const r of rows) console.log(`| ${r.what} | ${r.value} | ${r.target} | ${r.verdict} |`);
+  const report = new Report();
+  await followBench(report);
+  console.log(`\n${report.table()}`);
   process.exit(0);
 }

@@ -63,24 +63,30 @@ export function nompd(args: string[], env: Record<string, string> = {}): { stdou
 }
 
 /**
- * `nompd serve` on a free port, without schedule or upstream unless `env` names one; resolves once it
- * logs the URL it listens on.
+ * `nompd serve` on a free port, without schedule or upstream unless `env` names one, with `args` added
+ * (e.g. --follow URL); resolves once it logs the URL it listens on.
  */
-export async function serveNompd(db: string, env: Record<string, string> = {}): Promise<{ url: string; proc: Subprocess<"ignore", "pipe", "pipe"> }> {
-  const proc = spawn([BINARY, "serve", "--db", db, "--port", "0", "--log-format", "json", "--no-sync-schedule"], { env: { NOMPD_UPSTREAM_URL: "", ...env }, stdout: "ignore" });
+export async function serveNompd(db: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ url: string; proc: Subprocess<"ignore", "pipe", "pipe"> }> {
+  const proc = spawn([BINARY, "serve", "--db", db, "--port", "0", "--log-format", "json", "--no-sync-schedule", ...args], { env: { NOMPD_UPSTREAM_URL: "", ...env }, stdout: "ignore" });
   const url = await waitFor(proc, proc.stderr, /"url":"([^"]+)"/, "nompd serve");
   return { url, proc };
 }
 
-/** The process's peak resident memory so far (VmHWM), in MB; NaN once it is gone. */
-export function peakRssMb(pid: number): number {
+/** A memory figure of /proc/PID/status, in MB; NaN once the process is gone. */
+function statusMb(pid: number, field: "VmHWM" | "VmRSS"): number {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) / 1024 : NaN;
   } catch {
     return NaN;
   }
 }
+
+/** The process's peak resident memory so far (VmHWM), in MB; NaN once it is gone. */
+export const peakRssMb = (pid: number): number => statusMb(pid, "VmHWM");
+
+/** The process's resident memory now (VmRSS), in MB; NaN once it is gone. */
+export const rssMb = (pid: number): number => statusMb(pid, "VmRSS");
 
 /**
  * Runs a process to its end, timing it from spawn to exit and following its peak RSS (VmHWM, read
