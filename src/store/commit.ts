@@ -87,6 +87,8 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
       `SELECT count(*) AS staged, coalesce(sum(d.id IS NULL), 0) AS added, coalesce(sum(d.is_deleted = 1), 0) AS revived,
               coalesce(sum(d.is_deleted = 0 AND d.hash <> s.hash), 0) AS changed ${STAGED_VS_STORED}`,
     ),
+    staged: db.query("SELECT count(*) AS n FROM temp.staging WHERE collection = ?"),
+    live: db.query("SELECT count(*) AS n FROM main.document WHERE collection = ? AND is_deleted = 0"),
     gone: db.query(`SELECT count(*) AS live, coalesce(sum(NOT EXISTS (SELECT 1 FROM temp.staging s WHERE s.collection = d.collection AND s.id = d.id)), 0) AS deleted FROM main.document d WHERE d.collection = ?1 AND d.is_deleted = 0`),
     historyOfWrites: db.query(
       `INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
@@ -117,36 +119,37 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
       throw new ConflictError("The database is no longer empty (another process synced into it), so the sample dataset is not loaded.");
     }
     const replacedSample = !options.sample && meta("sample") === "1";
-    if (replacedSample && !options.force) {
-      // Not counted by the guard (the sample goes entirely), but an empty answer must not replace it either.
+    const counts: Record<string, ChangeCounts> = {};
+    let changes = 0;
+    const live: Record<string, number> = {};
+    if (replacedSample) {
+      // The sample goes entirely, so every staged document is added and nothing is compared; not
+      // counted by the guard either, but an empty answer must not replace it.
       for (const collection of collections) {
-        const staged = (q.compare.get(collection) as { staged: number }).staged;
-        const live = (q.gone.get(collection) as { live: number }).live;
-        if (staged === 0 && live > 0) {
+        const staged = (q.staged.get(collection) as { n: number }).n;
+        if (!options.force && staged === 0 && (q.live.get(collection) as { n: number }).n > 0) {
           throw new GuardError(
             `Sync stopped by the mass-deletion guard: it would replace the sample dataset with no ${collection} at all. ` +
               `Nothing was written. If upstream really has none, run the sync again with --force (HTTP: ?force=true).`,
             {},
           );
         }
+        counts[collection] = { added: staged, changed: 0, deleted: 0, revived: 0, unchanged: 0 };
+        live[collection] = 0;
+        changes += staged;
       }
-    }
-    if (replacedSample) {
-      // The sample goes entirely: no tombstone of an invented ranking stays in a real dataset.
+      // No tombstone of an invented ranking stays in a real dataset.
       db.exec("DELETE FROM document; DELETE FROM document_history; DELETE FROM dataset_version;");
-    }
-    const counts: Record<string, ChangeCounts> = {};
-    let changes = 0;
-
-    // 1. Compare with what is stored; nothing is written yet.
-    const live: Record<string, number> = {};
-    for (const collection of collections) {
-      const c = q.compare.get(collection) as { staged: number; added: number; revived: number; changed: number };
-      const g = q.gone.get(collection) as { live: number; deleted: number };
-      const unchanged = c.staged - c.added - c.revived - c.changed;
-      counts[collection] = { added: c.added, changed: c.changed, deleted: g.deleted, revived: c.revived, unchanged };
-      live[collection] = g.live;
-      changes += c.added + c.changed + c.revived + g.deleted;
+    } else {
+      // 1. Compare with what is stored; nothing is written yet.
+      for (const collection of collections) {
+        const c = q.compare.get(collection) as { staged: number; added: number; revived: number; changed: number };
+        const g = q.gone.get(collection) as { live: number; deleted: number };
+        const unchanged = c.staged - c.added - c.revived - c.changed;
+        counts[collection] = { added: c.added, changed: c.changed, deleted: g.deleted, revived: c.revived, unchanged };
+        live[collection] = g.live;
+        changes += c.added + c.changed + c.revived + g.deleted;
+      }
     }
     // 2. The mass-deletion guard, for every collection, before anything is written.
     if (!options.force) {

@@ -7,7 +7,7 @@ import { processStart } from "../../src/platform";
 import { runSync } from "../../src/sync/run";
 import { fileSource } from "../../src/upstream/files";
 import type { Source } from "../../src/upstream/source";
-import { smallDataset } from "../support/fhir";
+import { plan, smallDataset } from "../support/fhir";
 import { sqlite } from "../support/db";
 import { datasetSource } from "../support/source";
 import { tempDbPath, tempDir } from "../support/tmp";
@@ -71,6 +71,51 @@ describe("sync runs", () => {
     const forced = await runSync(store, datasetSource(dir, empty), { ...opts, force: true });
     expect(forced.run.status).toBe("succeeded");
     expect(store.documents.live("treatmentGroup")).toHaveLength(0);
+    store.close();
+  });
+});
+
+describe("replacing the sample dataset", () => {
+  test("the first real sync replaces the sample whole: every document added, the sample's history gone, a new dataset id", async () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    const sample = await runSync(store, datasetSource(dir, smallDataset(4, 6)), { ...opts, sample: true });
+    expect(sample.run.version).toBe(1);
+    const sampleId = store.datasetId;
+    // Three groups of the sample come back unchanged, one is new; three authorizations of six remain.
+    const real = smallDataset(4, 3);
+    real.PlanDefinition[3] = plan("pd-real", "Ekte gruppe", { diseaseGroup: "MS", actions: ["ad-0"] });
+    const { run } = await runSync(store, datasetSource(dir, real), opts);
+    expect(run.status).toBe("succeeded");
+    expect(run.version).toBe(2);
+    expect(run.counts.PlanDefinition).toMatchObject({ added: 4, changed: 0, deleted: 0, revived: 0, unchanged: 0 });
+    expect(run.counts.RegulatedAuthorization).toMatchObject({ added: 3, changed: 0, deleted: 0, revived: 0, unchanged: 0 });
+    expect(run.counts.treatmentGroup).toMatchObject({ added: 4, changed: 0, deleted: 0, revived: 0, unchanged: 0 });
+    const state = store.state();
+    expect(state).toMatchObject({ sample: false, version: 2, diffFloor: 2, oldestVersion: 2 });
+    expect(state.datasetId).not.toBe(sampleId);
+    // Documents equal to the sample's are stored whole, and nothing of the sample is left.
+    const db = sqlite(path);
+    expect(db.query("SELECT count(*) AS n FROM document WHERE content IS NULL OR version <> 2").get()).toEqual({ n: 0 });
+    expect(db.query("SELECT DISTINCT version FROM document_history").all()).toEqual([{ version: 2 }]);
+    expect(db.query("SELECT version FROM dataset_version").all()).toEqual([{ version: 2 }]);
+    expect(store.documents.live("RegulatedAuthorization")).toHaveLength(3);
+    store.close();
+  });
+
+  test("an answer with none of a collection the sample has is stopped by the guard, and goes through with force", async () => {
+    const store = Store.open(tempDbPath(dir));
+    await runSync(store, datasetSource(dir, smallDataset()), { ...opts, sample: true });
+    const noAuthorizations = { ...smallDataset(), RegulatedAuthorization: [] };
+    const stopped = await runSync(store, datasetSource(dir, noAuthorizations), opts);
+    expect(stopped.failure).toBe("guard");
+    expect(stopped.run.error).toContain("replace the sample dataset with no RegulatedAuthorization");
+    expect(store.state()).toMatchObject({ sample: true, version: 1 });
+    const forced = await runSync(store, datasetSource(dir, noAuthorizations), { ...opts, force: true });
+    expect(forced.run.status).toBe("succeeded");
+    expect(forced.run.counts.RegulatedAuthorization).toMatchObject({ added: 0, deleted: 0 });
+    expect(store.state()).toMatchObject({ sample: false, version: 2 });
+    expect(store.documents.live("RegulatedAuthorization")).toHaveLength(0);
     store.close();
   });
 });
