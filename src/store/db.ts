@@ -4,7 +4,7 @@ import { dirname, resolve } from "node:path";
 import type { Collection } from "../collections";
 import { StoreError } from "../errors";
 import { createPrivateFile } from "../platform";
-import { commitStaged, type CommitOptions, type CommitResult } from "./commit";
+import { commitStaged, previewStaged, type CommitOptions, type CommitResult, type Preview, type PreviewOptions } from "./commit";
 import { Documents } from "./documents";
 import { Keys } from "./keys";
 import { busy, isBusy } from "./busy";
@@ -250,6 +250,11 @@ export class Store {
    */
   staging(replacing = false): Staging {
     return new Staging(this.db, replacing);
+  }
+
+  /** What committing what a dry run staged would do; writes nothing (see previewStaged). */
+  preview(collections: readonly Collection[], options: PreviewOptions): Preview {
+    return previewStaged(this.db, collections, options);
   }
 
   /** Commits what a sync staged as one new dataset version (see commitStaged). */
