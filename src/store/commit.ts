@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import type { Collection } from "../collections";
 import { ConflictError, GuardError } from "../errors";
 import type { CollectionCounts } from "../models";
+import { readMeta, writeMeta } from "./meta";
 import { isoSeconds } from "./time";
 
 export { contentHash } from "./staging";
@@ -72,8 +73,6 @@ const STAGED_VS_STORED = `FROM temp.staging s LEFT JOIN main.document AS d INDEX
 const WANTS_WRITE = `(d.id IS NULL OR d.is_deleted = 1 OR d.hash <> s.hash)`;
 const GONE = `d.collection = ?1 AND d.is_deleted = 0 AND NOT EXISTS (SELECT 1 FROM temp.staging s WHERE s.collection = d.collection AND s.id = d.id)`;
 
-const meta = (db: Database, key: string) => (db.query("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | null)?.value ?? null;
-
 /** Steps 1 and 2 of a commit: what it would do, and the guard's verdict. Only reads. */
 interface Decision {
   previousVersion: number;
@@ -94,13 +93,13 @@ function decide(db: Database, collections: readonly Collection[], options: Previ
     ),
     gone: db.query(`SELECT count(*) AS live, coalesce(sum(NOT EXISTS (SELECT 1 FROM temp.staging s WHERE s.collection = d.collection AND s.id = d.id)), 0) AS deleted FROM main.document d WHERE d.collection = ?1 AND d.is_deleted = 0`),
   };
-  const previousVersion = Number(meta(db, "version") ?? 0);
+  const previousVersion = Number(readMeta(db, "version") ?? 0);
   if (options.sample && previousVersion !== 0) {
     // Another process filled the database since the caller looked: the sample never goes over data.
     throw new ConflictError("The database is no longer empty (another process synced into it), so the sample dataset is not loaded.");
   }
   const counts: Record<string, ChangeCounts> = {};
-  if (!options.sample && meta(db, "sample") === "1") {
+  if (!options.sample && readMeta(db, "sample") === "1") {
     // The sample goes entirely, so every staged document is added and nothing is compared; not
     // counted by the guard either, but an empty answer must not replace it.
     for (const collection of collections) {
@@ -172,7 +171,6 @@ export function previewStaged(db: Database, collections: readonly Collection[], 
 export function commitStaged(db: Database, collections: readonly Collection[], options: CommitOptions): CommitResult {
   const lastChanged = isoSeconds(options.now);
   const q = {
-    setMeta: db.query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"),
     historyOfWrites: db.query(
       `INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
        SELECT s.collection, s.id, ?2, ?3, 0, s.hash, s.content ${STAGED_VS_STORED} AND ${WANTS_WRITE}`,
@@ -189,7 +187,6 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
          version = excluded.version, last_changed = excluded.last_changed, is_deleted = 0,
          hash = excluded.hash, content = excluded.content`,
     ),
-    addVersion: db.query("INSERT INTO dataset_version (version, created_at, run_id, counts) VALUES (?, ?, ?, ?)"),
   };
 
   return db
@@ -213,16 +210,15 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
         q.markDeleted.run(collection, version, lastChanged);
         q.upsert.run(collection, version, lastChanged);
       }
-      const changed = Object.fromEntries(Object.entries(counts).map(([c, { unchanged: _, ...n }]) => [c, n]));
-      q.addVersion.run(version, lastChanged, options.runId, JSON.stringify(changed));
-      q.setMeta.run("version", String(version));
-      if (options.sample) q.setMeta.run("sample", "1");
+      addVersion(db, version, lastChanged, options.runId, counts);
+      writeMeta(db, "version", version);
+      if (options.sample) writeMeta(db, "sample", "1");
       if (replacedSample) {
-        q.setMeta.run("sample", "0");
-        q.setMeta.run("dataset_id", crypto.randomUUID());
+        writeMeta(db, "sample", "0");
+        writeMeta(db, "dataset_id", crypto.randomUUID());
         // Clients at a sample version must start over; the new dataset's history begins here.
-        q.setMeta.run("diff_floor", String(version));
-        q.setMeta.run("oldest_version", String(version));
+        writeMeta(db, "diff_floor", version);
+        writeMeta(db, "oldest_version", version);
       }
       if (options.keepVersions != null) prune(db, version - options.keepVersions + 1);
       const result: CommitResult = { version, previousVersion, lastChanged, counts, replacedSample };
@@ -232,30 +228,32 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
     .immediate();
 }
 
-/**
- * Forgets what happened before dataset version `oldest`, in the sync's transaction: history rows and
- * version records older than it (each document keeps the row that gives its state at `oldest`), run
- * records older than the run that made it, and documents deleted before it. Diffs from before
- * `oldest − 1` and asOfVersion before `oldest` are refused from then on (they would miss what was
- * forgotten), as a Kubernetes watch from a compacted revision is.
- */
-function prune(db: Database, oldest: number): void {
-  const current = Number((db.query("SELECT value FROM meta WHERE key = 'oldest_version'").get() as { value: string } | null)?.value ?? 0);
-  if (oldest <= 1 || oldest <= current) return;
-  forgetDocumentsBefore(db, oldest);
-  const firstKeptRun = (db.query("SELECT run_id FROM dataset_version WHERE version = ?").get(oldest) as { run_id: number | null } | null)?.run_id ?? null;
-  db.query("DELETE FROM dataset_version WHERE version < ?").run(oldest);
-  if (firstKeptRun !== null) db.query("DELETE FROM sync_run WHERE id < ?").run(firstKeptRun);
-  const floor = Number((db.query("SELECT value FROM meta WHERE key = 'diff_floor'").get() as { value: string } | null)?.value ?? 0);
-  db.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('oldest_version', ?), ('diff_floor', ?)").run(String(oldest), String(Math.max(floor, oldest - 1)));
+/** A dataset version's record, with what it changed per collection (the unchanged counts are not kept). */
+export function addVersion(db: Database, version: number, createdAt: string, runId: number | null, counts: Record<string, ChangeCounts>): void {
+  const changed = Object.fromEntries(Object.entries(counts).map(([c, { unchanged: _, ...n }]) => [c, n]));
+  db.query("INSERT OR REPLACE INTO dataset_version (version, created_at, run_id, counts) VALUES (?, ?, ?, ?)").run(version, createdAt, runId, JSON.stringify(changed));
 }
 
 /**
- * The documents' part of pruning: history rows superseded before `oldest`, and documents (with their
- * history) whose last change before `oldest` was their deletion. A replica applies the same to mirror
- * its primary's pruning (src/store/replica.ts).
+ * Keeps the newest versions from `oldest` on, in the sync's transaction: forgets what came before (see
+ * forgetBefore) and the run records older than the run that made `oldest`.
  */
-export function forgetDocumentsBefore(db: Database, oldest: number): void {
+function prune(db: Database, oldest: number): void {
+  if (oldest <= 1 || oldest <= Number(readMeta(db, "oldest_version") ?? 0)) return;
+  const firstKeptRun = (db.query("SELECT run_id FROM dataset_version WHERE version = ?").get(oldest) as { run_id: number | null } | null)?.run_id ?? null;
+  forgetBefore(db, oldest);
+  if (firstKeptRun !== null) db.query("DELETE FROM sync_run WHERE id < ?").run(firstKeptRun);
+}
+
+/**
+ * Forgets what happened before dataset version `oldest`, in the caller's transaction: history rows
+ * superseded before it (each document keeps the row that gives its state at `oldest`), documents (with
+ * their history) whose last change before it was their deletion, and version records older than it.
+ * Diffs from before `oldest − 1` and asOfVersion before `oldest` are refused from then on (they would
+ * miss what was forgotten), as a Kubernetes watch from a compacted revision is. A sync prunes with it;
+ * a replica mirrors its primary's pruning with it (src/store/replica.ts).
+ */
+export function forgetBefore(db: Database, oldest: number): void {
   db.query(
     `DELETE FROM document_history AS h WHERE h.version < ?1 AND EXISTS (
        SELECT 1 FROM document_history n WHERE n.collection = h.collection AND n.id = h.id AND n.version > h.version AND n.version <= ?1)`,
@@ -265,4 +263,7 @@ export function forgetDocumentsBefore(db: Database, oldest: number): void {
     `DELETE FROM document_history AS h WHERE h.version < ?1 AND h.is_deleted = 1`,
   ).run(oldest);
   db.query(`DELETE FROM document WHERE is_deleted = 1 AND version < ?1`).run(oldest);
+  db.query("DELETE FROM dataset_version WHERE version < ?").run(oldest);
+  writeMeta(db, "oldest_version", Math.max(Number(readMeta(db, "oldest_version") ?? 0), oldest));
+  writeMeta(db, "diff_floor", Math.max(Number(readMeta(db, "diff_floor") ?? 0), oldest - 1));
 }

@@ -7,6 +7,7 @@ import { createPrivateFile } from "../platform";
 import { commitStaged, previewStaged, type CommitOptions, type CommitResult, type Preview, type PreviewOptions } from "./commit";
 import { Documents } from "./documents";
 import { Keys } from "./keys";
+import { readMeta } from "./meta";
 import { busy, isBusy } from "./busy";
 import { BUSY_TIMEOUT_MS, checkSchema, migrate } from "./migrations";
 import { FOLLOW_META_KEY, Replica } from "./replica";
@@ -278,6 +279,6 @@ function createPrivate(path: string): void {
 
 /** A new file's dataset id and version 0; a file that has them is only read (no write, no wait). */
 function ensureDatasetId(db: Database): void {
-  if (db.query("SELECT 1 FROM meta WHERE key = 'dataset_id'").get()) return;
+  if (readMeta(db, "dataset_id") !== null) return;
   db.query("INSERT OR IGNORE INTO meta (key, value) VALUES ('dataset_id', ?), ('version', '0')").run(crypto.randomUUID());
 }
