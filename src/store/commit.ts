@@ -5,8 +5,6 @@ import type { CollectionCounts } from "../models";
 import { readMeta, writeMeta } from "./meta";
 import { isoSeconds } from "./time";
 
-export { contentHash } from "./staging";
-
 export type { CollectionCounts };
 
 export function emptyCounts(): CollectionCounts {

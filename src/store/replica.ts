@@ -3,7 +3,7 @@ import { ALL_COLLECTIONS, type Collection } from "../collections";
 import { SourceError, UsageError } from "../errors";
 import { addVersion, forgetBefore, type ChangeCounts } from "./commit";
 import { readMeta, writeMeta } from "./meta";
-import { changeText, contentHash } from "./staging";
+import { documentHash } from "./staging";
 import { isoSeconds } from "./time";
 
 /**
@@ -116,7 +116,7 @@ export class ReplicaStaging {
       for (const item of items) {
         // The same hash a sync computes, so that a later sync comparing with these rows (there is none on
         // a replica, but the column means the same everywhere) reads them right.
-        const hash = contentHash(changeText(collection, item.content));
+        const hash = documentHash(collection, item.content);
         this.insert.run(collection, item.id, item.version, item.lastChanged, item.isDeleted ? 1 : 0, hash, item.content);
       }
     })();
