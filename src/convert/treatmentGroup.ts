@@ -18,7 +18,7 @@ import type { Fallbacks } from "./fallbacks";
 import { medicines } from "./medicines";
 import type { TreatmentAlternative, TreatmentGroup } from "../models";
 
-export const RHF_SYSTEM = "urn:oid:2.16.578.1.12.4.1.102";
+const RHF_SYSTEM = "urn:oid:2.16.578.1.12.4.1.102";
 
 /** What a treatment alternative needs of its ActivityDefinition: read once, the resource itself not kept. */
 export interface ActivityFacts {

@@ -55,7 +55,7 @@ export interface Preview {
 }
 
 /** The mass-deletion guard's verdict, as the error that stops the sync. */
-export function guardError(collection: string, wouldDelete: number, live: number, maxShare: number, counts: Record<string, ChangeCounts>): GuardError {
+function guardError(collection: string, wouldDelete: number, live: number, maxShare: number, counts: Record<string, ChangeCounts>): GuardError {
   return new GuardError(
     `Sync stopped by the mass-deletion guard: it would delete ${wouldDelete} of ${live} live ${collection} ` +
       `documents (${Math.round((wouldDelete / live) * 100)}%, more than the allowed ${Math.round(maxShare * 100)}%). ` +

@@ -5,7 +5,7 @@ import { collect, type Ignored } from "./bundles";
 import type { ResourceSink, Source, SourceResult } from "./source";
 
 /** The file's text, or a SourceError naming it: bytes that are not UTF-8 are refused, never replaced. */
-export function decodeUtf8(bytes: Uint8Array, where: string): string {
+function decodeUtf8(bytes: Uint8Array, where: string): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
@@ -61,7 +61,7 @@ function checkFile(file: string, maxBytes: number): void {
 }
 
 /** Parses a file's text: one JSON document (Bundle or resource), or NDJSON (one per line). */
-export function collectText(text: string, where: string, sink: ResourceSink, ignored: Ignored): void {
+function collectText(text: string, where: string, sink: ResourceSink, ignored: Ignored): void {
   const trimmed = text.trim();
   if (trimmed === "") throw new SourceError(`${where} is empty; expected a FHIR Bundle (JSON) or resources as NDJSON.`);
   let whole: unknown;

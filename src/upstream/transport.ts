@@ -29,7 +29,7 @@ export function certificatesIn(text: string): string[] {
  * The system's roots (and Bun's bundled ones, and NODE_EXTRA_CA_CERTS) plus `extra`. A `tls.ca` given
  * to fetch replaces the roots it would use by default, so the defaults are listed again here.
  */
-export function trustedRoots(extra: readonly string[]): string[] {
+function trustedRoots(extra: readonly string[]): string[] {
   return [...new Set([...getCACertificates("default"), ...getCACertificates("system"), ...extra])];
 }
 
