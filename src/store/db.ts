@@ -32,8 +32,6 @@ export const OTHERS_RECHECK_MS = 1;
  */
 export interface StoreState {
   generation: string;
-  /** This connection's count of changed rows when the state was read (part of `generation`). */
-  totalChanges: number;
   datasetId: string;
   version: number;
   /** The embedded sample dataset is what is stored (never real data). */
@@ -76,6 +74,8 @@ export class Store {
   private readonly changesQuery;
   private readonly metaQuery;
   private cached: StoreState | null = null;
+  /** This connection's count of changed rows when `cached` was read (part of its generation). */
+  private cachedChanges = -1;
   /** When the other connections' commits were last looked for (performance.now()). */
   private checkedAt = -Infinity;
 
@@ -177,7 +177,7 @@ export class Store {
     const now = performance.now();
     if (cached !== null && now - this.checkedAt < OTHERS_RECHECK_MS && !this.db.inTransaction) {
       // Looking for other connections' commits costs a read of the WAL index; our own count is free.
-      if ((this.changesQuery.values() as number[][])[0]![0] === cached.totalChanges) return cached;
+      if ((this.changesQuery.values() as number[][])[0]![0] === this.cachedChanges) return cached;
     }
     const [dataVersion, totalChanges] = (this.generationQuery.values() as number[][])[0]!;
     this.checkedAt = now;
@@ -186,7 +186,6 @@ export class Store {
     const meta = new Map(this.metaQuery.values() as Array<[string, string]>);
     const state: StoreState = {
       generation,
-      totalChanges: totalChanges!,
       datasetId: meta.get("dataset_id") ?? "",
       version: Number(meta.get("version") ?? 0),
       sample: meta.get("sample") === "1",
@@ -195,6 +194,7 @@ export class Store {
       follows: meta.get(FOLLOW_META_KEY) ?? null,
     };
     this.cached = state;
+    this.cachedChanges = totalChanges!;
     return state;
   }
 
