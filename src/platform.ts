@@ -31,8 +31,14 @@ function readOrNull(path: string): string | null {
   }
 }
 
-/** This boot's id on Linux (a new one after every reboot); null elsewhere. */
-export const bootId: string | null = process.platform === "linux" ? (readOrNull("/proc/sys/kernel/random/boot_id")?.trim() ?? null) : null;
+let linuxBootId: string | null | undefined;
+
+/** This boot's id on Linux (a new one after every reboot), read when first asked for; null elsewhere. */
+export function bootId(platform: Platform = process.platform): string | null {
+  if (platform !== "linux") return null;
+  if (linuxBootId === undefined) linuxBootId = readOrNull("/proc/sys/kernel/random/boot_id")?.trim() ?? null;
+  return linuxBootId;
+}
 
 /**
  * Which process a pid is, for good, so that a reused pid (also after a reboot) names another process:
@@ -48,14 +54,16 @@ export function processStart(pid: number, platform: Platform = process.platform)
 
 function linuxProcessStart(pid: number): string | null {
   const stat = readOrNull(`/proc/${pid}/stat`);
-  if (stat === null || bootId === null) return null;
+  const boot = bootId("linux");
+  if (stat === null || boot === null) return null;
   // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
   const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  return start ? `${bootId}/${start}` : null;
+  return start ? `${boot}/${start}` : null;
 }
 
-/** The pid namespace (Linux): pids of two containers on one host are only comparable within one. */
-export function pidNamespace(): string | null {
+/** The pid namespace (Linux): pids of two containers on one host are only comparable within one; null elsewhere. */
+export function pidNamespace(platform: Platform = process.platform): string | null {
+  if (platform !== "linux") return null;
   try {
     return readlinkSync("/proc/self/ns/pid");
   } catch {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bootId, createPrivateFile, foreignPath, hasDriveLetter, processAlive, processStart, readableByOthers, stopSignals } from "../src/platform";
+import { bootId, createPrivateFile, foreignPath, hasDriveLetter, pidNamespace, processAlive, processStart, readableByOthers, stopSignals } from "../src/platform";
 import { tempDir } from "./support/tmp";
 
 /**
@@ -25,14 +25,15 @@ describe("processes", () => {
   });
 
   test("processStart on Linux: boot id and start, stable for a process, another for another process, null when gone", async () => {
-    expect(bootId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(bootId("linux")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(bootId()).toBe(bootId("linux"));
     const own = processStart(process.pid, "linux");
-    expect(own).toStartWith(`${bootId}/`);
+    expect(own).toStartWith(`${bootId("linux")}/`);
     expect(processStart(process.pid, "linux")).toBe(own);
     const child = Bun.spawn(["sleep", "30"]);
     try {
       const other = processStart(child.pid, "linux");
-      expect(other).toStartWith(`${bootId}/`);
+      expect(other).toStartWith(`${bootId("linux")}/`);
       expect(other).not.toBe(own);
     } finally {
       child.kill();
@@ -44,6 +45,17 @@ describe("processes", () => {
   test("processStart where the platform cannot tell: null (Windows' kernel32 is not here, macOS has no /proc)", () => {
     expect(processStart(process.pid, "win32")).toBeNull();
     expect(processStart(process.pid, "darwin")).toBeNull();
+  });
+
+  test("pidNamespace on Linux: this process's pid namespace; elsewhere null, as is bootId", () => {
+    const ns = pidNamespace("linux");
+    expect(ns).toMatch(/^pid:\[\d+\]$/);
+    expect(ns).toBe(readlinkSync(`/proc/${process.pid}/ns/pid`));
+    expect(pidNamespace()).toBe(ns);
+    for (const platform of ["win32", "darwin"] as const) {
+      expect(pidNamespace(platform)).toBeNull();
+      expect(bootId(platform)).toBeNull();
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import { Store } from "../store/db";
 import { dryRunSync, runSync } from "../sync/run";
 import { fileSource } from "../upstream/files";
 import { fhirSource } from "../upstream/fhirSource";
-import { upstreamFromConfig } from "../upstream/fromSettings";
+import { maxPageBytes, upstreamFromConfig } from "../upstream/fromSettings";
 import type { FetchProgress, Source } from "../upstream/source";
 import { EXIT, OPTIONS, type CliContext, type Command } from "./context";
 import { dryRunSummary, runSummary } from "./summary";
@@ -80,7 +80,7 @@ export const importCommand: Command = {
   run(ctx) {
     const paths = ctx.args.positionals.slice(1);
     if (paths.length === 0) throw new UsageError("nompd import needs at least one PATH: a Bundle file (JSON or NDJSON) or a folder of them.");
-    return syncWith(ctx, fileSource(paths, { maxBytes: ctx.config.settings.maxPageMib * 1024 * 1024 }), "import");
+    return syncWith(ctx, fileSource(paths, { maxBytes: maxPageBytes(ctx.config.settings) }), "import");
   },
 };
 

@@ -18,14 +18,14 @@ export const SKIP_WRONG_TYPE = "wrong resourceType";
 export const SKIP_NO_KEY = "no identifier[0].value";
 export const SKIP_DUPLICATE = "duplicate identifier[0].value (first kept)";
 /** Deeper than any FHIR resource is: such a value cannot be stored or served safely. */
-export const MAX_DEPTH = 100;
-export const SKIP_TOO_DEEP = `nested deeper than ${MAX_DEPTH} levels`;
+const MAX_DEPTH = 100;
+const SKIP_TOO_DEEP = `nested deeper than ${MAX_DEPTH} levels`;
 
 /**
  * Whether objects and arrays nest deeper than `limit`. The walk descends at most `limit` + 1 levels, so
  * a hostile value cannot overflow the stack; it allocates nothing, since it visits every resource.
  */
-export function deeperThan(value: unknown, limit: number): boolean {
+function deeperThan(value: unknown, limit: number): boolean {
   return nestsDeeper(value, 1, limit);
 }
 

@@ -24,9 +24,9 @@ function indications(ra: Obj): CodeableConcept[] {
 }
 
 /** RegulatedAuthorization → ReimbursementGroup. The caller has checked the business key; `tally` counts fallbacks. */
-export function toReimbursementGroup(ra: Obj, id: string, tally?: Fallbacks): ReimbursementGroup {
+export function toReimbursementGroup(ra: Obj, id: string, tally: Fallbacks): ReimbursementGroup {
   const numbers = articleNumbers(ra);
-  if (numbers.length === 0 && tally) tally.reimbursementWithoutArticleNumbers++;
+  if (numbers.length === 0) tally.reimbursementWithoutArticleNumbers++;
   return {
     id,
     legalBasis: legalBasis(ra),

@@ -18,7 +18,7 @@ import type { Fallbacks } from "./fallbacks";
 import { medicines } from "./medicines";
 import type { TreatmentAlternative, TreatmentGroup } from "../models";
 
-export const RHF_SYSTEM = "urn:oid:2.16.578.1.12.4.1.102";
+const RHF_SYSTEM = "urn:oid:2.16.578.1.12.4.1.102";
 
 /** What a treatment alternative needs of its ActivityDefinition: read once, the resource itself not kept. */
 export interface ActivityFacts {
@@ -57,10 +57,10 @@ export class ActivityIndex {
   }
 }
 
-function diseaseGroup(pd: Obj, tally?: Fallbacks): string | null {
+function diseaseGroup(pd: Obj, tally: Fallbacks): string | null {
   for (const ext of extensionsMatching(pd, "diseaseGroup")) {
     if (typeof ext.valueString === "string") {
-      if (tally) tally.diseaseGroup.extension++;
+      tally.diseaseGroup.extension++;
       return ext.valueString;
     }
   }
@@ -68,16 +68,16 @@ function diseaseGroup(pd: Obj, tally?: Fallbacks): string | null {
     if (!isObj(type)) continue;
     const text = str(type.text);
     if (text !== null) {
-      if (tally) tally.diseaseGroup.typeText++;
+      tally.diseaseGroup.typeText++;
       return text;
     }
     const first = asArray(type.coding)[0];
     if (isObj(first) && typeof first.display === "string") {
-      if (tally) tally.diseaseGroup.typeCodingDisplay++;
+      tally.diseaseGroup.typeCodingDisplay++;
       return first.display;
     }
   }
-  if (tally) tally.diseaseGroup.none++;
+  tally.diseaseGroup.none++;
   return null;
 }
 
@@ -105,15 +105,15 @@ function indications(pd: Obj): CodeableConcept[] {
   return out;
 }
 
-function rankOf(action: Obj, position: number, tally?: Fallbacks): number {
+function rankOf(action: Obj, position: number, tally: Fallbacks): number {
   for (const ext of extensionsMatching(action, "rank")) {
     const n = extensionNumber(ext);
     if (n !== null) {
-      if (tally) tally.rank.extension++;
+      tally.rank.extension++;
       return n;
     }
   }
-  if (tally) tally.rank.position++;
+  tally.rank.position++;
   return position;
 }
 
@@ -136,7 +136,7 @@ interface PendingAction {
 }
 
 /** The part of a PlanDefinition's conversion that needs no ActivityDefinition. The caller has checked the business key. */
-export function readPlanDefinition(pd: Obj, id: string, tally?: Fallbacks): PendingTreatmentGroup {
+export function readPlanDefinition(pd: Obj, id: string, tally: Fallbacks): PendingTreatmentGroup {
   const actions: PendingAction[] = [];
   // The fallback rank is the 1-based position in action[] as sent, entries that are not objects included.
   asArray(pd.action).forEach((action, i) => {
@@ -159,10 +159,10 @@ export function readPlanDefinition(pd: Obj, id: string, tally?: Fallbacks): Pend
 }
 
 /** The treatment group of a pending one, its actions resolved to their ActivityDefinitions. */
-export function completeTreatmentGroup(pending: PendingTreatmentGroup, activities: ActivityIndex, tally?: Fallbacks): TreatmentGroup {
+export function completeTreatmentGroup(pending: PendingTreatmentGroup, activities: ActivityIndex, tally: Fallbacks): TreatmentGroup {
   const alternatives: TreatmentAlternative[] = pending.actions.map((action) => {
     const ad = action.canonical !== null ? activities.resolve(action.canonical) : null;
-    if (!ad && tally) tally.unresolvedCanonicals++;
+    if (!ad) tally.unresolvedCanonicals++;
     return {
       rank: action.rank,
       treatmentId: ad?.treatmentId ?? action.canonical,
@@ -172,12 +172,4 @@ export function completeTreatmentGroup(pending: PendingTreatmentGroup, activitie
     };
   });
   return { ...pending.group, treatmentAlternatives: alternatives };
-}
-
-/**
- * PlanDefinition (+ its ActivityDefinitions) → TreatmentGroup. The caller has checked the business key.
- * `tally`, when given, counts the fallbacks taken (the result does not depend on it).
- */
-export function toTreatmentGroup(pd: Obj, id: string, activities: ActivityIndex, tally?: Fallbacks): TreatmentGroup {
-  return completeTreatmentGroup(readPlanDefinition(pd, id, tally), activities, tally);
 }

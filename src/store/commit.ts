@@ -2,9 +2,8 @@ import type { Database } from "bun:sqlite";
 import type { Collection } from "../collections";
 import { ConflictError, GuardError } from "../errors";
 import type { CollectionCounts } from "../models";
+import { readMeta, writeMeta } from "./meta";
 import { isoSeconds } from "./time";
-
-export { contentHash } from "./staging";
 
 export type { CollectionCounts };
 
@@ -14,20 +13,21 @@ export function emptyCounts(): CollectionCounts {
 
 export type ChangeCounts = Pick<CollectionCounts, "added" | "changed" | "deleted" | "revived" | "unchanged">;
 
-export interface CommitOptions {
+export interface PreviewOptions {
   /** Largest share (0..1) of a collection's live documents that one sync may delete unless forced. */
   maxDeleteShare: number;
   force: boolean;
+  /** What is committed is the embedded sample dataset (marked as such everywhere it is served). */
+  sample?: boolean;
+}
+
+export interface CommitOptions extends PreviewOptions {
   runId: number | null;
   now?: Date;
   /** Checked inside the write transaction: throws when this sync no longer holds the sync lock. */
   assertLockHeld?: () => void;
-  /** What is committed is the embedded sample dataset (marked as such everywhere it is served). */
-  sample?: boolean;
   /** Keep history of only the newest N dataset versions (null: all). */
   keepVersions?: number | null;
-  /** Decide everything, write nothing: the transaction is rolled back at its end. */
-  dryRun?: boolean;
   /** Runs inside the write transaction with the result, so that the run record commits with the data. */
   record?: (result: CommitResult) => void;
 }
@@ -42,8 +42,20 @@ export interface CommitResult {
   replacedSample: boolean;
 }
 
+/** What a commit of the staged documents would do, decided from one snapshot; nothing is written. */
+export interface Preview {
+  /** The dataset version the decision was read at. */
+  previousVersion: number;
+  /** The version the commit would make: null when it would change nothing, or the guard stops it. */
+  version: number | null;
+  /** Per collection; when the guard stops the commit, what its error records. */
+  counts: Record<string, ChangeCounts>;
+  /** The mass-deletion guard's verdict when it would stop the commit, else null. */
+  guard: GuardError | null;
+}
+
 /** The mass-deletion guard's verdict, as the error that stops the sync. */
-export function guardError(collection: string, wouldDelete: number, live: number, maxShare: number, counts: Record<string, ChangeCounts>): GuardError {
+function guardError(collection: string, wouldDelete: number, live: number, maxShare: number, counts: Record<string, ChangeCounts>): GuardError {
   return new GuardError(
     `Sync stopped by the mass-deletion guard: it would delete ${wouldDelete} of ${live} live ${collection} ` +
       `documents (${Math.round((wouldDelete / live) * 100)}%, more than the allowed ${Math.round(maxShare * 100)}%). ` +
@@ -53,17 +65,93 @@ export function guardError(collection: string, wouldDelete: number, live: number
   );
 }
 
-class DryRunRollback extends Error {
-  constructor(readonly result: CommitResult) {
-    super("dry run");
-  }
-}
-
 // A staged document and the stored one, side by side (LEFT JOIN: no stored one for a new document).
 // document_state covers what the comparison reads, so the rows that carry content are not visited.
 const STAGED_VS_STORED = `FROM temp.staging s LEFT JOIN main.document AS d INDEXED BY document_state ON d.collection = s.collection AND d.id = s.id WHERE s.collection = ?1`;
 const WANTS_WRITE = `(d.id IS NULL OR d.is_deleted = 1 OR d.hash <> s.hash)`;
 const GONE = `d.collection = ?1 AND d.is_deleted = 0 AND NOT EXISTS (SELECT 1 FROM temp.staging s WHERE s.collection = d.collection AND s.id = d.id)`;
+
+/** Steps 1 and 2 of a commit: what it would do, and the guard's verdict. Only reads. */
+interface Decision {
+  previousVersion: number;
+  replacedSample: boolean;
+  counts: Record<string, ChangeCounts>;
+  /** Whether the commit makes a new version. */
+  writes: boolean;
+  guard: GuardError | null;
+}
+
+function decide(db: Database, collections: readonly Collection[], options: PreviewOptions): Decision {
+  const q = {
+    staged: db.query("SELECT count(*) AS n FROM temp.staging WHERE collection = ?"),
+    live: db.query("SELECT count(*) AS n FROM main.document WHERE collection = ? AND is_deleted = 0"),
+    compare: db.query(
+      `SELECT count(*) AS staged, coalesce(sum(d.id IS NULL), 0) AS added, coalesce(sum(d.is_deleted = 1), 0) AS revived,
+              coalesce(sum(d.is_deleted = 0 AND d.hash <> s.hash), 0) AS changed ${STAGED_VS_STORED}`,
+    ),
+    gone: db.query(`SELECT count(*) AS live, coalesce(sum(NOT EXISTS (SELECT 1 FROM temp.staging s WHERE s.collection = d.collection AND s.id = d.id)), 0) AS deleted FROM main.document d WHERE d.collection = ?1 AND d.is_deleted = 0`),
+  };
+  const previousVersion = Number(readMeta(db, "version") ?? 0);
+  if (options.sample && previousVersion !== 0) {
+    // Another process filled the database since the caller looked: the sample never goes over data.
+    throw new ConflictError("The database is no longer empty (another process synced into it), so the sample dataset is not loaded.");
+  }
+  const counts: Record<string, ChangeCounts> = {};
+  if (!options.sample && readMeta(db, "sample") === "1") {
+    // The sample goes entirely, so every staged document is added and nothing is compared; not
+    // counted by the guard either, but an empty answer must not replace it.
+    for (const collection of collections) {
+      const staged = (q.staged.get(collection) as { n: number }).n;
+      if (!options.force && staged === 0 && (q.live.get(collection) as { n: number }).n > 0) {
+        const guard = new GuardError(
+          `Sync stopped by the mass-deletion guard: it would replace the sample dataset with no ${collection} at all. ` +
+            `Nothing was written. If upstream really has none, run the sync again with --force (HTTP: ?force=true).`,
+          {},
+        );
+        return { previousVersion, replacedSample: true, counts, writes: false, guard };
+      }
+      counts[collection] = { added: staged, changed: 0, deleted: 0, revived: 0, unchanged: 0 };
+    }
+    return { previousVersion, replacedSample: true, counts, writes: true, guard: null };
+  }
+
+  // 1. Compare with what is stored.
+  let changes = 0;
+  const live: Record<string, number> = {};
+  for (const collection of collections) {
+    const c = q.compare.get(collection) as { staged: number; added: number; revived: number; changed: number };
+    const g = q.gone.get(collection) as { live: number; deleted: number };
+    const unchanged = c.staged - c.added - c.revived - c.changed;
+    counts[collection] = { added: c.added, changed: c.changed, deleted: g.deleted, revived: c.revived, unchanged };
+    live[collection] = g.live;
+    changes += c.added + c.changed + c.revived + g.deleted;
+  }
+  // 2. The mass-deletion guard, for every collection.
+  if (!options.force) {
+    for (const collection of collections) {
+      const { deleted } = counts[collection]!;
+      const n = live[collection]!;
+      if (n > 0 && deleted / n > options.maxDeleteShare) {
+        return { previousVersion, replacedSample: false, counts, writes: false, guard: guardError(collection, deleted, n, options.maxDeleteShare, counts) };
+      }
+    }
+  }
+  return { previousVersion, replacedSample: false, counts, writes: changes > 0, guard: null };
+}
+
+/**
+ * What committing the staged documents would do (a dry run): decided as commitStaged decides, in one
+ * read transaction, so the version and the counts are of the same snapshot. It writes nothing and
+ * takes no write lock, so a sync committing meanwhile neither waits for it nor is disturbed by it.
+ */
+export function previewStaged(db: Database, collections: readonly Collection[], options: PreviewOptions): Preview {
+  return db
+    .transaction((): Preview => {
+      const { previousVersion, counts, writes, guard } = decide(db, collections, options);
+      return { previousVersion, version: writes ? previousVersion + 1 : null, counts: guard?.counts ?? counts, guard };
+    })
+    .deferred();
+}
 
 /**
  * Commits what a sync staged, for the given collections, as one transaction (BEGIN IMMEDIATE …
@@ -81,13 +169,6 @@ const GONE = `d.collection = ?1 AND d.is_deleted = 0 AND NOT EXISTS (SELECT 1 FR
 export function commitStaged(db: Database, collections: readonly Collection[], options: CommitOptions): CommitResult {
   const lastChanged = isoSeconds(options.now);
   const q = {
-    meta: db.query("SELECT value FROM meta WHERE key = ?"),
-    setMeta: db.query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"),
-    compare: db.query(
-      `SELECT count(*) AS staged, coalesce(sum(d.id IS NULL), 0) AS added, coalesce(sum(d.is_deleted = 1), 0) AS revived,
-              coalesce(sum(d.is_deleted = 0 AND d.hash <> s.hash), 0) AS changed ${STAGED_VS_STORED}`,
-    ),
-    gone: db.query(`SELECT count(*) AS live, coalesce(sum(NOT EXISTS (SELECT 1 FROM temp.staging s WHERE s.collection = d.collection AND s.id = d.id)), 0) AS deleted FROM main.document d WHERE d.collection = ?1 AND d.is_deleted = 0`),
     historyOfWrites: db.query(
       `INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
        SELECT s.collection, s.id, ?2, ?3, 0, s.hash, s.content ${STAGED_VS_STORED} AND ${WANTS_WRITE}`,
@@ -104,122 +185,73 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
          version = excluded.version, last_changed = excluded.last_changed, is_deleted = 0,
          hash = excluded.hash, content = excluded.content`,
     ),
-    addVersion: db.query("INSERT INTO dataset_version (version, created_at, run_id, counts) VALUES (?, ?, ?, ?)"),
   };
-  const meta = (key: string) => (q.meta.get(key) as { value: string } | null)?.value ?? null;
 
-  const run = db.transaction((): CommitResult => {
-    options.assertLockHeld?.();
-    const previousVersion = Number(meta("version") ?? 0);
-    const version = previousVersion + 1;
-    if (options.sample && previousVersion !== 0) {
-      // Another process filled the database since the caller looked: the sample never goes over data.
-      throw new ConflictError("The database is no longer empty (another process synced into it), so the sample dataset is not loaded.");
-    }
-    const replacedSample = !options.sample && meta("sample") === "1";
-    if (replacedSample && !options.force) {
-      // Not counted by the guard (the sample goes entirely), but an empty answer must not replace it either.
-      for (const collection of collections) {
-        const staged = (q.compare.get(collection) as { staged: number }).staged;
-        const live = (q.gone.get(collection) as { live: number }).live;
-        if (staged === 0 && live > 0) {
-          throw new GuardError(
-            `Sync stopped by the mass-deletion guard: it would replace the sample dataset with no ${collection} at all. ` +
-              `Nothing was written. If upstream really has none, run the sync again with --force (HTTP: ?force=true).`,
-            {},
-          );
-        }
+  return db
+    .transaction((): CommitResult => {
+      options.assertLockHeld?.();
+      const { previousVersion, replacedSample, counts, writes, guard } = decide(db, collections, options);
+      if (guard) throw guard;
+      if (!writes) {
+        const result: CommitResult = { version: null, previousVersion, lastChanged, counts, replacedSample };
+        options.record?.(result);
+        return result;
       }
-    }
-    if (replacedSample) {
-      // The sample goes entirely: no tombstone of an invented ranking stays in a real dataset.
-      db.exec("DELETE FROM document; DELETE FROM document_history; DELETE FROM dataset_version;");
-    }
-    const counts: Record<string, ChangeCounts> = {};
-    let changes = 0;
 
-    // 1. Compare with what is stored; nothing is written yet.
-    const live: Record<string, number> = {};
-    for (const collection of collections) {
-      const c = q.compare.get(collection) as { staged: number; added: number; revived: number; changed: number };
-      const g = q.gone.get(collection) as { live: number; deleted: number };
-      const unchanged = c.staged - c.added - c.revived - c.changed;
-      counts[collection] = { added: c.added, changed: c.changed, deleted: g.deleted, revived: c.revived, unchanged };
-      live[collection] = g.live;
-      changes += c.added + c.changed + c.revived + g.deleted;
-    }
-    // 2. The mass-deletion guard, for every collection, before anything is written.
-    if (!options.force) {
+      // 3. Write the new version. History rows first: they compare against the stored rows as they were.
+      const version = previousVersion + 1;
+      // No tombstone of an invented ranking stays in a real dataset.
+      if (replacedSample) db.exec("DELETE FROM document; DELETE FROM document_history; DELETE FROM dataset_version;");
       for (const collection of collections) {
-        const { deleted } = counts[collection]!;
-        const n = live[collection]!;
-        if (n > 0 && deleted / n > options.maxDeleteShare) throw guardError(collection, deleted, n, options.maxDeleteShare, counts);
+        q.historyOfWrites.run(collection, version, lastChanged);
+        q.historyOfDeletes.run(collection, version, lastChanged);
+        q.markDeleted.run(collection, version, lastChanged);
+        q.upsert.run(collection, version, lastChanged);
       }
-    }
-    if (changes === 0 && !replacedSample) {
-      const result: CommitResult = { version: null, previousVersion, lastChanged, counts, replacedSample };
-      if (options.dryRun) throw new DryRunRollback(result);
+      addVersion(db, version, lastChanged, options.runId, counts);
+      writeMeta(db, "version", version);
+      if (options.sample) writeMeta(db, "sample", "1");
+      if (replacedSample) {
+        writeMeta(db, "sample", "0");
+        writeMeta(db, "dataset_id", crypto.randomUUID());
+        // Clients at a sample version must start over; the new dataset's history begins here.
+        writeMeta(db, "diff_floor", version);
+        writeMeta(db, "oldest_version", version);
+      }
+      if (options.keepVersions != null) prune(db, version - options.keepVersions + 1);
+      const result: CommitResult = { version, previousVersion, lastChanged, counts, replacedSample };
       options.record?.(result);
       return result;
-    }
+    })
+    .immediate();
+}
 
-    // 3. Write the new version. History rows first: they compare against the stored rows as they were.
-    for (const collection of collections) {
-      q.historyOfWrites.run(collection, version, lastChanged);
-      q.historyOfDeletes.run(collection, version, lastChanged);
-      q.markDeleted.run(collection, version, lastChanged);
-      q.upsert.run(collection, version, lastChanged);
-    }
-    const changed = Object.fromEntries(Object.entries(counts).map(([c, { unchanged: _, ...n }]) => [c, n]));
-    q.addVersion.run(version, lastChanged, options.runId, JSON.stringify(changed));
-    q.setMeta.run("version", String(version));
-    if (options.sample) q.setMeta.run("sample", "1");
-    if (replacedSample) {
-      q.setMeta.run("sample", "0");
-      q.setMeta.run("dataset_id", crypto.randomUUID());
-      // Clients at a sample version must start over; the new dataset's history begins here.
-      q.setMeta.run("diff_floor", String(version));
-      q.setMeta.run("oldest_version", String(version));
-    }
-    if (options.keepVersions != null) prune(db, version - options.keepVersions + 1);
-    const result: CommitResult = { version, previousVersion, lastChanged, counts, replacedSample };
-    if (options.dryRun) throw new DryRunRollback(result);
-    options.record?.(result);
-    return result;
-  });
-
-  try {
-    return run.immediate();
-  } catch (err) {
-    if (err instanceof DryRunRollback) return err.result;
-    throw err;
-  }
+/** A dataset version's record, with what it changed per collection (the unchanged counts are not kept). */
+export function addVersion(db: Database, version: number, createdAt: string, runId: number | null, counts: Record<string, ChangeCounts>): void {
+  const changed = Object.fromEntries(Object.entries(counts).map(([c, { unchanged: _, ...n }]) => [c, n]));
+  db.query("INSERT OR REPLACE INTO dataset_version (version, created_at, run_id, counts) VALUES (?, ?, ?, ?)").run(version, createdAt, runId, JSON.stringify(changed));
 }
 
 /**
- * Forgets what happened before dataset version `oldest`, in the sync's transaction: history rows and
- * version records older than it (each document keeps the row that gives its state at `oldest`), run
- * records older than the run that made it, and documents deleted before it. Diffs from before
- * `oldest − 1` and asOfVersion before `oldest` are refused from then on (they would miss what was
- * forgotten), as a Kubernetes watch from a compacted revision is.
+ * Keeps the newest versions from `oldest` on, in the sync's transaction: forgets what came before (see
+ * forgetBefore) and the run records older than the run that made `oldest`.
  */
 function prune(db: Database, oldest: number): void {
-  const current = Number((db.query("SELECT value FROM meta WHERE key = 'oldest_version'").get() as { value: string } | null)?.value ?? 0);
-  if (oldest <= 1 || oldest <= current) return;
-  forgetDocumentsBefore(db, oldest);
+  if (oldest <= 1 || oldest <= Number(readMeta(db, "oldest_version") ?? 0)) return;
   const firstKeptRun = (db.query("SELECT run_id FROM dataset_version WHERE version = ?").get(oldest) as { run_id: number | null } | null)?.run_id ?? null;
-  db.query("DELETE FROM dataset_version WHERE version < ?").run(oldest);
+  forgetBefore(db, oldest);
   if (firstKeptRun !== null) db.query("DELETE FROM sync_run WHERE id < ?").run(firstKeptRun);
-  const floor = Number((db.query("SELECT value FROM meta WHERE key = 'diff_floor'").get() as { value: string } | null)?.value ?? 0);
-  db.query("INSERT OR REPLACE INTO meta (key, value) VALUES ('oldest_version', ?), ('diff_floor', ?)").run(String(oldest), String(Math.max(floor, oldest - 1)));
 }
 
 /**
- * The documents' part of pruning: history rows superseded before `oldest`, and documents (with their
- * history) whose last change before `oldest` was their deletion. A replica applies the same to mirror
- * its primary's pruning (src/store/replica.ts).
+ * Forgets what happened before dataset version `oldest`, in the caller's transaction: history rows
+ * superseded before it (each document keeps the row that gives its state at `oldest`), documents (with
+ * their history) whose last change before it was their deletion, and version records older than it.
+ * Diffs from before `oldest − 1` and asOfVersion before `oldest` are refused from then on (they would
+ * miss what was forgotten), as a Kubernetes watch from a compacted revision is. A sync prunes with it;
+ * a replica mirrors its primary's pruning with it (src/store/replica.ts).
  */
-export function forgetDocumentsBefore(db: Database, oldest: number): void {
+export function forgetBefore(db: Database, oldest: number): void {
   db.query(
     `DELETE FROM document_history AS h WHERE h.version < ?1 AND EXISTS (
        SELECT 1 FROM document_history n WHERE n.collection = h.collection AND n.id = h.id AND n.version > h.version AND n.version <= ?1)`,
@@ -229,4 +261,7 @@ export function forgetDocumentsBefore(db: Database, oldest: number): void {
     `DELETE FROM document_history AS h WHERE h.version < ?1 AND h.is_deleted = 1`,
   ).run(oldest);
   db.query(`DELETE FROM document WHERE is_deleted = 1 AND version < ?1`).run(oldest);
+  db.query("DELETE FROM dataset_version WHERE version < ?").run(oldest);
+  writeMeta(db, "oldest_version", Math.max(Number(readMeta(db, "oldest_version") ?? 0), oldest));
+  writeMeta(db, "diff_floor", Math.max(Number(readMeta(db, "diff_floor") ?? 0), oldest - 1));
 }

@@ -4,9 +4,10 @@ import { dirname, resolve } from "node:path";
 import type { Collection } from "../collections";
 import { StoreError } from "../errors";
 import { createPrivateFile } from "../platform";
-import { commitStaged, type CommitOptions, type CommitResult } from "./commit";
+import { commitStaged, previewStaged, type CommitOptions, type CommitResult, type Preview, type PreviewOptions } from "./commit";
 import { Documents } from "./documents";
 import { Keys } from "./keys";
+import { readMeta } from "./meta";
 import { busy, isBusy } from "./busy";
 import { BUSY_TIMEOUT_MS, checkSchema, migrate } from "./migrations";
 import { FOLLOW_META_KEY, Replica } from "./replica";
@@ -31,8 +32,6 @@ export const OTHERS_RECHECK_MS = 1;
  */
 export interface StoreState {
   generation: string;
-  /** This connection's count of changed rows when the state was read (part of `generation`). */
-  totalChanges: number;
   datasetId: string;
   version: number;
   /** The embedded sample dataset is what is stored (never real data). */
@@ -75,6 +74,8 @@ export class Store {
   private readonly changesQuery;
   private readonly metaQuery;
   private cached: StoreState | null = null;
+  /** This connection's count of changed rows when `cached` was read (part of its generation). */
+  private cachedChanges = -1;
   /** When the other connections' commits were last looked for (performance.now()). */
   private checkedAt = -Infinity;
 
@@ -176,7 +177,7 @@ export class Store {
     const now = performance.now();
     if (cached !== null && now - this.checkedAt < OTHERS_RECHECK_MS && !this.db.inTransaction) {
       // Looking for other connections' commits costs a read of the WAL index; our own count is free.
-      if ((this.changesQuery.values() as number[][])[0]![0] === cached.totalChanges) return cached;
+      if ((this.changesQuery.values() as number[][])[0]![0] === this.cachedChanges) return cached;
     }
     const [dataVersion, totalChanges] = (this.generationQuery.values() as number[][])[0]!;
     this.checkedAt = now;
@@ -185,7 +186,6 @@ export class Store {
     const meta = new Map(this.metaQuery.values() as Array<[string, string]>);
     const state: StoreState = {
       generation,
-      totalChanges: totalChanges!,
       datasetId: meta.get("dataset_id") ?? "",
       version: Number(meta.get("version") ?? 0),
       sample: meta.get("sample") === "1",
@@ -194,6 +194,7 @@ export class Store {
       follows: meta.get(FOLLOW_META_KEY) ?? null,
     };
     this.cached = state;
+    this.cachedChanges = totalChanges!;
     return state;
   }
 
@@ -252,6 +253,11 @@ export class Store {
     return new Staging(this.db, replacing);
   }
 
+  /** What committing what a dry run staged would do; writes nothing (see previewStaged). */
+  preview(collections: readonly Collection[], options: PreviewOptions): Preview {
+    return previewStaged(this.db, collections, options);
+  }
+
   /** Commits what a sync staged as one new dataset version (see commitStaged). */
   commit(collections: readonly Collection[], options: CommitOptions): CommitResult {
     return commitStaged(this.db, collections, options);
@@ -273,6 +279,6 @@ function createPrivate(path: string): void {
 
 /** A new file's dataset id and version 0; a file that has them is only read (no write, no wait). */
 function ensureDatasetId(db: Database): void {
-  if (db.query("SELECT 1 FROM meta WHERE key = 'dataset_id'").get()) return;
+  if (readMeta(db, "dataset_id") !== null) return;
   db.query("INSERT OR IGNORE INTO meta (key, value) VALUES ('dataset_id', ?), ('version', '0')").run(crypto.randomUUID());
 }

@@ -22,7 +22,7 @@ export interface StoredKey {
 }
 
 /** A new key: 32 random bytes, base64url, with a recognisable prefix (so it can be found in a leak scan). */
-export function generateKey(): string {
+function generateKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   return "nompd_" + Buffer.from(bytes).toString("base64url");
 }

@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { StoreError } from "../errors";
-import { changeText, contentHash } from "./staging";
+import { RAW_COLLECTIONS } from "../collections";
+import { documentHash } from "./staging";
 
 /**
  * Numbered schema migrations. `PRAGMA user_version` holds the number of the last one applied; each runs
@@ -111,11 +112,15 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database) => void)> = [
   `,
   // 6: a raw resource's change is told without meta.versionId and meta.lastUpdated (see changeText):
   // the stored hashes follow that rule, so that the first sync after the upgrade makes no version for it.
+  // Only raw resources whose text names "meta" can hash otherwise now; one row at a time, in rowid order
+  // (NOT INDEXED: the UPDATE changes a column of the document_state index).
   (db) => {
-    const rows = db.query("SELECT rowid, collection, content, hash FROM document").all() as Array<{ rowid: number; collection: string; content: string; hash: string }>;
+    const rows = db
+      .query(`SELECT rowid, collection, content, hash FROM document NOT INDEXED WHERE collection IN (${RAW_COLLECTIONS.map(() => "?").join(", ")}) AND content LIKE '%"meta"%'`)
+      .iterate(...RAW_COLLECTIONS) as IterableIterator<{ rowid: number; collection: string; content: string; hash: string }>;
     const update = db.query("UPDATE document SET hash = ? WHERE rowid = ?");
     for (const row of rows) {
-      const hash = contentHash(changeText(row.collection, row.content));
+      const hash = documentHash(row.collection, row.content);
       if (hash !== row.hash) update.run(hash, row.rowid);
     }
   },

@@ -1,9 +1,9 @@
 import type { Database } from "bun:sqlite";
 import { ALL_COLLECTIONS, type Collection } from "../collections";
 import { SourceError, UsageError } from "../errors";
-import type { ChangeCounts } from "./commit";
-import { forgetDocumentsBefore } from "./commit";
-import { changeText, contentHash } from "./staging";
+import { addVersion, forgetBefore, type ChangeCounts } from "./commit";
+import { readMeta, writeMeta } from "./meta";
+import { documentHash } from "./staging";
 import { isoSeconds } from "./time";
 
 /**
@@ -116,7 +116,7 @@ export class ReplicaStaging {
       for (const item of items) {
         // The same hash a sync computes, so that a later sync comparing with these rows (there is none on
         // a replica, but the column means the same everywhere) reads them right.
-        const hash = contentHash(changeText(collection, item.content));
+        const hash = documentHash(collection, item.content);
         this.insert.run(collection, item.id, item.version, item.lastChanged, item.isDeleted ? 1 : 0, hash, item.content);
       }
     })();
@@ -133,16 +133,10 @@ export class Replica {
 
   constructor(private readonly db: Database) {
     this.q = {
-      meta: db.query("SELECT value FROM meta WHERE key = ?"),
-      setMeta: db.query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"),
       deleteMeta: db.query("DELETE FROM meta WHERE key = ?"),
       follow: db.query("SELECT key, value FROM meta WHERE key LIKE 'follow\\_%' ESCAPE '\\'"),
       holds: db.query("SELECT 1 FROM dataset_version WHERE version = ?"),
     };
-  }
-
-  private meta(key: string): string | null {
-    return (this.q.meta.get(key) as { value: string } | null)?.value ?? null;
   }
 
   /** What the database notes about following, or null when it follows nobody. */
@@ -170,9 +164,9 @@ export class Replica {
   follow(shownUrl: string): void {
     this.db
       .transaction(() => {
-        const follows = this.meta(KEYS.primary);
-        const version = Number(this.meta("version") ?? 0);
-        const sample = this.meta("sample") === "1";
+        const follows = readMeta(this.db, KEYS.primary);
+        const version = Number(readMeta(this.db, "version") ?? 0);
+        const sample = readMeta(this.db, "sample") === "1";
         if (follows === null && version > 0 && !sample) {
           throw new UsageError(
             `This database holds data of its own (dataset version ${version}); following ${shownUrl} would replace it. ` +
@@ -180,7 +174,7 @@ export class Replica {
           );
         }
         if (follows !== shownUrl) {
-          this.q.setMeta.run(KEYS.primary, shownUrl);
+          writeMeta(this.db, KEYS.primary, shownUrl);
           // What was noted about another primary does not hold for this one.
           for (const key of [KEYS.unreachableSince, KEYS.lastError, KEYS.caughtUpAt]) this.q.deleteMeta.run(key);
         }
@@ -192,9 +186,9 @@ export class Replica {
   noteContact(primaryVersion: number, caughtUp: boolean, at: Date = new Date()): void {
     const time = isoSeconds(at);
     this.db.transaction(() => {
-      this.q.setMeta.run(KEYS.primaryVersion, String(primaryVersion));
-      this.q.setMeta.run(KEYS.lastContact, time);
-      if (caughtUp) this.q.setMeta.run(KEYS.caughtUpAt, time);
+      writeMeta(this.db, KEYS.primaryVersion, primaryVersion);
+      writeMeta(this.db, KEYS.lastContact, time);
+      if (caughtUp) writeMeta(this.db, KEYS.caughtUpAt, time);
       this.q.deleteMeta.run(KEYS.unreachableSince);
       this.q.deleteMeta.run(KEYS.lastError);
     })();
@@ -203,8 +197,8 @@ export class Replica {
   /** The primary did not answer, or answered an error: noted from the first failure in a row on. */
   noteFailure(message: string, at: Date = new Date()): void {
     this.db.transaction(() => {
-      if (this.meta(KEYS.unreachableSince) === null) this.q.setMeta.run(KEYS.unreachableSince, isoSeconds(at));
-      this.q.setMeta.run(KEYS.lastError, message);
+      if (readMeta(this.db, KEYS.unreachableSince) === null) writeMeta(this.db, KEYS.unreachableSince, isoSeconds(at));
+      writeMeta(this.db, KEYS.lastError, message);
     })();
   }
 
@@ -233,8 +227,8 @@ export class Replica {
     const db = this.db;
     return db
       .transaction((): ApplyResult => {
-        const datasetId = this.meta("dataset_id");
-        const version = Number(this.meta("version") ?? 0);
+        const datasetId = readMeta(db, "dataset_id");
+        const version = Number(readMeta(db, "version") ?? 0);
         if (base !== null && (datasetId !== target.datasetId || version !== base)) {
           return { applied: false, reason: `the database moved to ${datasetId}@${version} while the replica fetched from ${target.datasetId}@${base}` };
         }
@@ -258,27 +252,23 @@ export class Replica {
              is_deleted = excluded.is_deleted, hash = excluded.hash, content = excluded.content`,
         );
         if (target.version > 0 && (base === null || target.version > base)) {
-          db.query("INSERT OR REPLACE INTO dataset_version (version, created_at, run_id, counts) VALUES (?, ?, NULL, ?)").run(target.version, at, JSON.stringify(Object.fromEntries(Object.entries(counts).map(([c, { unchanged: _, ...n }]) => [c, n]))));
+          addVersion(db, target.version, at, null, counts);
         }
-        const set = (key: string, value: string | number) => this.q.setMeta.run(key, String(value));
-        set("dataset_id", target.datasetId);
-        set("version", target.version);
-        set("sample", target.sample ? "1" : "0");
+        writeMeta(db, "dataset_id", target.datasetId);
+        writeMeta(db, "version", target.version);
+        writeMeta(db, "sample", target.sample ? "1" : "0");
         if (base === null) {
-          set("diff_floor", target.diffFloor);
-          set("oldest_version", target.version);
-        } else if (target.diffFloor > Number(this.meta("diff_floor") ?? 0)) {
+          writeMeta(db, "diff_floor", target.diffFloor);
+          writeMeta(db, "oldest_version", target.version);
+        } else if (target.diffFloor > Number(readMeta(db, "diff_floor") ?? 0)) {
           // The primary pruned its history: forget the same, so that old diffs are refused here too and
           // the tombstones it forgot are not served from here.
-          forgetDocumentsBefore(db, target.diffFloor + 1);
-          db.query("DELETE FROM dataset_version WHERE version <= ?").run(target.diffFloor);
-          set("diff_floor", target.diffFloor);
-          set("oldest_version", Math.max(Number(this.meta("oldest_version") ?? 0), target.diffFloor + 1));
+          forgetBefore(db, target.diffFloor + 1);
         }
-        set(KEYS.primaryVersion, target.version);
-        set(KEYS.lastContact, at);
-        set(KEYS.caughtUpAt, at);
-        set(KEYS.appliedAt, at);
+        writeMeta(db, KEYS.primaryVersion, target.version);
+        writeMeta(db, KEYS.lastContact, at);
+        writeMeta(db, KEYS.caughtUpAt, at);
+        writeMeta(db, KEYS.appliedAt, at);
         this.q.deleteMeta.run(KEYS.unreachableSince);
         this.q.deleteMeta.run(KEYS.lastError);
         return { applied: true, counts };

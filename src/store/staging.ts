@@ -2,8 +2,16 @@ import { isRawCollection, type Collection } from "../collections";
 import { isObj } from "../fhir/read";
 import type { Database } from "bun:sqlite";
 
-export function contentHash(json: string): string {
+function contentHash(json: string): string {
   return Bun.SHA256.hash(json, "hex") as string;
+}
+
+/**
+ * The hash stored with a document, which tells whether it changed: of its change text (see
+ * changeText). `parsed`: the content as an object, when the caller has it (saves parsing it again).
+ */
+export function documentHash(collection: string, json: string, parsed?: unknown): string {
+  return contentHash(changeText(collection, json, parsed));
 }
 
 /**
@@ -11,7 +19,7 @@ export function contentHash(json: string): string {
  * without meta.versionId and meta.lastUpdated: an upstream that rewrites only those (say, on every
  * export) has changed nothing a reader uses, so it makes no new version.
  */
-export function changeText(collection: string, json: string, parsed?: unknown): string {
+function changeText(collection: string, json: string, parsed?: unknown): string {
   if (!isRawCollection(collection) || !json.includes('"meta"')) return json;
   const content = parsed ?? JSON.parse(json);
   const meta = isObj(content) ? content.meta : undefined;
@@ -59,7 +67,7 @@ export class Staging {
    * `parsed`: the content as an object, when the caller has it (saves parsing it again).
    */
   put(collection: Collection, id: string, json: string, parsed?: unknown): void {
-    this.pending.push([collection, id, json, changeText(collection, json, parsed)]);
+    this.pending.push([collection, id, json, documentHash(collection, json, parsed)]);
     if (this.pending.length >= 1000) this.flush();
   }
 
@@ -68,8 +76,7 @@ export class Staging {
     const rows = this.pending;
     this.pending = [];
     this.db.transaction(() => {
-      for (const [collection, id, json, hashed] of rows) {
-        const hash = contentHash(hashed);
+      for (const [collection, id, json, hash] of rows) {
         (this.keepContent ? this.insert : this.insertUnlessStored).run(collection, id, hash, json);
       }
     })();

@@ -33,16 +33,19 @@ export class LockLostError extends NompdError {
 /** A lock not renewed for this long is stale, unless its holder is known to be alive (see stale()). */
 export const DEFAULT_LEASE_MS = 5 * 60_000;
 
-/** Who takes the lock: this process, or (in tests) a stand-in for a process elsewhere. */
-export interface LockIdentity {
+/** Who takes the lock: this process, as the lock row names it. */
+interface Identity {
   pid: number;
   host: string;
   pidNs: string | null;
   processStart: string | null;
 }
 
-export function thisProcess(): LockIdentity {
-  return { pid: process.pid, host: hostname(), pidNs: pidNamespace(), processStart: processStart(process.pid) };
+let identity: Identity | undefined;
+
+/** This process, read once when a lock is first taken or looked at (not at start-up). */
+function thisProcess(): Identity {
+  return (identity ??= { pid: process.pid, host: hostname(), pidNs: pidNamespace(), processStart: processStart(process.pid) });
 }
 
 interface LockRow extends LockHolder {
@@ -75,7 +78,6 @@ export class SyncLock {
     private readonly db: Database,
     private readonly path: string,
     private readonly leaseMs = DEFAULT_LEASE_MS,
-    private readonly identity: LockIdentity = thisProcess(),
   ) {
     this.q = {
       row: db.query("SELECT pid, host, trigger, started_at, process_start, renewed_at, token, pid_ns FROM sync_lock WHERE id = 1"),
@@ -85,13 +87,12 @@ export class SyncLock {
       renew: db.query("UPDATE sync_lock SET renewed_at = ? WHERE id = 1 AND token = ?"),
       release: db.query("DELETE FROM sync_lock WHERE id = 1 AND token = ?"),
       token: db.query("SELECT token FROM sync_lock WHERE id = 1"),
-
     };
   }
 
   /** Takes the lock or throws SyncAlreadyRunningError. */
   acquire(trigger: string): HeldLock {
-    const me = this.identity;
+    const me = thisProcess();
     const token = crypto.randomUUID();
     try {
       this.db
@@ -147,7 +148,7 @@ export class SyncLock {
    * renewed for the lease is stale; a holder that comes back after that finds its token gone.
    */
   private stale(row: LockRow): boolean {
-    const me = this.identity;
+    const me = thisProcess();
     // A lock written without a pid namespace (an older nompd) is compared by host alone.
     if (row.host === me.host && (row.pid_ns === null || row.pid_ns === me.pidNs)) {
       if (!processAlive(row.pid)) return true;

@@ -165,41 +165,33 @@ export async function runSync(store: Store, source: Source, options: SyncOptions
 export type { DryRunReport };
 
 /**
- * Everything a sync does except writing: fetch, convert, compare and the guard, in a transaction that
- * is rolled back. It takes no lock and leaves no run record (nothing of it is kept). A source that
- * fails is thrown (SourceError): there is nothing to report about the data then.
+ * Everything a sync does except writing: fetch, convert, compare and the guard. The comparison reads
+ * one snapshot in a read transaction; nothing is written to the database, no lock is taken and no run
+ * is recorded. A source that fails is thrown (SourceError): there is nothing to report about the data then.
  */
 export async function dryRunSync(store: Store, source: Source, options: Omit<SyncOptions, "trigger" | "now">): Promise<DryRunReport> {
   refuseOnReplica(store);
   const counts = newCounts();
-  const state = store.state();
-  // Every document's content is staged: without the lock, a sync may change what is stored before this
-  // compares with it, and a document staged as unchanged would then have nothing to compare.
-  const staging = store.staging(true);
+  // Staged as a sync stages: the comparison needs only the hashes, never the content.
+  const staging = store.staging();
   const check = () => {
     if (options.signal?.aborted) throw new ShutdownError();
   };
   try {
     const { ignored, fallbacks } = await stageAll(staging, source, counts, { onProgress: options.onProgress, stop: options.signal }, check);
-    const report = (outcome: DryRunReport["outcome"], version: number | null, guard: string | null): DryRunReport => ({
+    const preview = store.preview(ALL_COLLECTIONS, { maxDeleteShare: options.maxDeleteShare, force: options.force, sample: options.sample ?? false });
+    for (const [c, n] of Object.entries(preview.counts)) Object.assign(counts[c]!, n);
+    return {
       dryRun: true,
-      outcome,
-      currentVersion: state.version,
-      wouldBeVersion: version,
+      outcome: preview.guard ? "stopped_by_guard" : preview.version === null ? "no_changes" : "would_succeed",
+      // The version the comparison was made with, whatever a sync committed while this one fetched.
+      currentVersion: preview.previousVersion,
+      wouldBeVersion: preview.version,
       counts,
       fallbacks,
-      guard,
+      guard: preview.guard?.message ?? null,
       ignored,
-    });
-    try {
-      const result = store.commit(ALL_COLLECTIONS, { maxDeleteShare: options.maxDeleteShare, force: options.force, runId: null, sample: options.sample ?? false, dryRun: true });
-      for (const [c, n] of Object.entries(result.counts)) Object.assign(counts[c]!, n);
-      return report(result.version === null ? "no_changes" : "would_succeed", result.version, null);
-    } catch (err) {
-      if (!(err instanceof GuardError)) throw err;
-      for (const [c, n] of Object.entries(err.counts)) Object.assign(counts[c]!, n);
-      return report("stopped_by_guard", null, err.message);
-    }
+    };
   } finally {
     staging.clear();
   }

@@ -1,11 +1,12 @@
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync, type Stats } from "node:fs";
 import { extname, join } from "node:path";
 import { SourceError } from "../errors";
 import { collect, type Ignored } from "./bundles";
+import { pageLimit } from "./fromSettings";
 import type { ResourceSink, Source, SourceResult } from "./source";
 
 /** The file's text, or a SourceError naming it: bytes that are not UTF-8 are refused, never replaced. */
-export function decodeUtf8(bytes: Uint8Array, where: string): string {
+function decodeUtf8(bytes: Uint8Array, where: string): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
@@ -30,7 +31,13 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   return bytes.length;
 }
 
-function expand(path: string): string[] {
+interface FoundFile {
+  file: string;
+  stat: Stats;
+}
+
+/** A path's files: the path itself, or a folder's *.json and *.ndjson files; each with its stat. */
+function expand(path: string): FoundFile[] {
   let stat;
   try {
     stat = statSync(path);
@@ -41,27 +48,28 @@ function expand(path: string): string[] {
     return readdirSync(path)
       .filter((name) => [".json", ".ndjson"].includes(extname(name).toLowerCase()))
       .sort()
-      .map((name) => join(path, name));
+      .map((name) => join(path, name))
+      .map((file) => {
+        try {
+          return { file, stat: statSync(file) };
+        } catch (err) {
+          throw new SourceError(`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+        }
+      });
   }
-  return [path];
+  return [{ file: path, stat }];
 }
 
 /** A file to read, checked first: a regular file (a FIFO or device would block or never end), not too big. */
-function checkFile(file: string, maxBytes: number): void {
-  let stat;
-  try {
-    stat = statSync(file);
-  } catch (err) {
-    throw new SourceError(`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
-  }
+function checkFile({ file, stat }: FoundFile, maxBytes: number): void {
   if (!stat.isFile()) throw new SourceError(`${file} is not a regular file (a pipe, device or socket); give Bundle files or folders of them.`);
   if (stat.size > maxBytes) {
-    throw new SourceError(`${file} is ${Math.ceil(stat.size / 1048576)} MiB, more than the ${Math.floor(maxBytes / 1048576)} MiB allowed for one file. Split it, or raise --max-page-mib.`);
+    throw new SourceError(`${file} is ${Math.ceil(stat.size / 1048576)} MiB, more than ${pageLimit(maxBytes, "file")}. Split it, or raise the limit.`);
   }
 }
 
 /** Parses a file's text: one JSON document (Bundle or resource), or NDJSON (one per line). */
-export function collectText(text: string, where: string, sink: ResourceSink, ignored: Ignored): void {
+function collectText(text: string, where: string, sink: ResourceSink, ignored: Ignored): void {
   const trimmed = text.trim();
   if (trimmed === "") throw new SourceError(`${where} is empty; expected a FHIR Bundle (JSON) or resources as NDJSON.`);
   let whole: unknown;
@@ -102,7 +110,7 @@ export function fileSource(paths: string[], options: FileSourceOptions): Source 
       if (files.length === 0) throw new SourceError(`No .json or .ndjson files found in ${paths.join(", ")}.`);
       // Every file is checked before any is read: a wrong one fails the import at once.
       for (const file of files) checkFile(file, options.maxBytes);
-      for (const file of files) {
+      for (const { file } of files) {
         if (signal?.aborted) break;
         let bytes: Uint8Array;
         try {

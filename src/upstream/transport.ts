@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { X509Certificate } from "node:crypto";
 import { getCACertificates } from "node:tls";
 import { isUtf8 } from "node:buffer";
+import { pageLimit } from "./fromSettings";
 
 /**
  * How upstream requests leave this machine: through a proxy or directly, and which CAs their TLS trusts.
@@ -29,7 +30,7 @@ export function certificatesIn(text: string): string[] {
  * The system's roots (and Bun's bundled ones, and NODE_EXTRA_CA_CERTS) plus `extra`. A `tls.ca` given
  * to fetch replaces the roots it would use by default, so the defaults are listed again here.
  */
-export function trustedRoots(extra: readonly string[]): string[] {
+function trustedRoots(extra: readonly string[]): string[] {
   return [...new Set([...getCACertificates("default"), ...getCACertificates("system"), ...extra])];
 }
 
@@ -80,7 +81,7 @@ export class BodyRefused extends Error {
 async function guarded(response: Response, rules: BodyRules): Promise<Response> {
   const declared = Number(response.headers.get("content-length"));
   const limit = rules.maxBytes;
-  const tooLarge = () => new BodyRefused("too-large", `the answer is larger than the ${Math.floor(limit / 1048576)} MiB allowed for one page (--max-page-mib)`);
+  const tooLarge = () => new BodyRefused("too-large", `the answer is larger than ${pageLimit(limit, "page")}`);
   if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel();
     throw tooLarge();

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { GuardError, StoreError } from "../../src/errors";
 import { OTHERS_RECHECK_MS, Store } from "../../src/store/db";
 import { MIGRATIONS, SCHEMA_VERSION } from "../../src/store/migrations";
+import { documentHash } from "../../src/store/staging";
 import { commitDocs as commitDataset, sqlite } from "../support/db";
 import { tempDbPath, tempDir } from "../support/tmp";
 
@@ -50,6 +51,31 @@ describe("opening", () => {
     // Keys keep their records (a revoked one stays revoked), and gain their last use.
     expect(store.keys.list()).toEqual([{ name: "old", scope: "read", createdAt: "2025-01-01T00:00:00Z", revokedAt: "2025-02-01T00:00:00Z", lastUsedAt: null }]);
     store.close();
+  });
+
+  test("from schema 5: raw resources whose meta holds versionId or lastUpdated get the hash a sync now computes; nothing else changes", () => {
+    const path = tempDbPath(dir);
+    const old = new Database(path);
+    old.exec("PRAGMA application_id = 1313819984"); // "NOMP"
+    for (const step of MIGRATIONS.slice(0, 5)) old.exec(step as string);
+    old.exec("PRAGMA user_version = 5");
+    old.exec("INSERT INTO meta (key, value) VALUES ('dataset_id', 'old-dataset'), ('version', '1')");
+    const sha = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
+    const rows: Array<[string, string, string]> = [
+      ["PlanDefinition", "with-meta", JSON.stringify({ resourceType: "PlanDefinition", meta: { versionId: "7", lastUpdated: "2025-01-01T00:00:00Z", source: "fest" } })],
+      ["PlanDefinition", "without-meta", JSON.stringify({ resourceType: "PlanDefinition", name: "a" })],
+      ["ActivityDefinition", "meta-without-versions", JSON.stringify({ resourceType: "ActivityDefinition", meta: { source: "fest" } })],
+      ["treatmentGroup", "model", JSON.stringify({ id: "model", meta: { versionId: "7" } })],
+    ];
+    const insert = old.query("INSERT INTO document (collection, id, version, last_changed, is_deleted, hash, content) VALUES (?, ?, 1, '2025-01-01T00:00:00Z', 0, ?, ?)");
+    for (const [collection, id, content] of rows) insert.run(collection, id, sha(content), content);
+    old.close();
+    Store.open(path).close();
+    const hashes = new Map((sqlite(path).query("SELECT id, hash FROM document").all() as Array<{ id: string; hash: string }>).map((r) => [r.id, r.hash]));
+    const withMeta = JSON.parse(rows[0]![2]);
+    expect(hashes.get("with-meta")).toBe(sha(JSON.stringify({ ...withMeta, meta: { source: "fest" } })));
+    expect(hashes.get("with-meta")).toBe(documentHash("PlanDefinition", rows[0]![2]));
+    for (const [, id, content] of rows.slice(1)) expect([id, hashes.get(id)]).toEqual([id, sha(content)]);
   });
 
   test("a file from a newer nompd is refused with a clear message", () => {

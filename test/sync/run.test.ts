@@ -1,13 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Store } from "../../src/store/db";
 import { SyncAlreadyRunningError } from "../../src/errors";
 import { processStart } from "../../src/platform";
-import { runSync } from "../../src/sync/run";
+import { dryRunSync, runSync } from "../../src/sync/run";
 import { fileSource } from "../../src/upstream/files";
 import type { Source } from "../../src/upstream/source";
-import { smallDataset } from "../support/fhir";
+import { plan, smallDataset } from "../support/fhir";
 import { sqlite } from "../support/db";
 import { datasetSource } from "../support/source";
 import { tempDbPath, tempDir } from "../support/tmp";
@@ -71,6 +71,128 @@ describe("sync runs", () => {
     const forced = await runSync(store, datasetSource(dir, empty), { ...opts, force: true });
     expect(forced.run.status).toBe("succeeded");
     expect(store.documents.live("treatmentGroup")).toHaveLength(0);
+    store.close();
+  });
+});
+
+describe("dry runs", () => {
+  const dry = { force: false, maxDeleteShare: 0.5 };
+  const fileBytes = (path: string) => (existsSync(path) ? readFileSync(path) : null);
+
+  test("a dry run reports what a sync would do and writes nothing, also while another connection holds the write lock", async () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    await runSync(store, datasetSource(dir, smallDataset()), opts);
+    const changed = smallDataset();
+    changed.PlanDefinition.pop();
+    changed.RegulatedAuthorization[0] = { ...(changed.RegulatedAuthorization[0] as object), status: "retired" };
+    const writer = sqlite(path);
+    writer.exec("BEGIN IMMEDIATE");
+    const before = [fileBytes(path), fileBytes(`${path}-wal`)];
+    const report = await dryRunSync(store, datasetSource(dir, changed), dry);
+    expect([fileBytes(path), fileBytes(`${path}-wal`)]).toEqual(before);
+    writer.exec("ROLLBACK");
+    expect(report).toMatchObject({ dryRun: true, outcome: "would_succeed", currentVersion: 1, wouldBeVersion: 2, guard: null });
+    expect(report.counts.PlanDefinition).toMatchObject({ fetched: 3, added: 0, changed: 0, deleted: 1, unchanged: 3 });
+    expect(report.counts.RegulatedAuthorization).toMatchObject({ fetched: 6, changed: 1, unchanged: 5 });
+    expect(report.counts.treatmentGroup).toMatchObject({ fetched: 3, deleted: 1, unchanged: 3 });
+    expect(store.currentVersion()).toBe(1);
+    expect(store.runs.recent()).toHaveLength(1);
+    store.close();
+  });
+
+  test("no changes, and the guard's verdict with what the sync would delete", async () => {
+    const store = Store.open(tempDbPath(dir));
+    await runSync(store, datasetSource(dir, smallDataset()), opts);
+    const same = await dryRunSync(store, datasetSource(dir, smallDataset()), dry);
+    expect(same).toMatchObject({ outcome: "no_changes", currentVersion: 1, wouldBeVersion: null, guard: null });
+    expect(same.counts.treatmentGroup).toMatchObject({ fetched: 4, unchanged: 4, added: 0, changed: 0, deleted: 0 });
+    const empty = { PlanDefinition: [], ActivityDefinition: [], RegulatedAuthorization: [] };
+    const stopped = await dryRunSync(store, datasetSource(dir, empty), dry);
+    expect(stopped).toMatchObject({ outcome: "stopped_by_guard", currentVersion: 1, wouldBeVersion: null });
+    expect(stopped.guard).toContain("--force");
+    expect(stopped.counts.treatmentGroup).toMatchObject({ deleted: 4 });
+    const forced = await dryRunSync(store, datasetSource(dir, empty), { ...dry, force: true });
+    expect(forced).toMatchObject({ outcome: "would_succeed", wouldBeVersion: 2, guard: null });
+    expect(store.documents.live("treatmentGroup")).toHaveLength(4);
+    store.close();
+  });
+
+  test("a sync that commits while a dry run fetches: the report's current version is the one it compared with", async () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    await runSync(store, datasetSource(dir, smallDataset()), opts);
+    const other = Store.open(path);
+    const meanwhile: Source = {
+      async fetch(sink, progress, signal) {
+        expect((await runSync(other, datasetSource(dir, smallDataset(5)), opts)).run.version).toBe(2);
+        return datasetSource(dir, smallDataset(6)).fetch(sink, progress, signal);
+      },
+    };
+    const report = await dryRunSync(store, meanwhile, dry);
+    expect(report).toMatchObject({ outcome: "would_succeed", currentVersion: 2, wouldBeVersion: 3 });
+    // Compared with version 2 (five groups), not version 1 (four).
+    expect(report.counts.treatmentGroup).toMatchObject({ added: 1, unchanged: 5 });
+    other.close();
+    store.close();
+  });
+
+  test("into the sample: every document would be added, and an answer without a collection is stopped", async () => {
+    const store = Store.open(tempDbPath(dir));
+    await runSync(store, datasetSource(dir, smallDataset(4, 6)), { ...opts, sample: true });
+    const report = await dryRunSync(store, datasetSource(dir, smallDataset(4, 3)), dry);
+    expect(report).toMatchObject({ outcome: "would_succeed", currentVersion: 1, wouldBeVersion: 2 });
+    expect(report.counts.RegulatedAuthorization).toMatchObject({ added: 3, changed: 0, deleted: 0, unchanged: 0 });
+    expect(report.counts.treatmentGroup).toMatchObject({ added: 4, unchanged: 0 });
+    const stopped = await dryRunSync(store, datasetSource(dir, { ...smallDataset(), RegulatedAuthorization: [] }), dry);
+    expect(stopped).toMatchObject({ outcome: "stopped_by_guard", wouldBeVersion: null });
+    expect(stopped.guard).toContain("replace the sample dataset with no RegulatedAuthorization");
+    expect(store.state()).toMatchObject({ sample: true, version: 1 });
+    store.close();
+  });
+});
+
+describe("replacing the sample dataset", () => {
+  test("the first real sync replaces the sample whole: every document added, the sample's history gone, a new dataset id", async () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    const sample = await runSync(store, datasetSource(dir, smallDataset(4, 6)), { ...opts, sample: true });
+    expect(sample.run.version).toBe(1);
+    const sampleId = store.datasetId;
+    // Three groups of the sample come back unchanged, one is new; three authorizations of six remain.
+    const real = smallDataset(4, 3);
+    real.PlanDefinition[3] = plan("pd-real", "Ekte gruppe", { diseaseGroup: "MS", actions: ["ad-0"] });
+    const { run } = await runSync(store, datasetSource(dir, real), opts);
+    expect(run.status).toBe("succeeded");
+    expect(run.version).toBe(2);
+    expect(run.counts.PlanDefinition).toMatchObject({ added: 4, changed: 0, deleted: 0, revived: 0, unchanged: 0 });
+    expect(run.counts.RegulatedAuthorization).toMatchObject({ added: 3, changed: 0, deleted: 0, revived: 0, unchanged: 0 });
+    expect(run.counts.treatmentGroup).toMatchObject({ added: 4, changed: 0, deleted: 0, revived: 0, unchanged: 0 });
+    const state = store.state();
+    expect(state).toMatchObject({ sample: false, version: 2, diffFloor: 2, oldestVersion: 2 });
+    expect(state.datasetId).not.toBe(sampleId);
+    // Documents equal to the sample's are stored whole, and nothing of the sample is left.
+    const db = sqlite(path);
+    expect(db.query("SELECT count(*) AS n FROM document WHERE content IS NULL OR version <> 2").get()).toEqual({ n: 0 });
+    expect(db.query("SELECT DISTINCT version FROM document_history").all()).toEqual([{ version: 2 }]);
+    expect(db.query("SELECT version FROM dataset_version").all()).toEqual([{ version: 2 }]);
+    expect(store.documents.live("RegulatedAuthorization")).toHaveLength(3);
+    store.close();
+  });
+
+  test("an answer with none of a collection the sample has is stopped by the guard, and goes through with force", async () => {
+    const store = Store.open(tempDbPath(dir));
+    await runSync(store, datasetSource(dir, smallDataset()), { ...opts, sample: true });
+    const noAuthorizations = { ...smallDataset(), RegulatedAuthorization: [] };
+    const stopped = await runSync(store, datasetSource(dir, noAuthorizations), opts);
+    expect(stopped.failure).toBe("guard");
+    expect(stopped.run.error).toContain("replace the sample dataset with no RegulatedAuthorization");
+    expect(store.state()).toMatchObject({ sample: true, version: 1 });
+    const forced = await runSync(store, datasetSource(dir, noAuthorizations), { ...opts, force: true });
+    expect(forced.run.status).toBe("succeeded");
+    expect(forced.run.counts.RegulatedAuthorization).toMatchObject({ added: 0, deleted: 0 });
+    expect(store.state()).toMatchObject({ sample: false, version: 2 });
+    expect(store.documents.live("RegulatedAuthorization")).toHaveLength(0);
     store.close();
   });
 });
