@@ -7,7 +7,7 @@ import { runSync } from "../sync/run";
 import { nextRun } from "../sync/cron";
 import { syncSchedule } from "../sync/schedule";
 import { SyncService } from "../sync/service";
-import { shown } from "../upstream/fhirSource";
+import { shown } from "../upstream/shown";
 import { upstreamFromConfig } from "../upstream/fromSettings";
 import { sampleSource } from "../upstream/sample";
 import { EXIT, type CliContext, type Command } from "./context";

@@ -1,4 +1,4 @@
-import { shown } from "../upstream/fhirSource";
+import { shown } from "../upstream/shown";
 import { nextRun } from "../sync/cron";
 import { followReport } from "../follow/health";
 import { EXIT, OPTIONS, type Command } from "./context";

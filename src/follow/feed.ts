@@ -1,9 +1,9 @@
-import { listPath } from "../api/routes";
+import { listPath } from "../api/paths";
 import { isOutputCollection, type Collection } from "../collections";
 import { SourceError } from "../errors";
 import { businessKey, isObj } from "../fhir/read";
 import type { FeedItem } from "../store/replica";
-import { shown } from "../upstream/fhirSource";
+import { shown } from "../upstream/shown";
 
 /**
  * A primary's `sinceVersion` feeds, as a replica reads them: the same GET any client makes, with the

@@ -3,7 +3,7 @@ import { SourceError } from "../errors";
 import type { Logger } from "../log";
 import type { Store } from "../store/db";
 import type { FeedItem, ReplicaStaging, ReplicaTarget } from "../store/replica";
-import { shown } from "../upstream/fhirSource";
+import { shown } from "../upstream/shown";
 import { fetchFeed, StartOver, type FeedAnswer, type PrimaryOptions } from "./feed";
 
 /**

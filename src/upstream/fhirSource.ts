@@ -4,6 +4,7 @@ import { RAW, RAW_COLLECTIONS, type RawCollection } from "../collections";
 import { asArray, isObj } from "../fhir/read";
 import { SourceError } from "../errors";
 import type { ProxyChoice } from "./proxy";
+import { shown } from "./shown";
 import type { FetchProgress, ResourceSink, Source, SourceResult } from "./source";
 import { BodyRefused, tlsProblem, upstreamSession, withSession, type ExtraCa, type TlsProblem } from "./transport";
 
@@ -37,16 +38,6 @@ export interface UpstreamOptions {
 interface HttpFailure {
   response?: { status?: number };
   config?: { headers?: Headers };
-}
-
-/** The URL as safe to show: no user info, no query (page tokens are opaque but long). */
-export function shown(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}${u.search ? "?…" : ""}`;
-  } catch {
-    return "(unparseable URL)";
-  }
 }
 
 /**
