@@ -248,23 +248,6 @@ function exposure(path: string): string | null {
   }
 }
 
-/** The follow key from its environment variable, or from the file a setting names (the file wins). */
-function secretOf(fromEnv: string | undefined, file: string | null, fileFlag: string, what: string): string | null {
-  let key = fromEnv?.trim() || null;
-  if (file !== null) {
-    try {
-      key = readFileSync(file, "utf8").trim() || null;
-    } catch (err) {
-      throw new ConfigError(`Invalid setting ${fileFlag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
-    }
-    if (key === null) throw new ConfigError(`Invalid setting ${fileFlag}: ${file} is empty.`);
-  }
-  if (key !== null && !/^[\t\x20-\x7e\x80-\xff]+$/.test(key)) {
-    throw new ConfigError(`Invalid ${what}: it holds characters an HTTP header cannot carry, such as a line break inside it.`);
-  }
-  return key;
-}
-
 const byFlag = new Map<string, SettingDef>();
 for (const def of Object.values(SETTINGS) as SettingDef[]) {
   byFlag.set(def.flag, def);
@@ -319,7 +302,11 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
     throw new ConfigError("Invalid settings --follow and --sample: a replica serves its primary's data, never the sample. Drop --sample.");
   }
   const { upstreamApiKey, upstreamApiKeySource } = upstreamKey(s, env);
-  const followApiKey = secretOf(env.NOMPD_FOLLOW_API_KEY, s.followApiKeyFile, "--follow-api-key-file", "follow API key (NOMPD_FOLLOW_API_KEY or --follow-api-key-file)");
+  // The file wins over the environment variable.
+  const followApiKey = headerSafe(
+    s.followApiKeyFile !== null ? keyFromFile(s.followApiKeyFile, "--follow-api-key-file") : env.NOMPD_FOLLOW_API_KEY?.trim() || null,
+    "follow API key (NOMPD_FOLLOW_API_KEY or --follow-api-key-file)",
+  );
   const apiKeys = (env.NOMPD_API_KEYS ?? "")
     .split(",")
     .map((k) => k.trim())
@@ -340,34 +327,46 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
     const problem = file === null ? null : exposure(file);
     if (problem) warnings.push(`a secret is readable by others: ${problem}`);
   }
-  if (upstreamApiKey !== null && s.upstreamUrl !== null) {
-    const url = new URL(s.upstreamUrl);
-    if (url.protocol === "http:" && !isLoopback(url.hostname)) {
-      warnings.push(`the upstream API key is sent in clear over http:// to ${url.host}; anyone on the way can read it. Use an https:// --upstream-url.`);
-    }
-  }
-  if (followApiKey !== null && s.follow !== null) {
-    const url = new URL(s.follow);
-    if (url.protocol === "http:" && !isLoopback(url.hostname)) {
-      warnings.push(`the follow API key is sent in clear over http:// to ${url.host}; anyone on the way can read it. Use an https:// --follow URL.`);
-    }
+  const keysSent = [
+    { key: upstreamApiKey, to: s.upstreamUrl, what: "upstream API key", fix: "an https:// --upstream-url" },
+    { key: followApiKey, to: s.follow, what: "follow API key", fix: "an https:// --follow URL" },
+  ];
+  for (const { key, to, what, fix } of keysSent) {
+    if (key === null || to === null) continue;
+    const url = new URL(to);
+    if (url.protocol === "http:" && !isLoopback(url.hostname)) warnings.push(`the ${what} is sent in clear over http:// to ${url.host}; anyone on the way can read it. Use ${fix}.`);
   }
   return { settings: s, secrets: { upstreamApiKey, upstreamApiKeySource, followApiKey, apiKeys }, network: network(s, flags, env), warnings };
 }
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
+/** A key from the file a setting names, trimmed: a file that cannot be read, or holds nothing, is refused. */
+function keyFromFile(file: string, flag: string): string {
+  let key: string;
+  try {
+    key = readFileSync(file, "utf8").trim();
+  } catch (err) {
+    throw new ConfigError(`Invalid setting ${flag}: cannot read ${file} (${errno(err)}).`);
+  }
+  if (key === "") throw new ConfigError(`Invalid setting ${flag}: ${file} is empty.`);
+  return key;
+}
+
+/** The key, refused when an HTTP header cannot carry it; `what` names the key and where it came from. */
+function headerSafe(key: string | null, what: string): string | null {
+  if (key !== null && !/^[\t\x20-\x7e\x80-\xff]+$/.test(key)) {
+    throw new ConfigError(`Invalid ${what}: it holds characters an HTTP header cannot carry, such as a line break inside it.`);
+  }
+  return key;
+}
+
 /** The upstream key and where it came from: --upstream-api-key-file, else NOMPD_UPSTREAM_API_KEY, else the systemd credential. */
 function upstreamKey(s: Settings, env: Record<string, string | undefined>): Pick<Secrets, "upstreamApiKey" | "upstreamApiKeySource"> {
   let key: string | null = null;
   let source: string | null = null;
   if (s.upstreamApiKeyFile !== null) {
-    try {
-      key = readFileSync(s.upstreamApiKeyFile, "utf8").trim() || null;
-    } catch (err) {
-      throw new ConfigError(`Invalid setting --upstream-api-key-file: cannot read ${s.upstreamApiKeyFile} (${errno(err)}).`);
-    }
-    if (key === null) throw new ConfigError(`Invalid setting --upstream-api-key-file: ${s.upstreamApiKeyFile} is empty.`);
+    key = keyFromFile(s.upstreamApiKeyFile, "--upstream-api-key-file");
     source = `--upstream-api-key-file ${s.upstreamApiKeyFile}`;
   } else if (env.NOMPD_UPSTREAM_API_KEY?.trim()) {
     key = env.NOMPD_UPSTREAM_API_KEY.trim();
@@ -387,10 +386,7 @@ function upstreamKey(s: Settings, env: Record<string, string | undefined>): Pick
       source = `the credential ${UPSTREAM_KEY_CREDENTIAL}`;
     }
   }
-  if (key !== null && !/^[\t\x20-\x7e\x80-\xff]+$/.test(key)) {
-    throw new ConfigError(`Invalid upstream API key (${source}): it holds characters an HTTP header cannot carry, such as a line break inside it.`);
-  }
-  return { upstreamApiKey: key, upstreamApiKeySource: source };
+  return { upstreamApiKey: headerSafe(key, `upstream API key (${source})`), upstreamApiKeySource: source };
 }
 
 /** The first non-empty of `names` in the environment (curl's order: lower case first). */

@@ -105,4 +105,15 @@ describe("the upstream key", () => {
     writeFileSync(join(other, UPSTREAM_KEY_CREDENTIAL), "\n");
     expect(refused({}, { CREDENTIALS_DIRECTORY: other })).toContain("Invalid credential upstream-api-key");
   });
+
+  test("a key file that cannot be read or is empty, or a key with a line break, stops the program naming its source", () => {
+    const missing = join(dir, "missing.key");
+    expect(refused({ "--upstream-api-key-file": missing })).toBe(`Invalid setting --upstream-api-key-file: cannot read ${missing} (ENOENT).`);
+    const empty = join(dir, "empty-upstream.key");
+    writeFileSync(empty, " \n");
+    expect(refused({ "--upstream-api-key-file": empty })).toBe(`Invalid setting --upstream-api-key-file: ${empty} is empty.`);
+    expect(refused({}, { NOMPD_UPSTREAM_API_KEY: "a\nb" })).toBe(
+      "Invalid upstream API key (NOMPD_UPSTREAM_API_KEY): it holds characters an HTTP header cannot carry, such as a line break inside it.",
+    );
+  });
 });
