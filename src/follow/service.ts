@@ -10,8 +10,6 @@ export interface FollowJob {
   apiKey: string | null;
   /** Seconds each long poll may wait at the primary. */
   waitSeconds: number;
-  firstRetryMs?: number;
-  maxRetryMs?: number;
 }
 
 export type FollowCommand = { job: FollowJob } | { stop: true };
