@@ -122,7 +122,6 @@ export const serveCommand: Command = {
       access: settings.accessLog ? (entry) => ctx.out(JSON.stringify(entry)) : null,
       follow: replica ? { maxLagSeconds: settings.followMaxLag } : null,
     });
-    if (scheduled) app.use(syncSchedule(settings.syncCron, settings.syncTz, sync, ctx.log));
 
     try {
       app.listen({ hostname: settings.host, port: settings.port, ...tlsOptions(settings) });
@@ -136,6 +135,9 @@ export const serveCommand: Command = {
       }
       return EXIT.failed;
     }
+    // Only now: the schedule's job runs from the moment it is made, and app.stop() ends it, which a
+    // server that never listened does not reach.
+    if (scheduled) app.use(syncSchedule(settings.syncCron, settings.syncTz, sync, ctx.log));
     const server = app.server!;
     const follower = replica?.start(ctx.log) ?? null;
     const url = `${settings.tlsCert ? "https" : "http"}://${server.hostname}:${server.port}`;
