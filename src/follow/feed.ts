@@ -106,10 +106,13 @@ export async function fetchFeed(primary: PrimaryOptions, collection: Collection,
   const reader = new ItemReader(collection, where);
   const decoder = new TextDecoder();
   let batch: FeedItem[] = [];
+  let taking = false;
   const onItem = (item: FeedItem) => {
     batch.push(item);
     if (batch.length >= BATCH) {
+      taking = true;
       take(batch);
+      taking = false;
       batch = [];
     }
   };
@@ -117,6 +120,8 @@ export async function fetchFeed(primary: PrimaryOptions, collection: Collection,
     for await (const chunk of res.body as ReadableStream<Uint8Array>) reader.push(decoder.decode(chunk, { stream: true }), onItem);
     reader.push(decoder.decode(), onItem);
   } catch (err) {
+    // What `take` threw is this replica's own (its database), not the primary's: it passes as it is.
+    if (taking) throw err;
     return failed(err);
   }
   const currentVersion = reader.end();
