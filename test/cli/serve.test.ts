@@ -103,6 +103,22 @@ describe("who uses it", () => {
     expect(server.stdout() + server.stderr()).not.toContain(made.key);
   });
 
+  test("--access-log counts the bytes of the status page and its files too", async () => {
+    const server = await serveInProcess(["--db", join(dir, "access-page.db"), "--access-log"]);
+    const page = await fetch(`${server.url}/`, { headers: { "Accept-Encoding": "gzip" }, decompress: false } as RequestInit);
+    const pageBytes = (await page.arrayBuffer()).byteLength;
+    const script = /src="(\/ui\/[^"]+\.js)"/.exec(await (await fetch(`${server.url}/`)).text())![1]!;
+    const scriptBytes = (await (await fetch(server.url + script, { headers: { "Accept-Encoding": "br" }, decompress: false } as RequestInit)).arrayBuffer()).byteLength;
+    expect(await server.stop()).toBe(0);
+    const lines = server.stdout().trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.path, l.status, l.bytes])).toEqual([
+      ["/", 200, pageBytes],
+      ["/", 200, expect.any(Number)],
+      [script, 200, scriptBytes],
+    ]);
+    expect(scriptBytes).toBeGreaterThan(0);
+  });
+
   test("without --access-log nothing is written per request", async () => {
     const db = join(dir, "access.db");
     const server = await serveInProcess(["--db", db], { NOMPD_API_KEYS: "k".repeat(40) });
