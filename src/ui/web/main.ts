@@ -95,6 +95,10 @@ function App() {
   const [signed, setSigned] = useState<Signed | null>(null);
   const [checking, setChecking] = useState(session.key() !== null);
   const [message, setMessage] = useState<string | null>(null);
+  // The status fetched to check the key: the status view shows it rather than asking again at once.
+  // Kept for the first view only: a later visit to the status asks for a new one.
+  const [fresh, setFresh] = useState<Status | null>(null);
+  useEffect(() => setFresh(null), [signed]);
 
   const signOut = (why: string | null) => {
     session.clear();
@@ -109,6 +113,7 @@ function App() {
     api<Status>("/api/v1/status").then(
       (s) => {
         setSigned(signedOf(s));
+        setFresh(s);
         setChecking(false);
       },
       (err) => {
@@ -129,6 +134,7 @@ function App() {
     return html`<${SignIn} message=${message} onSignedIn=${(s: Status) => {
       setMessage(null);
       setSigned(signedOf(s));
+      setFresh(s);
       focusHeading();
     }} />`;
   }
@@ -138,7 +144,7 @@ function App() {
   const admin = signed.scope === "admin";
   const adminOnly = (view: unknown) => (admin ? view : html`<h1 tabindex="-1">Admin key needed</h1><p>This page needs a key with admin scope; you are signed in with a read key.</p>`);
   let view: unknown;
-  if (page === "status") view = html`<${StatusView} onStatus=${(s: Status) => setSigned(signedOf(s))} />`;
+  if (page === "status") view = html`<${StatusView} initial=${fresh} onStatus=${(s: Status) => setSigned(signedOf(s))} />`;
   else if (page === "versions" && route.length === 1) view = html`<${VersionsView} />`;
   else if (page === "versions" && route.length === 2 && /^\d+$/.test(route[1]!)) view = html`<${VersionView} version=${Number(route[1])} />`;
   else if (page === "versions" && route.length === 4 && /^\d+$/.test(route[1]!)) view = html`<${ItemChangeView} version=${Number(route[1])} collection=${route[2]} id=${route[3]} />`;
