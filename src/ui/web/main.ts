@@ -72,13 +72,14 @@ function SignIn({ message, onSignedIn }: { message: string | null; onSignedIn: (
   </main>`;
 }
 
-const NAV: Array<{ href: string; label: string; admin?: boolean; match: string }> = [
-  { href: "#/status", label: "Status", match: "status" },
-  { href: "#/versions", label: "Versions", match: "versions" },
-  { href: "#/treatment-groups", label: "Treatment groups", match: "treatment-groups" },
-  { href: "#/reimbursement-groups", label: "Reimbursement groups", match: "reimbursement-groups" },
-  { href: "#/keys", label: "Keys", admin: true, match: "keys" },
-  { href: "#/sync", label: "Sync now", admin: true, match: "sync" },
+/** The pages in the navigation, by the first part of their route (#/page). */
+const NAV: Array<{ page: string; label: string; admin?: boolean }> = [
+  { page: "status", label: "Status" },
+  { page: "versions", label: "Versions" },
+  { page: "treatment-groups", label: "Treatment groups" },
+  { page: "reimbursement-groups", label: "Reimbursement groups" },
+  { page: "keys", label: "Keys", admin: true },
+  { page: "sync", label: "Sync now", admin: true },
 ];
 
 const TITLES: Record<string, string> = {
@@ -165,7 +166,7 @@ function App() {
       <nav aria-label="Pages">
         <ul>
           ${NAV.filter((n) => !n.admin || admin).map(
-            (n) => html`<li key=${n.href}><a href=${n.href} aria-current=${page === n.match ? "page" : undefined}>${n.label}</a></li>`,
+            (n) => html`<li key=${n.page}><a href=${`#/${n.page}`} aria-current=${page === n.page ? "page" : undefined}>${n.label}</a></li>`,
           )}
         </ul>
       </nav>
