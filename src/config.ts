@@ -102,22 +102,16 @@ const filePath = z.string().min(1, "expected a file path").superRefine((v, ctx) 
 });
 
 /** A whole number from `min` to `max`, digits only. */
-const wholeNumber = (what: string, min: number, max: number) =>
-  z.preprocess(
-    stringOf,
-    z
-      .string()
-      .trim()
-      .regex(/^\d+$/, `expected ${what} from ${min} to ${max}`)
-      .transform(Number)
-      .pipe(z.number().min(min, `expected ${what} from ${min} to ${max}`).max(max, `expected ${what} from ${min} to ${max}`)),
-  );
+const wholeNumber = (what: string, min: number, max: number) => {
+  const range = `${what} from ${min} to ${max}`;
+  return z.preprocess(stringOf, digits(range).pipe(z.number().min(min, `expected ${range}`).max(max, `expected ${range}`)));
+};
 
 /** The same, or the word `none` (e.g. "all"), which reads as null. */
 const wholeNumberOr = (none: string, what: string, min: number, max: number) =>
   z.preprocess(
     (v) => (typeof v === "string" && v.trim().toLowerCase() === none ? null : v),
-    wholeNumber(what, min, max).nullable().or(z.null()),
+    wholeNumber(what, min, max).nullable(),
   );
 
 /**

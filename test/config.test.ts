@@ -117,3 +117,13 @@ describe("the upstream key", () => {
     );
   });
 });
+
+describe("--history-keep-versions", () => {
+  test("takes a number of versions or all; anything else is refused saying what is expected", () => {
+    expect(load({ "--history-keep-versions": "12" }).settings.historyKeepVersions).toBe(12);
+    expect(load({}, { NOMPD_HISTORY_KEEP_VERSIONS: " ALL " }).settings.historyKeepVersions).toBeNull();
+    for (const bad of ["none", "", "0", "1.5"]) {
+      expect(refused({ "--history-keep-versions": bad })).toBe(`Invalid setting --history-keep-versions (flag --history-keep-versions): "${bad}": expected a number of versions (or all) from 1 to 1000000.`);
+    }
+  });
+});
