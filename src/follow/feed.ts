@@ -46,7 +46,7 @@ export type FeedSink = (datasetId: string) => (items: FeedItem[]) => void;
 export class StartOver extends SourceError {}
 
 /** A request without an answer for this long is given up (and retried); a long poll gets its wait on top. */
-export const FEED_TIMEOUT_MS = 120_000;
+const FEED_TIMEOUT_MS = 120_000;
 const BATCH = 1000;
 
 function messageOf(body: string): string {

@@ -10,13 +10,13 @@ import { PreparedBody, sendJson } from "../api/http";
 import page from "./web/index.html";
 
 /** Where the page's assets are served: their names carry a hash of their content. */
-export const ASSET_PREFIX = "/ui/";
+const ASSET_PREFIX = "/ui/";
 
 /**
  * The page's only sources are this server: no inline script or style, no other origin, no plug-ins,
  * no framing. connect-src 'self' is the API it reads.
  */
-export const CONTENT_SECURITY_POLICY = [
+const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
