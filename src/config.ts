@@ -130,7 +130,7 @@ const duration = z.preprocess(
     .pipe(z.number().min(1, "expected at least 1s").max(365 * 86400, "expected at most 365d")),
 );
 
-interface SettingDef<S extends z.ZodType = z.ZodType> {
+export interface SettingDef<S extends z.ZodType = z.ZodType> {
   flag: string;
   env: string;
   /** A boolean flag takes no value; a `--no-x` form sets it false. */
@@ -226,6 +226,16 @@ export interface Config {
 /** Keys shorter than this are too easy to guess to guard health data. */
 export const MIN_API_KEY_LENGTH = 32;
 
+/**
+ * The keys read from the environment (or a file that a setting names), never from a flag: a flag shows
+ * in 'ps'. `refusedFlag` is the flag someone may try: it is refused, naming the way out.
+ */
+export const SECRETS = {
+  upstreamApiKey: { env: "NOMPD_UPSTREAM_API_KEY", refusedFlag: "--upstream-api-key", file: SETTINGS.upstreamApiKeyFile.flag, help: "upstream API key (never a flag: it would show in 'ps')" },
+  followApiKey: { env: "NOMPD_FOLLOW_API_KEY", refusedFlag: "--follow-api-key", file: SETTINGS.followApiKeyFile.flag, help: "a replica's key for its primary (never a flag: it would show in 'ps')" },
+  apiKeys: { env: "NOMPD_API_KEYS", refusedFlag: null, file: null, help: `extra read-scope API keys, comma-separated, each at least ${MIN_API_KEY_LENGTH} characters` },
+} as const;
+
 function isLoopback(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
   return h === "localhost" || h === "::1" || /^127\./.test(h);
@@ -297,18 +307,19 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
   }
   const { upstreamApiKey, upstreamApiKeySource } = upstreamKey(s, env);
   // The file wins over the environment variable.
+  const follow = SECRETS.followApiKey;
   const followApiKey = headerSafe(
-    s.followApiKeyFile !== null ? keyFromFile(s.followApiKeyFile, "--follow-api-key-file") : env.NOMPD_FOLLOW_API_KEY?.trim() || null,
-    "follow API key (NOMPD_FOLLOW_API_KEY or --follow-api-key-file)",
+    s.followApiKeyFile !== null ? keyFromFile(s.followApiKeyFile, follow.file) : env[follow.env]?.trim() || null,
+    `follow API key (${follow.env} or ${follow.file})`,
   );
-  const apiKeys = (env.NOMPD_API_KEYS ?? "")
+  const apiKeys = (env[SECRETS.apiKeys.env] ?? "")
     .split(",")
     .map((k) => k.trim())
     .filter((k) => k !== "");
   apiKeys.forEach((k, i) => {
     if (k.length < MIN_API_KEY_LENGTH) {
       throw new ConfigError(
-        `Invalid NOMPD_API_KEYS: key ${i + 1} has ${k.length} characters, fewer than ${MIN_API_KEY_LENGTH}; a short key is easy to guess. Use 'nompd keys create NAME' or a long random value (e.g. openssl rand -base64 32).`,
+        `Invalid ${SECRETS.apiKeys.env}: key ${i + 1} has ${k.length} characters, fewer than ${MIN_API_KEY_LENGTH}; a short key is easy to guess. Use 'nompd keys create NAME' or a long random value (e.g. openssl rand -base64 32).`,
       );
     }
   });
@@ -359,12 +370,13 @@ function headerSafe(key: string | null, what: string): string | null {
 function upstreamKey(s: Settings, env: Record<string, string | undefined>): Pick<Secrets, "upstreamApiKey" | "upstreamApiKeySource"> {
   let key: string | null = null;
   let source: string | null = null;
+  const { env: name, file } = SECRETS.upstreamApiKey;
   if (s.upstreamApiKeyFile !== null) {
-    key = keyFromFile(s.upstreamApiKeyFile, "--upstream-api-key-file");
-    source = `--upstream-api-key-file ${s.upstreamApiKeyFile}`;
-  } else if (env.NOMPD_UPSTREAM_API_KEY?.trim()) {
-    key = env.NOMPD_UPSTREAM_API_KEY.trim();
-    source = "NOMPD_UPSTREAM_API_KEY";
+    key = keyFromFile(s.upstreamApiKeyFile, file);
+    source = `${file} ${s.upstreamApiKeyFile}`;
+  } else if (env[name]?.trim()) {
+    key = env[name].trim();
+    source = name;
   } else if (env.CREDENTIALS_DIRECTORY) {
     // systemd's LoadCredential= puts the file there; a unit without that credential simply has none.
     const path = join(env.CREDENTIALS_DIRECTORY, UPSTREAM_KEY_CREDENTIAL);
