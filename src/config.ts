@@ -102,22 +102,16 @@ const filePath = z.string().min(1, "expected a file path").superRefine((v, ctx) 
 });
 
 /** A whole number from `min` to `max`, digits only. */
-const wholeNumber = (what: string, min: number, max: number) =>
-  z.preprocess(
-    stringOf,
-    z
-      .string()
-      .trim()
-      .regex(/^\d+$/, `expected ${what} from ${min} to ${max}`)
-      .transform(Number)
-      .pipe(z.number().min(min, `expected ${what} from ${min} to ${max}`).max(max, `expected ${what} from ${min} to ${max}`)),
-  );
+const wholeNumber = (what: string, min: number, max: number) => {
+  const range = `${what} from ${min} to ${max}`;
+  return z.preprocess(stringOf, digits(range).pipe(z.number().min(min, `expected ${range}`).max(max, `expected ${range}`)));
+};
 
 /** The same, or the word `none` (e.g. "all"), which reads as null. */
 const wholeNumberOr = (none: string, what: string, min: number, max: number) =>
   z.preprocess(
     (v) => (typeof v === "string" && v.trim().toLowerCase() === none ? null : v),
-    wholeNumber(what, min, max).nullable().or(z.null()),
+    wholeNumber(what, min, max).nullable(),
   );
 
 /**
@@ -136,7 +130,7 @@ const duration = z.preprocess(
     .pipe(z.number().min(1, "expected at least 1s").max(365 * 86400, "expected at most 365d")),
 );
 
-interface SettingDef<S extends z.ZodType = z.ZodType> {
+export interface SettingDef<S extends z.ZodType = z.ZodType> {
   flag: string;
   env: string;
   /** A boolean flag takes no value; a `--no-x` form sets it false. */
@@ -232,6 +226,16 @@ export interface Config {
 /** Keys shorter than this are too easy to guess to guard health data. */
 export const MIN_API_KEY_LENGTH = 32;
 
+/**
+ * The keys read from the environment (or a file that a setting names), never from a flag: a flag shows
+ * in 'ps'. `refusedFlag` is the flag someone may try: it is refused, naming the way out.
+ */
+export const SECRETS = {
+  upstreamApiKey: { env: "NOMPD_UPSTREAM_API_KEY", refusedFlag: "--upstream-api-key", file: SETTINGS.upstreamApiKeyFile.flag, help: "upstream API key (never a flag: it would show in 'ps')" },
+  followApiKey: { env: "NOMPD_FOLLOW_API_KEY", refusedFlag: "--follow-api-key", file: SETTINGS.followApiKeyFile.flag, help: "a replica's key for its primary (never a flag: it would show in 'ps')" },
+  apiKeys: { env: "NOMPD_API_KEYS", refusedFlag: null, file: null, help: `extra read-scope API keys, comma-separated, each at least ${MIN_API_KEY_LENGTH} characters` },
+} as const;
+
 function isLoopback(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
   return h === "localhost" || h === "::1" || /^127\./.test(h);
@@ -246,23 +250,6 @@ function exposure(path: string): string | null {
   } catch {
     return null;
   }
-}
-
-/** The follow key from its environment variable, or from the file a setting names (the file wins). */
-function secretOf(fromEnv: string | undefined, file: string | null, fileFlag: string, what: string): string | null {
-  let key = fromEnv?.trim() || null;
-  if (file !== null) {
-    try {
-      key = readFileSync(file, "utf8").trim() || null;
-    } catch (err) {
-      throw new ConfigError(`Invalid setting ${fileFlag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
-    }
-    if (key === null) throw new ConfigError(`Invalid setting ${fileFlag}: ${file} is empty.`);
-  }
-  if (key !== null && !/^[\t\x20-\x7e\x80-\xff]+$/.test(key)) {
-    throw new ConfigError(`Invalid ${what}: it holds characters an HTTP header cannot carry, such as a line break inside it.`);
-  }
-  return key;
 }
 
 const byFlag = new Map<string, SettingDef>();
@@ -319,15 +306,20 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
     throw new ConfigError("Invalid settings --follow and --sample: a replica serves its primary's data, never the sample. Drop --sample.");
   }
   const { upstreamApiKey, upstreamApiKeySource } = upstreamKey(s, env);
-  const followApiKey = secretOf(env.NOMPD_FOLLOW_API_KEY, s.followApiKeyFile, "--follow-api-key-file", "follow API key (NOMPD_FOLLOW_API_KEY or --follow-api-key-file)");
-  const apiKeys = (env.NOMPD_API_KEYS ?? "")
+  // The file wins over the environment variable.
+  const follow = SECRETS.followApiKey;
+  const followApiKey = headerSafe(
+    s.followApiKeyFile !== null ? keyFromFile(s.followApiKeyFile, follow.file) : env[follow.env]?.trim() || null,
+    `follow API key (${follow.env} or ${follow.file})`,
+  );
+  const apiKeys = (env[SECRETS.apiKeys.env] ?? "")
     .split(",")
     .map((k) => k.trim())
     .filter((k) => k !== "");
   apiKeys.forEach((k, i) => {
     if (k.length < MIN_API_KEY_LENGTH) {
       throw new ConfigError(
-        `Invalid NOMPD_API_KEYS: key ${i + 1} has ${k.length} characters, fewer than ${MIN_API_KEY_LENGTH}; a short key is easy to guess. Use 'nompd keys create NAME' or a long random value (e.g. openssl rand -base64 32).`,
+        `Invalid ${SECRETS.apiKeys.env}: key ${i + 1} has ${k.length} characters, fewer than ${MIN_API_KEY_LENGTH}; a short key is easy to guess. Use 'nompd keys create NAME' or a long random value (e.g. openssl rand -base64 32).`,
       );
     }
   });
@@ -340,38 +332,51 @@ export function loadConfig(flags: Map<string, string | true>, env: Record<string
     const problem = file === null ? null : exposure(file);
     if (problem) warnings.push(`a secret is readable by others: ${problem}`);
   }
-  if (upstreamApiKey !== null && s.upstreamUrl !== null) {
-    const url = new URL(s.upstreamUrl);
-    if (url.protocol === "http:" && !isLoopback(url.hostname)) {
-      warnings.push(`the upstream API key is sent in clear over http:// to ${url.host}; anyone on the way can read it. Use an https:// --upstream-url.`);
-    }
-  }
-  if (followApiKey !== null && s.follow !== null) {
-    const url = new URL(s.follow);
-    if (url.protocol === "http:" && !isLoopback(url.hostname)) {
-      warnings.push(`the follow API key is sent in clear over http:// to ${url.host}; anyone on the way can read it. Use an https:// --follow URL.`);
-    }
+  const keysSent = [
+    { key: upstreamApiKey, to: s.upstreamUrl, what: "upstream API key", fix: "an https:// --upstream-url" },
+    { key: followApiKey, to: s.follow, what: "follow API key", fix: "an https:// --follow URL" },
+  ];
+  for (const { key, to, what, fix } of keysSent) {
+    if (key === null || to === null) continue;
+    const url = new URL(to);
+    if (url.protocol === "http:" && !isLoopback(url.hostname)) warnings.push(`the ${what} is sent in clear over http:// to ${url.host}; anyone on the way can read it. Use ${fix}.`);
   }
   return { settings: s, secrets: { upstreamApiKey, upstreamApiKeySource, followApiKey, apiKeys }, network: network(s, flags, env), warnings };
 }
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
+/** A key from the file a setting names, trimmed: a file that cannot be read, or holds nothing, is refused. */
+function keyFromFile(file: string, flag: string): string {
+  let key: string;
+  try {
+    key = readFileSync(file, "utf8").trim();
+  } catch (err) {
+    throw new ConfigError(`Invalid setting ${flag}: cannot read ${file} (${errno(err)}).`);
+  }
+  if (key === "") throw new ConfigError(`Invalid setting ${flag}: ${file} is empty.`);
+  return key;
+}
+
+/** The key, refused when an HTTP header cannot carry it; `what` names the key and where it came from. */
+function headerSafe(key: string | null, what: string): string | null {
+  if (key !== null && !/^[\t\x20-\x7e\x80-\xff]+$/.test(key)) {
+    throw new ConfigError(`Invalid ${what}: it holds characters an HTTP header cannot carry, such as a line break inside it.`);
+  }
+  return key;
+}
+
 /** The upstream key and where it came from: --upstream-api-key-file, else NOMPD_UPSTREAM_API_KEY, else the systemd credential. */
 function upstreamKey(s: Settings, env: Record<string, string | undefined>): Pick<Secrets, "upstreamApiKey" | "upstreamApiKeySource"> {
   let key: string | null = null;
   let source: string | null = null;
+  const { env: name, file } = SECRETS.upstreamApiKey;
   if (s.upstreamApiKeyFile !== null) {
-    try {
-      key = readFileSync(s.upstreamApiKeyFile, "utf8").trim() || null;
-    } catch (err) {
-      throw new ConfigError(`Invalid setting --upstream-api-key-file: cannot read ${s.upstreamApiKeyFile} (${errno(err)}).`);
-    }
-    if (key === null) throw new ConfigError(`Invalid setting --upstream-api-key-file: ${s.upstreamApiKeyFile} is empty.`);
-    source = `--upstream-api-key-file ${s.upstreamApiKeyFile}`;
-  } else if (env.NOMPD_UPSTREAM_API_KEY?.trim()) {
-    key = env.NOMPD_UPSTREAM_API_KEY.trim();
-    source = "NOMPD_UPSTREAM_API_KEY";
+    key = keyFromFile(s.upstreamApiKeyFile, file);
+    source = `${file} ${s.upstreamApiKeyFile}`;
+  } else if (env[name]?.trim()) {
+    key = env[name].trim();
+    source = name;
   } else if (env.CREDENTIALS_DIRECTORY) {
     // systemd's LoadCredential= puts the file there; a unit without that credential simply has none.
     const path = join(env.CREDENTIALS_DIRECTORY, UPSTREAM_KEY_CREDENTIAL);
@@ -387,10 +392,7 @@ function upstreamKey(s: Settings, env: Record<string, string | undefined>): Pick
       source = `the credential ${UPSTREAM_KEY_CREDENTIAL}`;
     }
   }
-  if (key !== null && !/^[\t\x20-\x7e\x80-\xff]+$/.test(key)) {
-    throw new ConfigError(`Invalid upstream API key (${source}): it holds characters an HTTP header cannot carry, such as a line break inside it.`);
-  }
-  return { upstreamApiKey: key, upstreamApiKeySource: source };
+  return { upstreamApiKey: headerSafe(key, `upstream API key (${source})`), upstreamApiKeySource: source };
 }
 
 /** The first non-empty of `names` in the environment (curl's order: lower case first). */

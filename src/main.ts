@@ -41,7 +41,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     const command = COMMANDS.find((c) => c.name === name);
     if (!command) throw new UsageError(`Unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(", ")}. Run 'nompd --help'.`);
     for (const option of args.options.keys()) {
-      if (!Object.hasOwn(command.options, option) && !Object.hasOwn(GLOBAL_OPTIONS, option)) {
+      // --help and --version (GLOBAL_OPTIONS) were answered above.
+      if (!Object.hasOwn(command.options, option)) {
         throw new UsageError(`${option} is not an option of 'nompd ${command.name}'. Run 'nompd --help'.`);
       }
     }

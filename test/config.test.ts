@@ -105,4 +105,25 @@ describe("the upstream key", () => {
     writeFileSync(join(other, UPSTREAM_KEY_CREDENTIAL), "\n");
     expect(refused({}, { CREDENTIALS_DIRECTORY: other })).toContain("Invalid credential upstream-api-key");
   });
+
+  test("a key file that cannot be read or is empty, or a key with a line break, stops the program naming its source", () => {
+    const missing = join(dir, "missing.key");
+    expect(refused({ "--upstream-api-key-file": missing })).toBe(`Invalid setting --upstream-api-key-file: cannot read ${missing} (ENOENT).`);
+    const empty = join(dir, "empty-upstream.key");
+    writeFileSync(empty, " \n");
+    expect(refused({ "--upstream-api-key-file": empty })).toBe(`Invalid setting --upstream-api-key-file: ${empty} is empty.`);
+    expect(refused({}, { NOMPD_UPSTREAM_API_KEY: "a\nb" })).toBe(
+      "Invalid upstream API key (NOMPD_UPSTREAM_API_KEY): it holds characters an HTTP header cannot carry, such as a line break inside it.",
+    );
+  });
+});
+
+describe("--history-keep-versions", () => {
+  test("takes a number of versions or all; anything else is refused saying what is expected", () => {
+    expect(load({ "--history-keep-versions": "12" }).settings.historyKeepVersions).toBe(12);
+    expect(load({}, { NOMPD_HISTORY_KEEP_VERSIONS: " ALL " }).settings.historyKeepVersions).toBeNull();
+    for (const bad of ["none", "", "0", "1.5"]) {
+      expect(refused({ "--history-keep-versions": bad })).toBe(`Invalid setting --history-keep-versions (flag --history-keep-versions): "${bad}": expected a number of versions (or all) from 1 to 1000000.`);
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
 import { gzipSync } from "node:zlib";
-import { isRawCollection, OUTPUT, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection, type OutputCollection } from "../collections";
+import { OUTPUT, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection, type OutputCollection } from "../collections";
 import { NotFoundError, UsageError } from "../errors";
 import type { Logger } from "../log";
 import { DryRunReport, SyncRun } from "../models";
@@ -16,13 +16,7 @@ import { metricsText, type RequestMetrics } from "./metrics";
 import { envelope, ErrorBody, Health, modelOf, versionedItem } from "./schemas";
 import { statusRoutes } from "./statusRoutes";
 import { pageRoutes } from "../ui/page";
-
-export const API_PREFIX = "/api/v1";
-
-/** Where a collection's list (and its sinceVersion feed) is served: output collections at the top, raw ones under fhir/. */
-export function listPath(collection: Collection): string {
-  return isRawCollection(collection) ? `${API_PREFIX}/fhir/${collection}` : `${API_PREFIX}/${collection}`;
-}
+import { API_PREFIX, listPath } from "./paths";
 
 export interface RouteDeps {
   store: Store;

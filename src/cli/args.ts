@@ -1,4 +1,4 @@
-import { settingFlag } from "../config";
+import { SECRETS, settingFlag } from "../config";
 import { UsageError } from "../errors";
 
 /** Options every command takes. */
@@ -34,12 +34,8 @@ export function parseArgs(argv: string[], known: Record<string, boolean>): Parse
     const setting = settingFlag(name);
     const takesValue = setting ? setting.takesValue : Object.hasOwn(known, name) ? known[name] : undefined;
     if (takesValue === undefined) {
-      if (name === "--upstream-api-key") {
-        throw new UsageError("There is no --upstream-api-key flag: a key on the command line shows in 'ps'. Set NOMPD_UPSTREAM_API_KEY or use --upstream-api-key-file FILE.");
-      }
-      if (name === "--follow-api-key") {
-        throw new UsageError("There is no --follow-api-key flag: a key on the command line shows in 'ps'. Set NOMPD_FOLLOW_API_KEY or use --follow-api-key-file FILE.");
-      }
+      const secret = Object.values(SECRETS).find((s) => s.refusedFlag === name);
+      if (secret) throw new UsageError(`There is no ${name} flag: a key on the command line shows in 'ps'. Set ${secret.env} or use ${secret.file} FILE.`);
       throw new UsageError(`Unknown option ${name}. Run 'nompd --help' for the options.`);
     }
     let value: string | true = true;

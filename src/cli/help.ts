@@ -1,7 +1,5 @@
-import { SETTINGS } from "../config";
+import { SECRETS, SETTINGS, type SettingDef } from "../config";
 import type { Command, OptionDef } from "./context";
-
-type ShownSetting = { flag: string; env: string; default: unknown; help: string; negatedFlag?: string; boolean?: boolean; hidden?: boolean; placeholder?: string };
 
 /** `nompd --help`: made from the commands' own usage lines and the settings table. */
 export function helpText(version: string, commands: readonly Command[]): string {
@@ -9,13 +7,14 @@ export function helpText(version: string, commands: readonly Command[]): string 
   const options = new Map<string, OptionDef>();
   for (const c of commands) for (const [name, def] of Object.entries(c.options)) options.set(name, def);
   const optionLines = [...options].map(([name, def]) => `  ${`${name}${def.value ? ` ${def.value}` : ""}`.padEnd(30)} ${def.help}`);
-  const settingLines = (Object.values(SETTINGS) as ShownSetting[])
+  const settingLines = (Object.values(SETTINGS) as SettingDef[])
     .filter((s) => !s.hidden)
     .map((s) => {
       const flag = s.boolean ? (s.negatedFlag ? `${s.flag} / ${s.negatedFlag}` : s.flag) : `${s.flag} ${s.placeholder ?? "VALUE"}`;
       const dflt = s.default === null ? "" : ` (default: ${String(s.default)})`;
       return `  ${flag.padEnd(34)} ${s.env.padEnd(28)} ${s.help}${dflt}`;
     });
+  const secretLines = Object.values(SECRETS).map((s) => `  ${"(no flag)".padEnd(34)} ${s.env.padEnd(28)} ${s.help}`);
   return `nompd ${version}: Norwegian H-resept treatment groups and reimbursement authorizations, versioned, over REST.
 
 Usage: nompd [COMMAND] [OPTIONS]
@@ -30,13 +29,11 @@ ${optionLines.join("\n")}
 
 Settings (flag beats environment variable beats default):
 ${settingLines.join("\n")}
-  (no flag)                          NOMPD_UPSTREAM_API_KEY       upstream API key (never a flag: it would show in 'ps')
+${secretLines.join("\n")}
   (no flag)                          CREDENTIALS_DIRECTORY        systemd credentials: the file upstream-api-key there is the upstream
                                                                   key when neither --upstream-api-key-file nor NOMPD_UPSTREAM_API_KEY is set
   (no flag)                          HTTPS_PROXY, HTTP_PROXY      proxy for an https:// or http:// upstream (lower case first;
                                      ALL_PROXY, NO_PROXY          ALL_PROXY when unset); NO_PROXY lists hosts reached directly
-  (no flag)                          NOMPD_FOLLOW_API_KEY         a replica's key for its primary (never a flag: it would show in 'ps')
-  (no flag)                          NOMPD_API_KEYS               extra read-scope API keys, comma-separated, each at least 32 characters
 
 Exit codes: 0 success or no changes, 1 failure, 2 bad usage or setting,
             3 a sync is already running, 4 stopped by the mass-deletion guard.

@@ -7,7 +7,7 @@ import { runSync } from "../sync/run";
 import { nextRun } from "../sync/cron";
 import { syncSchedule } from "../sync/schedule";
 import { SyncService } from "../sync/service";
-import { shown } from "../upstream/fhirSource";
+import { shown } from "../upstream/shown";
 import { upstreamFromConfig } from "../upstream/fromSettings";
 import { sampleSource } from "../upstream/sample";
 import { EXIT, type CliContext, type Command } from "./context";
@@ -25,7 +25,7 @@ const TLS12_CIPHERS = [
 ].join(":");
 
 /** The server's TLS options: TLS 1.2 or newer (1.3 with --tls-min-version 1.3), forward-secret suites only. */
-export function tlsOptions(settings: CliContext["config"]["settings"]) {
+function tlsOptions(settings: CliContext["config"]["settings"]) {
   if (!settings.tlsCert || !settings.tlsKey) return {};
   const old = constants.SSL_OP_NO_SSLv3 | constants.SSL_OP_NO_TLSv1 | constants.SSL_OP_NO_TLSv1_1;
   return {
@@ -39,13 +39,11 @@ export function tlsOptions(settings: CliContext["config"]["settings"]) {
 }
 
 /**
- * With --sample on an empty database, the embedded sample dataset, marked as such everywhere it is
+ * On an empty database: with --sample, the embedded sample dataset, marked as such everywhere it is
  * served. Without it an empty database stays empty, and the log says once how to get data.
  */
 async function firstData(ctx: CliContext, store: ReturnType<CliContext["openStore"]>, hasUpstream: boolean): Promise<void> {
   const { settings } = ctx.config;
-  const empty = store.currentVersion() === 0 && store.runs.lastSuccessful() === null;
-  if (!empty) return;
   if (!settings.sample) {
     if (!hasUpstream) {
       ctx.log.warn(
@@ -91,7 +89,9 @@ export const serveCommand: Command = {
       store.close();
       throw err;
     }
-    if (!replica) await firstData(ctx, store, upstream !== null);
+    // No successful sync or import yet (the sample, once loaded, is one).
+    const neverSynced = store.runs.lastSuccessful() === null;
+    if (!replica && neverSynced && store.currentVersion() === 0) await firstData(ctx, store, upstream !== null);
 
     const auth = new Authenticator(store, secrets.apiKeys);
     let firstKey: string | null = null;
@@ -122,7 +122,6 @@ export const serveCommand: Command = {
       access: settings.accessLog ? (entry) => ctx.out(JSON.stringify(entry)) : null,
       follow: replica ? { maxLagSeconds: settings.followMaxLag } : null,
     });
-    if (scheduled) app.use(syncSchedule(settings.syncCron, settings.syncTz, sync, ctx.log));
 
     try {
       app.listen({ hostname: settings.host, port: settings.port, ...tlsOptions(settings) });
@@ -136,15 +135,19 @@ export const serveCommand: Command = {
       }
       return EXIT.failed;
     }
+    // Only now: the schedule's job runs from the moment it is made, and app.stop() ends it, which a
+    // server that never listened does not reach.
+    if (scheduled) app.use(syncSchedule(settings.syncCron, settings.syncTz, sync, ctx.log));
     const server = app.server!;
     const follower = replica?.start(ctx.log) ?? null;
     const url = `${settings.tlsCert ? "https" : "http"}://${server.hostname}:${server.port}`;
+    const state = store.state();
     ctx.log.info("nompd listening", {
       url,
       db: store.path,
-      version: store.currentVersion(),
-      datasetId: store.datasetId,
-      sample: store.state().sample,
+      version: state.version,
+      datasetId: state.datasetId,
+      sample: state.sample,
       upstream: upstream ? shown(upstream.baseUrl) : "none",
       ...(replica ? { follows: replica.primary } : {}),
       nextSync: scheduled ? nextRun(settings.syncCron, settings.syncTz) : "off",
@@ -173,7 +176,7 @@ export const serveCommand: Command = {
         },
       );
     };
-    if (upstream !== null && (store.runs.lastSuccessful() === null || store.state().sample)) startupSync(false);
+    if (upstream !== null && (neverSynced || state.sample)) startupSync(false);
 
     await new Promise<void>((resolve) => (ctx.stop.aborted ? resolve() : ctx.stop.addEventListener("abort", () => resolve(), { once: true })));
     ctx.log.info("stopping: no new connections; requests in flight may finish", { withinMs: settings.shutdownTimeoutMs });

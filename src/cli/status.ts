@@ -1,9 +1,9 @@
-import { shown } from "../upstream/fhirSource";
+import { shown } from "../upstream/shown";
 import { nextRun } from "../sync/cron";
 import { followReport } from "../follow/health";
 import { EXIT, OPTIONS, type Command } from "./context";
 
-export const SAMPLE_WARNING = "SAMPLE DATASET: this database holds the embedded sample, invented data that must not be used for patients. Load real data with --upstream-url or 'nompd import'.";
+const SAMPLE_WARNING = "SAMPLE DATASET: this database holds the embedded sample, invented data that must not be used for patients. Load real data with --upstream-url or 'nompd import'.";
 
 export const statusCommand: Command = {
   name: "status",

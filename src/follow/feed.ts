@@ -1,9 +1,9 @@
-import { listPath } from "../api/routes";
+import { listPath } from "../api/paths";
 import { isOutputCollection, type Collection } from "../collections";
 import { SourceError } from "../errors";
 import { businessKey, isObj } from "../fhir/read";
 import type { FeedItem } from "../store/replica";
-import { shown } from "../upstream/fhirSource";
+import { shown } from "../upstream/shown";
 
 /**
  * A primary's `sinceVersion` feeds, as a replica reads them: the same GET any client makes, with the
@@ -46,7 +46,7 @@ export type FeedSink = (datasetId: string) => (items: FeedItem[]) => void;
 export class StartOver extends SourceError {}
 
 /** A request without an answer for this long is given up (and retried); a long poll gets its wait on top. */
-export const FEED_TIMEOUT_MS = 120_000;
+const FEED_TIMEOUT_MS = 120_000;
 const BATCH = 1000;
 
 function messageOf(body: string): string {
@@ -106,10 +106,13 @@ export async function fetchFeed(primary: PrimaryOptions, collection: Collection,
   const reader = new ItemReader(collection, where);
   const decoder = new TextDecoder();
   let batch: FeedItem[] = [];
+  let taking = false;
   const onItem = (item: FeedItem) => {
     batch.push(item);
     if (batch.length >= BATCH) {
+      taking = true;
       take(batch);
+      taking = false;
       batch = [];
     }
   };
@@ -117,6 +120,8 @@ export async function fetchFeed(primary: PrimaryOptions, collection: Collection,
     for await (const chunk of res.body as ReadableStream<Uint8Array>) reader.push(decoder.decode(chunk, { stream: true }), onItem);
     reader.push(decoder.decode(), onItem);
   } catch (err) {
+    // What `take` threw is this replica's own (its database), not the primary's: it passes as it is.
+    if (taking) throw err;
     return failed(err);
   }
   const currentVersion = reader.end();

@@ -1,9 +1,10 @@
 import { ALL_COLLECTIONS, type Collection } from "../collections";
 import { SourceError } from "../errors";
 import type { Logger } from "../log";
+import { backoffMs, sleepUnlessAborted } from "../retry";
 import type { Store } from "../store/db";
 import type { FeedItem, ReplicaStaging, ReplicaTarget } from "../store/replica";
-import { shown } from "../upstream/fhirSource";
+import { shown } from "../upstream/shown";
 import { fetchFeed, StartOver, type FeedAnswer, type PrimaryOptions } from "./feed";
 
 /**
@@ -60,9 +61,7 @@ export class Follower {
         failures++;
         const message = err instanceof SourceError ? err.message : `unexpected error: ${String((err as Error)?.stack ?? err)}`;
         this.noteFailure(message);
-        const first = this.options.firstRetryMs ?? 500;
-        const delay = Math.min(this.options.maxRetryMs ?? 10_000, first * 2 ** Math.min(failures - 1, 20)) * (0.75 + Math.random() * 0.5);
-        await sleep(delay, signal);
+        await sleepUnlessAborted(backoffMs(this.options.firstRetryMs ?? 500, failures - 1, this.options.maxRetryMs ?? 10_000), signal);
       }
     }
   }
@@ -188,17 +187,4 @@ export class Follower {
       sample: answers.some((a) => a.sample),
     };
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

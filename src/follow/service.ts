@@ -1,6 +1,6 @@
 import { ConflictError } from "../errors";
 import type { Logger } from "../log";
-import { FOLLOW_WORKER_URL } from "../workers";
+import { FOLLOW_WORKER_URL, startJobThread, type JobThread } from "../workers";
 
 /** What the follower thread is asked to do (plain data: it crosses to the worker as a message). */
 export interface FollowJob {
@@ -10,16 +10,13 @@ export interface FollowJob {
   apiKey: string | null;
   /** Seconds each long poll may wait at the primary. */
   waitSeconds: number;
-  firstRetryMs?: number;
-  maxRetryMs?: number;
 }
 
-export type FollowCommand = { job: FollowJob } | { stop: true };
+/** A log line of the follower thread, written by the server's logger. */
+export type FollowNote = { log: { level: "info" | "warn" | "error"; message: string; fields?: Record<string, unknown> } };
 
-export type FollowReply =
-  | { log: { level: "info" | "warn" | "error"; message: string; fields?: Record<string, unknown> } }
-  | { stopped: true }
-  | { crashed: string };
+/** The follower thread's answer: it stopped when asked (else it ends with a ThreadFailure). */
+export type FollowReply = { stopped: true };
 
 /**
  * How long the primary may hold each long poll: a quarter of --follow-max-lag, from 1 to 30 seconds. The
@@ -43,10 +40,9 @@ export function replicaRefusal(follows: string, who: "This server" | "This datab
  * server runs. A thread that dies is started again after a pause, and what it applied stays applied.
  */
 export class FollowService {
-  private worker: Worker | null = null;
+  private thread: JobThread<FollowReply> | null = null;
   private stopping = false;
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
-  private ended: (() => void) | null = null;
 
   constructor(
     private readonly job: FollowJob,
@@ -61,46 +57,32 @@ export class FollowService {
   }
 
   private spawn(): void {
-    const worker = new Worker(FOLLOW_WORKER_URL);
-    this.worker = worker;
-    let done = false;
-    const finish = (crash: string | null) => {
-      if (done) return;
-      done = true;
-      this.worker = null;
-      worker.terminate();
-      if (this.stopping) {
-        this.ended?.();
-        return;
-      }
-      this.log.error("the follower thread stopped; starting it again in 5 s", { error: crash ?? "it ended without a word" });
+    const thread = startJobThread<FollowJob, FollowNote, FollowReply>({
+      url: FOLLOW_WORKER_URL,
+      what: "follower",
+      job: this.job,
+      isNote: (message): message is FollowNote => "log" in message,
+      onNote: ({ log }) => this.log[log.level](log.message, log.fields),
+    });
+    this.thread = thread;
+    void thread.done.then((reply) => {
+      this.thread = null;
+      if (this.stopping) return;
+      this.log.error("the follower thread stopped; starting it again in 5 s", { error: "error" in reply ? reply.error : "it ended without a word" });
       this.restartTimer = setTimeout(() => {
         this.restartTimer = null;
         if (!this.stopping) this.spawn();
       }, 5000);
-    };
-    worker.onmessage = (event: MessageEvent<FollowReply>) => {
-      const reply = event.data;
-      if ("log" in reply) this.log[reply.log.level](reply.log.message, reply.log.fields);
-      else finish("crashed" in reply ? reply.crashed : null);
-    };
-    worker.onerror = (event) => finish(event.message || "the follower thread crashed");
-    worker.addEventListener("close", () => finish(null));
-    worker.postMessage({ job: this.job } satisfies FollowCommand);
+    });
   }
 
   /** Stops following: a fetch under way is abandoned, an apply under way finishes. Resolves when stopped, or after `withinMs`. */
   async stop(withinMs: number): Promise<void> {
     this.stopping = true;
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
-    const worker = this.worker;
-    if (!worker) return;
-    const ended = new Promise<void>((resolve) => (this.ended = resolve));
-    worker.postMessage({ stop: true } satisfies FollowCommand);
-    await Promise.race([ended, Bun.sleep(withinMs)]);
-    if (this.worker) {
-      this.worker.terminate();
-      this.worker = null;
-    }
+    const thread = this.thread;
+    if (!thread) return;
+    await thread.stop(withinMs);
+    thread.terminate();
   }
 }

@@ -2,7 +2,7 @@ import type { Config } from "../config";
 import { UsageError } from "../errors";
 import type { Logger } from "../log";
 import type { Store } from "../store/db";
-import { shown } from "../upstream/fhirSource";
+import { shown } from "../upstream/shown";
 import { FollowService, waitSecondsFor } from "./service";
 
 export interface Following {

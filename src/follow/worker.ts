@@ -6,34 +6,19 @@
  */
 import type { Logger } from "../log";
 import { Store } from "../store/db";
+import { workerEntry } from "../workers";
 import { Follower } from "./follower";
-import type { FollowCommand, FollowReply } from "./service";
+import type { FollowJob, FollowNote, FollowReply } from "./service";
 
-declare const self: Worker;
+const note = (level: FollowNote["log"]["level"]): Logger["info"] => (message, fields) => postMessage({ log: { level, message, fields } } satisfies FollowNote);
+const log: Logger = { info: note("info"), warn: note("warn"), error: note("error") };
 
-const stop = new AbortController();
-
-const post = (reply: FollowReply) => postMessage(reply);
-const log: Logger = {
-  info: (message, fields) => post({ log: { level: "info", message, fields } }),
-  warn: (message, fields) => post({ log: { level: "warn", message, fields } }),
-  error: (message, fields) => post({ log: { level: "error", message, fields } }),
-};
-
-self.onmessage = async (event: MessageEvent<FollowCommand>) => {
-  if ("stop" in event.data) {
-    stop.abort();
-    return;
-  }
-  const job = event.data.job;
-  let store: Store | null = null;
+workerEntry<FollowJob, FollowReply>(async (job, stop) => {
+  const store = Store.open(job.db);
   try {
-    store = Store.open(job.db);
-    await new Follower(store, { ...job, log, signal: stop.signal }).run();
-    post({ stopped: true });
-  } catch (err) {
-    post({ crashed: String((err as Error)?.stack ?? err) });
+    await new Follower(store, { ...job, log, signal: stop }).run();
+    return { stopped: true };
   } finally {
-    store?.close();
+    store.close();
   }
-};
+});

@@ -5,7 +5,7 @@ import { alreadyRunning } from "../store/syncLock";
 import type { UpstreamOptions } from "../upstream/fhirSource";
 import type { FetchProgress } from "../upstream/source";
 import { isoSeconds } from "../store/time";
-import { SYNC_WORKER_URL } from "../workers";
+import { startJobThread, SYNC_WORKER_URL, type JobThread, type ThreadFailure } from "../workers";
 import { replicaRefusal } from "../follow/service";
 import type { DryRunReport, SyncOutcome } from "./run";
 
@@ -29,11 +29,11 @@ export interface SyncJob extends SyncSettings {
   dryRun: boolean;
 }
 
-/** What the server thread may tell a running sync thread. */
-export type SyncCommand = { job: SyncJob } | { stop: true };
-
-/** What the sync thread tells while it works: a page (or file) read. */
-export type SyncNote = { progress: FetchProgress };
+/**
+ * What the sync thread tells while it works: the lock it took (its token, to free it should the thread
+ * die), and each page (or file) read.
+ */
+export type SyncNote = { locked: string } | { progress: FetchProgress };
 
 /** How far the sync under way in this server is: what it was asked, and what each collection has read. */
 export interface SyncProgress {
@@ -45,13 +45,12 @@ export interface SyncProgress {
   collections: Record<string, { pages: number; resources: number; done: boolean }>;
 }
 
+/** The sync thread's answer (or else a ThreadFailure: it failed unexpectedly). */
 export type SyncReply =
-  | { locked: string }
   | { outcome: SyncOutcome }
   | { report: DryRunReport }
   | { alreadyRunning: SyncAlreadyRunningError["holder"] }
-  | { sourceError: string }
-  | { error: string };
+  | { sourceError: string };
 
 /**
  * The server's one way to start a sync, for the schedule and the HTTP trigger alike. Each sync runs in
@@ -59,7 +58,7 @@ export type SyncReply =
  * for it; the database lock keeps it the only sync on the file, here and in other processes.
  */
 export class SyncService {
-  private worker: Worker | null = null;
+  private thread: JobThread<SyncReply> | null = null;
   private running: Promise<unknown> | null = null;
   /** The lock the running sync thread took, as it reported it. */
   private lockToken: string | null = null;
@@ -118,7 +117,6 @@ export class SyncService {
       if ("outcome" in reply || "report" in reply) return reply;
       if ("alreadyRunning" in reply) throw alreadyRunning(reply.alreadyRunning);
       if ("sourceError" in reply) throw new SourceError(reply.sourceError);
-      if ("locked" in reply) throw new Error("the sync thread ended after taking the lock");
       // The thread died without finishing: free the lock it took, by the token it reported, so that the
       // next sync can run. That sync also closes the dead one's run record, once it holds the lock.
       if (this.lockToken) this.store.lock.releaseLeftover(this.lockToken);
@@ -134,37 +132,25 @@ export class SyncService {
    * and frees the lock. Resolves when it has, or after `withinMs`.
    */
   async stop(withinMs: number): Promise<void> {
-    const running = this.running;
-    if (!running || !this.worker) return;
-    this.worker.postMessage({ stop: true } satisfies SyncCommand);
-    await Promise.race([running.catch(() => undefined), Bun.sleep(withinMs)]);
+    if (!this.running || !this.thread) return;
+    await this.thread.stop(withinMs);
   }
 
-  private inWorker(job: SyncJob): Promise<SyncReply> {
-    const worker = new Worker(SYNC_WORKER_URL);
-    this.worker = worker;
-    return new Promise<SyncReply>((resolve) => {
-      let settled = false;
-      const settle = (reply: SyncReply) => {
-        if (settled) return;
-        settled = true;
-        this.worker = null;
-        worker.terminate();
-        resolve(reply);
-      };
-      worker.onmessage = (event: MessageEvent<SyncReply | SyncNote>) => {
-        const data = event.data;
-        if ("locked" in data) {
-          this.lockToken = data.locked;
+  private inWorker(job: SyncJob): Promise<SyncReply | ThreadFailure> {
+    this.thread = startJobThread<SyncJob, SyncNote, SyncReply>({
+      url: SYNC_WORKER_URL,
+      what: "sync",
+      job,
+      isNote: (message): message is SyncNote => "locked" in message || "progress" in message,
+      onNote: (note) => {
+        if ("locked" in note) {
+          this.lockToken = note.locked;
           return;
         }
-        if (!("progress" in data)) return settle(data);
-        const { collection, pages, resources, done } = data.progress;
+        const { collection, pages, resources, done } = note.progress;
         if (this.current) this.current.collections[collection] = { pages, resources, done };
-      };
-      worker.onerror = (event) => settle({ error: event.message || "the sync thread crashed" });
-      worker.addEventListener("close", () => settle({ error: "the sync thread ended without an answer" }));
-      worker.postMessage({ job } satisfies SyncCommand);
+      },
     });
+    return this.thread.done;
   }
 }

@@ -7,44 +7,30 @@
 import { Store } from "../store/db";
 import { SourceError, SyncAlreadyRunningError } from "../errors";
 import { fhirSource } from "../upstream/fhirSource";
+import type { FetchProgress } from "../upstream/source";
+import { workerEntry } from "../workers";
 import { dryRunSync, runSync } from "./run";
-import type { SyncCommand, SyncNote, SyncReply } from "./service";
+import type { SyncJob, SyncNote, SyncReply } from "./service";
 
-declare const self: Worker;
-
-const stop = new AbortController();
-
-self.onmessage = async (event: MessageEvent<SyncCommand>) => {
-  if ("stop" in event.data) {
-    stop.abort();
-    return;
-  }
-  const job = event.data.job;
-  let store: Store | null = null;
-  let reply: SyncReply;
+workerEntry<SyncJob, SyncReply>(async (job, stop) => {
+  const store = Store.open(job.db, { lockLeaseMs: job.lockLeaseMs });
   try {
-    store = Store.open(job.db, { lockLeaseMs: job.lockLeaseMs });
-    // Every page read is told to the server thread, which shows the progress (GET /api/internal/sync/progress).
-    const onProgress = (progress: SyncNote["progress"]) => postMessage({ progress } satisfies SyncNote);
     const options = {
       trigger: job.trigger,
       force: job.force,
       maxDeleteShare: job.maxDeleteShare,
       keepVersions: job.keepVersions,
-      signal: stop.signal,
-      onProgress,
-      onLocked: (token: string) => postMessage({ locked: token } satisfies SyncReply),
+      signal: stop,
+      // Every page read is told to the server thread, which shows the progress (GET /api/internal/sync/progress).
+      onProgress: (progress: FetchProgress) => postMessage({ progress } satisfies SyncNote),
+      onLocked: (token: string) => postMessage({ locked: token } satisfies SyncNote),
     };
-    reply = job.dryRun ? { report: await dryRunSync(store, fhirSource(job.upstream), options) } : { outcome: await runSync(store, fhirSource(job.upstream), options) };
+    return job.dryRun ? { report: await dryRunSync(store, fhirSource(job.upstream), options) } : { outcome: await runSync(store, fhirSource(job.upstream), options) };
   } catch (err) {
-    reply =
-      err instanceof SyncAlreadyRunningError
-        ? { alreadyRunning: err.holder }
-        : err instanceof SourceError
-          ? { sourceError: err.message }
-          : { error: String((err as Error)?.stack ?? err) };
+    if (err instanceof SyncAlreadyRunningError) return { alreadyRunning: err.holder };
+    if (err instanceof SourceError) return { sourceError: err.message };
+    throw err;
   } finally {
-    store?.close();
+    store.close();
   }
-  postMessage(reply);
-};
+});

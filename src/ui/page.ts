@@ -1,23 +1,22 @@
 import { Type } from "@sinclair/typebox";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync, brotliCompressSync, constants as zlib } from "node:zlib";
 import { NotFoundError } from "../errors";
 import type { RouteDef } from "../api/edge";
-import { etagOf, negotiateEncoding, notModified } from "../api/http";
+import { PreparedBody, sendJson } from "../api/http";
 // The status page (src/ui/web/). `bun build --compile` bundles it into the binary with every asset it
 // names, each under a content-hashed name, and lists them in `page.files`. Run from source there is no
 // such list: the page is bundled in memory on first use instead (see load), the same way.
 import page from "./web/index.html";
 
 /** Where the page's assets are served: their names carry a hash of their content. */
-export const ASSET_PREFIX = "/ui/";
+const ASSET_PREFIX = "/ui/";
 
 /**
  * The page's only sources are this server: no inline script or style, no other origin, no plug-ins,
  * no framing. connect-src 'self' is the API it reads.
  */
-export const CONTENT_SECURITY_POLICY = [
+const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
@@ -36,31 +35,17 @@ const SECURITY_HEADERS = {
   "cross-origin-resource-policy": "same-origin",
 };
 
-/** Smaller files go uncompressed, as the API's answers do. */
-const COMPRESS_MIN_BYTES = 1024;
+/** The page itself: always revalidated, since a new binary brings a page that names new assets. */
+const PAGE_HEADERS = { "cache-control": "no-cache", "content-security-policy": CONTENT_SECURITY_POLICY, "x-frame-options": "DENY" };
+/** An asset's name changes whenever its content does: cached for a year, never revalidated. */
+const ASSET_HEADERS = { "cache-control": "public, max-age=31536000, immutable" };
 
-interface Asset {
-  type: string;
-  etag: string;
-  forms: { identity: Uint8Array; gzip: Uint8Array | null; br: Uint8Array | null };
-}
-
-function asset(type: string, bytes: Uint8Array): Asset {
-  const small = bytes.length < COMPRESS_MIN_BYTES;
-  return {
-    type,
-    etag: etagOf(bytes),
-    forms: {
-      identity: bytes,
-      gzip: small ? null : gzipSync(bytes, { level: 9 }),
-      br: small ? null : brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }),
-    },
-  };
-}
+/** A file of the page, answered as the API's prepared answers are (ETag, 304, gzip or br from 1 KiB). */
+const prepared = (type: string, bytes: Uint8Array, headers: Record<string, string>) => new PreparedBody(bytes, { "content-type": type, ...SECURITY_HEADERS, ...headers });
 
 interface Bundle {
-  index: Asset;
-  assets: Map<string, Asset>;
+  index: PreparedBody;
+  assets: Map<string, PreparedBody>;
 }
 
 interface BuiltFile {
@@ -89,8 +74,8 @@ async function load(): Promise<Bundle> {
   let text = new TextDecoder().decode(html.bytes);
   for (const f of others) text = text.replaceAll(`"/${f.name}"`, `"${ASSET_PREFIX}${f.name}"`).replaceAll(`"./${f.name}"`, `"${ASSET_PREFIX}${f.name}"`);
   return {
-    index: asset("text/html; charset=utf-8", new TextEncoder().encode(text)),
-    assets: new Map(others.map((f) => [f.name, asset(f.type.replace(";charset", "; charset"), f.bytes)])),
+    index: prepared("text/html; charset=utf-8", new TextEncoder().encode(text), PAGE_HEADERS),
+    assets: new Map(others.map((f) => [f.name, prepared(f.type.replace(";charset", "; charset"), f.bytes, ASSET_HEADERS)])),
   };
 }
 
@@ -99,17 +84,6 @@ const loaded = () => (bundle ??= load().catch((err) => {
   bundle = null;
   throw err;
 }));
-
-function send(request: Request, file: Asset, headers: Record<string, string>): Response {
-  const common = { etag: file.etag, vary: "Accept-Encoding", ...SECURITY_HEADERS, ...headers };
-  const ifNoneMatch = request.headers.get("if-none-match");
-  if (ifNoneMatch !== null && notModified(ifNoneMatch, file.etag)) return new Response(null, { status: 304, headers: common });
-  const encoding = negotiateEncoding(request.headers.get("accept-encoding"));
-  const compressed = encoding === "identity" ? null : file.forms[encoding];
-  return new Response(compressed ?? file.forms.identity, {
-    headers: { "content-type": file.type, ...common, ...(compressed ? { "content-encoding": encoding } : {}) },
-  });
-}
 
 const PAGE = ["Page"];
 
@@ -125,9 +99,7 @@ export function pageRoutes(): RouteDef[] {
       tags: PAGE,
       responses: { 200: { description: "The page (HTML)" }, 304: { description: "Not modified" } },
       async handle({ request }) {
-        const { index } = await loaded();
-        // Always revalidated: a new binary brings a page that names new assets.
-        return send(request, index, { "cache-control": "no-cache", "content-security-policy": CONTENT_SECURITY_POLICY, "x-frame-options": "DENY" });
+        return sendJson(request, (await loaded()).index);
       },
     },
     {
@@ -143,8 +115,7 @@ export function pageRoutes(): RouteDef[] {
         const { assets } = await loaded();
         const file = assets.get(params.asset ?? "");
         if (!file) throw new NotFoundError(`No such file of the status page: ${params.asset}. Reload the page at / to get the current one.`);
-        // The name changes whenever the content does: cached for a year, never revalidated.
-        return send(request, file, { "cache-control": "public, max-age=31536000, immutable" });
+        return sendJson(request, file);
       },
     },
   ];

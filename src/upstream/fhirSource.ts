@@ -3,7 +3,9 @@ import type { Client } from "fhir-kit-client";
 import { RAW, RAW_COLLECTIONS, type RawCollection } from "../collections";
 import { asArray, isObj } from "../fhir/read";
 import { SourceError } from "../errors";
+import { backoffMs, sleepUnlessAborted } from "../retry";
 import type { ProxyChoice } from "./proxy";
+import { shown } from "./shown";
 import type { FetchProgress, ResourceSink, Source, SourceResult } from "./source";
 import { BodyRefused, tlsProblem, upstreamSession, withSession, type ExtraCa, type TlsProblem } from "./transport";
 
@@ -39,16 +41,6 @@ interface HttpFailure {
   config?: { headers?: Headers };
 }
 
-/** The URL as safe to show: no user info, no query (page tokens are opaque but long). */
-export function shown(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}${u.search ? "?…" : ""}`;
-  } catch {
-    return "(unparseable URL)";
-  }
-}
-
 /**
  * A `next` link as an absolute URL. FHIR servers send absolute links; tolerated besides: "?query"
  * (relative to the page just read), "/path" (relative to the host), and "Type?query" (relative to the
@@ -66,20 +58,6 @@ function retryAfterMs(headers: Headers | undefined): number | null {
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
-}
-
-/** Waits `ms`, or less when `abort` fires first (a sibling collection failed: stop waiting to retry). */
-function sleepUnlessAborted(ms: number, abort: AbortSignal): Promise<void> {
-  if (abort.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      abort.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    abort.addEventListener("abort", done, { once: true });
-  });
 }
 
 class Transient extends Error {
@@ -138,8 +116,8 @@ export function fhirSource(options: UpstreamOptions): Source {
         if (tryNo >= options.retries) {
           throw new SourceError(`${failure.message}; gave up after ${tryNo + 1} attempts. Nothing was written; the served data is unchanged.`);
         }
-        const backoff = Math.min(30_000, options.backoffMs * 2 ** tryNo) * (0.75 + Math.random() * 0.5);
-        await sleepUnlessAborted(failure.waitMs !== null ? Math.min(failure.waitMs, maxRetryAfter) : backoff, abort);
+        // `abort` fires when a sibling collection failed: the wait ends at once.
+        await sleepUnlessAborted(failure.waitMs !== null ? Math.min(failure.waitMs, maxRetryAfter) : backoffMs(options.backoffMs, tryNo, 30_000), abort);
       }
     }
   }

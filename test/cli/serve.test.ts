@@ -5,6 +5,8 @@ import { sqlite } from "../support/db";
 import { cli } from "../support/cli";
 import { ROOT } from "../support/binary";
 import { ensurePackages } from "../support/debian";
+import { EXIT } from "../../src/errors";
+import { main } from "../../src/main";
 import { tempDir } from "../support/tmp";
 
 const dir = tempDir("nompd-serve-");
@@ -40,6 +42,46 @@ describe("serve at start", () => {
   });
 });
 
+describe("the sync schedule", () => {
+  /** `nompd serve` in this process with a schedule firing every second; its log stays readable after it returns. */
+  const scheduledServe = (name: string, port: number) => {
+    const stop = new AbortController();
+    let log = "";
+    const args = ["serve", "--db", join(dir, `${name}.db`), "--host", "127.0.0.1", "--port", String(port), "--log-format", "json"];
+    // Nothing answers at the upstream: each sync fails at once and says so.
+    args.push("--upstream-url", "http://127.0.0.1:9/", "--upstream-retries", "0", "--sync-cron", "* * * * * *", "--sync-tz", "UTC");
+    const done = main(args, {}, { out: () => {}, err: (text) => (log += text + "\n"), stdoutIsTty: false, stderrIsTty: false, stop: stop.signal });
+    return { done, log: () => log, stop: () => stop.abort("SIGTERM") };
+  };
+  const scheduledRuns = (log: string) => log.split("\n").filter((l) => l.includes("scheduled sync")).length;
+
+  test("runs while the server runs, and stops with it", async () => {
+    const server = scheduledServe("schedule-stops", 0);
+    for (let i = 0; scheduledRuns(server.log()) === 0; i++) {
+      if (i > 600) throw new Error(`no scheduled sync ran:\n${server.log()}`);
+      await Bun.sleep(50);
+    }
+    server.stop();
+    expect(await server.done).toBe(EXIT.ok);
+    const after = scheduledRuns(server.log());
+    await Bun.sleep(2500);
+    expect(scheduledRuns(server.log())).toBe(after);
+  });
+
+  test("a server that cannot listen (the port is in use) leaves no schedule running", async () => {
+    const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("taken") });
+    try {
+      const server = scheduledServe("schedule-port-taken", taken.port!);
+      expect(await server.done).toBe(EXIT.failed);
+      expect(server.log()).toContain("the port is in use");
+      await Bun.sleep(2500);
+      expect(server.log()).not.toContain("scheduled sync");
+    } finally {
+      await taken.stop(true);
+    }
+  });
+});
+
 describe("who uses it", () => {
   test("--access-log writes one JSON line per request on stdout, with the key's name and never the key", async () => {
     const db = join(dir, "access.db");
@@ -59,6 +101,22 @@ describe("who uses it", () => {
     expect(lines[1]).toMatchObject({ path: "/api/v1/reimbursementGroup", status: 401, key: null });
     expect(lines[2]).toMatchObject({ method: "DELETE", path: "/nothing", status: 404 });
     expect(server.stdout() + server.stderr()).not.toContain(made.key);
+  });
+
+  test("--access-log counts the bytes of the status page and its files too", async () => {
+    const server = await serveInProcess(["--db", join(dir, "access-page.db"), "--access-log"]);
+    const page = await fetch(`${server.url}/`, { headers: { "Accept-Encoding": "gzip" }, decompress: false } as RequestInit);
+    const pageBytes = (await page.arrayBuffer()).byteLength;
+    const script = /src="(\/ui\/[^"]+\.js)"/.exec(await (await fetch(`${server.url}/`)).text())![1]!;
+    const scriptBytes = (await (await fetch(server.url + script, { headers: { "Accept-Encoding": "br" }, decompress: false } as RequestInit)).arrayBuffer()).byteLength;
+    expect(await server.stop()).toBe(0);
+    const lines = server.stdout().trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.path, l.status, l.bytes])).toEqual([
+      ["/", 200, pageBytes],
+      ["/", 200, expect.any(Number)],
+      [script, 200, scriptBytes],
+    ]);
+    expect(scriptBytes).toBeGreaterThan(0);
   });
 
   test("without --access-log nothing is written per request", async () => {

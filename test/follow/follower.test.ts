@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ItemReader } from "../../src/follow/feed";
+import { fetchFeed, ItemReader } from "../../src/follow/feed";
 import { Follower } from "../../src/follow/follower";
 import { followHealth } from "../../src/follow/health";
 import { waitSecondsFor } from "../../src/follow/service";
@@ -120,6 +120,19 @@ describe("the follower", () => {
     cut.push(new TextDecoder().decode(bytes.subarray(0, bytes.length - 5)), () => {});
     expect(() => cut.end()).toThrow(/ended before the list did/);
     expect(() => new ItemReader("treatmentGroup", "test").push('{"currentVersion": 1, "items": []}', () => {})).toThrow(/not a Nompd list/);
+  });
+
+  test("an error of the replica's own database while a feed is read is passed on as it is, not as the primary's", async () => {
+    const items = Array.from({ length: 1500 }, (_, i) => `{"data":{"id":"g${i}"},"version":1,"lastChanged":"2026-01-01T00:00:00Z","isDeleted":false}`);
+    const url = fakePrimary(() => new Response(`{"currentVersion":1,"items":[${items.join(",")}]}`, { headers: { "x-nompd-dataset": "d1" } }));
+    const disk = new Error("disk I/O error");
+    const batches: number[] = [];
+    const read = fetchFeed({ url, apiKey: null }, "treatmentGroup", 0, null, new AbortController().signal, () => (batch) => {
+      batches.push(batch.length);
+      throw disk;
+    });
+    expect(await read.then(() => null, (err: unknown) => err)).toBe(disk);
+    expect(batches).toEqual([1000]);
   });
 
   test("a primary that prunes its history: the replica follows its diff floor and forgets the same deleted items", async () => {

@@ -138,6 +138,11 @@ describe("a read key", () => {
 
   test("signs in with the keyboard alone and sees the status, marked as the sample dataset", async () => {
     const { page } = w;
+    // The status the page fetches to check the key is the one it shows: asked for once, again on Refresh.
+    const statusAsks: string[] = [];
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname === "/api/v1/status") statusAsks.push(r.url());
+    });
     await page.goto(sample.url + "/");
     await heading(page, "Sign in to Nompd");
     await page.keyboard.press("Tab");
@@ -162,6 +167,9 @@ describe("a read key", () => {
     expect(await page.getByRole("link", { name: "Sync now" }).count()).toBe(0);
     expect(await page.textContent("header")).toContain("pharmacy (read)");
     await checkPage(page, "status");
+    expect(statusAsks).toHaveLength(1);
+    await Promise.all([page.waitForRequest((r) => new URL(r.url()).pathname === "/api/v1/status"), page.getByRole("button", { name: "Refresh" }).click()]);
+    expect(statusAsks).toHaveLength(2);
 
     // After a load, the skip link comes first, then the pages; Enter opens one and puts the focus on its
     // heading. (The key stays in the tab's sessionStorage across the reload.)
@@ -176,6 +184,8 @@ describe("a read key", () => {
     await page.keyboard.press("Enter");
     await heading(page, "Treatment groups");
     await page.waitForFunction(() => document.activeElement?.tagName === "H1");
+    // The kept key was checked with one status request, which the status view showed.
+    expect(statusAsks).toHaveLength(3);
     w.assertClean();
   }, BROWSER_TEST_MS);
 

@@ -62,7 +62,7 @@ export function whenUnauthorized(handler: (message: string) => void): void {
   onUnauthorized = handler;
 }
 
-export const UNREACHABLE = "Cannot reach the Nompd server. Check that it runs and that this page's address is right, then try again.";
+const UNREACHABLE = "Cannot reach the Nompd server. Check that it runs and that this page's address is right, then try again.";
 export const INVALID_KEY =
   "This key is not valid: it is unknown, mistyped or revoked. Check it, or ask an administrator for a key (made with 'nompd keys create NAME').";
 

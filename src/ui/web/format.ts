@@ -20,12 +20,10 @@ export function duration(start: string, end: string | null): string {
   return m < 60 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-export const COLLECTION_TITLES: Record<string, string> = {
+/** The output collections' titles; the upstream ones are shown by their FHIR names. */
+const COLLECTION_TITLES: Record<string, string> = {
   treatmentGroup: "Treatment groups",
   reimbursementGroup: "Reimbursement groups",
-  PlanDefinition: "PlanDefinition",
-  ActivityDefinition: "ActivityDefinition",
-  RegulatedAuthorization: "RegulatedAuthorization",
 };
 
 export const OUTPUT_COLLECTIONS = ["treatmentGroup", "reimbursementGroup"];
@@ -48,7 +46,7 @@ export function changeSummary(c: { added: number; changed: number; deleted: numb
   return parts.length ? parts.join(", ") : "no changes";
 }
 
-export const RUN_STATUS_TEXT: Record<SyncRun["status"], string> = {
+const RUN_STATUS_TEXT: Record<SyncRun["status"], string> = {
   running: "Running",
   succeeded: "Succeeded",
   no_changes: "No changes",
@@ -57,7 +55,7 @@ export const RUN_STATUS_TEXT: Record<SyncRun["status"], string> = {
   aborted: "Aborted (server stopping)",
 };
 
-export const RUN_STATUS_TONE: Record<SyncRun["status"], string> = {
+const RUN_STATUS_TONE: Record<SyncRun["status"], string> = {
   running: "info",
   succeeded: "ok",
   no_changes: "ok",

@@ -1,5 +1,5 @@
 import { html } from "htm/preact";
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api";
 
 export interface Loaded<T> {
@@ -9,11 +9,19 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** Runs `load` when `deps` change (and on reload()); a stale answer never overwrites a newer one. */
-export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): Loaded<T> {
-  const [state, setState] = useState<{ data: T | null; error: string | null; loading: boolean }>({ data: null, error: null, loading: true });
+/**
+ * Runs `load` when `deps` change (and on reload()); a stale answer never overwrites a newer one. With
+ * `initial` (data fetched a moment ago), that is shown first and `load` waits for a change or reload().
+ */
+export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[], initial: T | null = null): Loaded<T> {
+  const [state, setState] = useState<{ data: T | null; error: string | null; loading: boolean }>({ data: initial, error: null, loading: initial === null });
   const [tick, setTick] = useState(0);
+  const given = useRef(initial !== null);
   useEffect(() => {
+    if (given.current) {
+      given.current = false;
+      return;
+    }
     const controller = new AbortController();
     setState((s) => ({ ...s, loading: true, error: null }));
     load(controller.signal).then(

@@ -72,13 +72,14 @@ function SignIn({ message, onSignedIn }: { message: string | null; onSignedIn: (
   </main>`;
 }
 
-const NAV: Array<{ href: string; label: string; admin?: boolean; match: string }> = [
-  { href: "#/status", label: "Status", match: "status" },
-  { href: "#/versions", label: "Versions", match: "versions" },
-  { href: "#/treatment-groups", label: "Treatment groups", match: "treatment-groups" },
-  { href: "#/reimbursement-groups", label: "Reimbursement groups", match: "reimbursement-groups" },
-  { href: "#/keys", label: "Keys", admin: true, match: "keys" },
-  { href: "#/sync", label: "Sync now", admin: true, match: "sync" },
+/** The pages in the navigation, by the first part of their route (#/page). */
+const NAV: Array<{ page: string; label: string; admin?: boolean }> = [
+  { page: "status", label: "Status" },
+  { page: "versions", label: "Versions" },
+  { page: "treatment-groups", label: "Treatment groups" },
+  { page: "reimbursement-groups", label: "Reimbursement groups" },
+  { page: "keys", label: "Keys", admin: true },
+  { page: "sync", label: "Sync now", admin: true },
 ];
 
 const TITLES: Record<string, string> = {
@@ -95,6 +96,10 @@ function App() {
   const [signed, setSigned] = useState<Signed | null>(null);
   const [checking, setChecking] = useState(session.key() !== null);
   const [message, setMessage] = useState<string | null>(null);
+  // The status fetched to check the key: the status view shows it rather than asking again at once.
+  // Kept for the first view only: a later visit to the status asks for a new one.
+  const [fresh, setFresh] = useState<Status | null>(null);
+  useEffect(() => setFresh(null), [signed]);
 
   const signOut = (why: string | null) => {
     session.clear();
@@ -109,6 +114,7 @@ function App() {
     api<Status>("/api/v1/status").then(
       (s) => {
         setSigned(signedOf(s));
+        setFresh(s);
         setChecking(false);
       },
       (err) => {
@@ -129,6 +135,7 @@ function App() {
     return html`<${SignIn} message=${message} onSignedIn=${(s: Status) => {
       setMessage(null);
       setSigned(signedOf(s));
+      setFresh(s);
       focusHeading();
     }} />`;
   }
@@ -138,7 +145,7 @@ function App() {
   const admin = signed.scope === "admin";
   const adminOnly = (view: unknown) => (admin ? view : html`<h1 tabindex="-1">Admin key needed</h1><p>This page needs a key with admin scope; you are signed in with a read key.</p>`);
   let view: unknown;
-  if (page === "status") view = html`<${StatusView} onStatus=${(s: Status) => setSigned(signedOf(s))} />`;
+  if (page === "status") view = html`<${StatusView} initial=${fresh} onStatus=${(s: Status) => setSigned(signedOf(s))} />`;
   else if (page === "versions" && route.length === 1) view = html`<${VersionsView} />`;
   else if (page === "versions" && route.length === 2 && /^\d+$/.test(route[1]!)) view = html`<${VersionView} version=${Number(route[1])} />`;
   else if (page === "versions" && route.length === 4 && /^\d+$/.test(route[1]!)) view = html`<${ItemChangeView} version=${Number(route[1])} collection=${route[2]} id=${route[3]} />`;
@@ -159,7 +166,7 @@ function App() {
       <nav aria-label="Pages">
         <ul>
           ${NAV.filter((n) => !n.admin || admin).map(
-            (n) => html`<li key=${n.href}><a href=${n.href} aria-current=${page === n.match ? "page" : undefined}>${n.label}</a></li>`,
+            (n) => html`<li key=${n.page}><a href=${`#/${n.page}`} aria-current=${page === n.page ? "page" : undefined}>${n.label}</a></li>`,
           )}
         </ul>
       </nav>

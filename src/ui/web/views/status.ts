@@ -11,8 +11,9 @@ function LockText({ lock }: { lock: Status["lock"] }) {
   return html`<span><span class="badge warn">Leftover</span> from a sync that stopped (${who}); the next sync takes it over</span>`;
 }
 
-export function StatusView({ onStatus }: { onStatus: (s: Status) => void }) {
-  const status = useLoad((signal) => api<Status>("/api/v1/status", { signal }), []);
+/** `initial`: the status the page fetched a moment ago (to check the key), shown until Refresh. */
+export function StatusView({ initial, onStatus }: { initial: Status | null; onStatus: (s: Status) => void }) {
+  const status = useLoad((signal) => api<Status>("/api/v1/status", { signal }), [], initial);
   useEffect(() => {
     if (status.data) onStatus(status.data);
   }, [status.data]);

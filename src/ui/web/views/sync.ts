@@ -2,7 +2,7 @@ import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, type DryRunReport, type SyncProgress, type SyncRun } from "../api";
 import { Confirm } from "../dialog";
-import { byCollection, collectionTitle, duration, StatusBadge } from "../format";
+import { byCollection, collectionTitle, duration, RAW_COLLECTIONS, StatusBadge } from "../format";
 import { ErrorMessage } from "../load";
 
 type Counts = SyncRun["counts"];
@@ -22,7 +22,7 @@ function CountsTable({ counts, caption }: { counts: Counts; caption: string }) {
 
 function Progress({ sync }: { sync: SyncProgress["sync"] }) {
   const entries = Object.entries(sync?.collections ?? {});
-  const allDone = entries.length === 3 && entries.every(([, p]) => p.done);
+  const allDone = entries.length === RAW_COLLECTIONS.length && entries.every(([, p]) => p.done);
   return html`<div class="progress" role="status" aria-live="polite" data-testid="progress">
     ${entries.length === 0 ? html`<p>Asking the upstream…</p>` : null}
     ${entries.length > 0

@@ -123,14 +123,14 @@ interface ItemChange {
   kind: "added" | "changed" | "deleted" | "revived";
   label: string;
   lines: string[];
-  after: unknown;
 }
 
+/** The item's name as the version's list of changes gives it (the label rule of src/collections.ts), else its id. */
 const labelOf = (collection: string, data: unknown): string => {
-  const d = data as { name?: string | null; id: string; indications?: Array<{ coding: Array<{ display: string | null; code: string | null }> }> };
-  if (collection === "treatmentGroup") return d.name ?? d.id;
+  const d = data as { id: string; name?: string | null; diseaseGroup?: string | null; indications?: Array<{ coding: Array<{ display: string | null; code: string | null }> }> };
+  if (collection === "treatmentGroup") return d.name ?? d.diseaseGroup ?? d.id;
   const first = d.indications?.[0]?.coding[0];
-  return first ? `${first.code ?? ""} ${first.display ?? ""}`.trim() : d.id;
+  return first?.display ?? first?.code ?? d.id;
 };
 
 /** One item at one version, against the item's version before: read from its history. */
@@ -140,10 +140,10 @@ async function itemChange(collection: string, id: string, version: number, signa
   if (!at) throw new ApiError(404, `The history of ${id} has no entry at version ${version}: the item did not change then, or that history was pruned.`);
   const before = history.items.find((i) => i.version < version) ?? null;
   const label = labelOf(collection, at.data);
-  if (at.isDeleted) return { kind: "deleted", label, lines: [], after: at.data };
-  if (before === null) return { kind: "added", label, lines: [], after: at.data };
-  if (before.isDeleted) return { kind: "revived", label, lines: changesOf(collection, before.data, at.data), after: at.data };
-  return { kind: "changed", label, lines: changesOf(collection, before.data, at.data), after: at.data };
+  if (at.isDeleted) return { kind: "deleted", label, lines: [] };
+  if (before === null) return { kind: "added", label, lines: [] };
+  if (before.isDeleted) return { kind: "revived", label, lines: changesOf(collection, before.data, at.data) };
+  return { kind: "changed", label, lines: changesOf(collection, before.data, at.data) };
 }
 
 export function ItemChangeView({ version, collection, id }: { version: number; collection: string; id: string }) {
