@@ -108,3 +108,8 @@ export function isRawCollection(v: string): v is RawCollection {
 export function isOutputCollection(v: string): v is OutputCollection {
   return Object.hasOwn(OUTPUT, v);
 }
+
+/** A collection's entry, whichever kind it is. */
+export function collectionDef(c: Collection): RawCollectionDef | OutputCollectionDef<unknown> {
+  return isOutputCollection(c) ? OUTPUT[c] : RAW[c];
+}

@@ -1,6 +1,6 @@
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
 import { gzipSync } from "node:zlib";
-import { isRawCollection, OUTPUT, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection, type OutputCollection } from "../collections";
+import { collectionDef, isRawCollection, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection, type FilterDef, type OutputCollection } from "../collections";
 import { NotFoundError, UsageError } from "../errors";
 import type { Logger } from "../log";
 import { DryRunReport, SyncRun } from "../models";
@@ -58,8 +58,7 @@ const LIST_DESCRIPTION =
   "Without parameters: all live items ordered by id. With sinceVersion=N: every item with version > N, deleted ones included, ordered by version then id. " +
   "Answers carry ETag (If-None-Match answers 304) and X-Nompd-Dataset (the dataset id: when it changes, fetch everything again), and are compressed when the client accepts gzip or br.";
 
-function listQuery(collection: Collection): TObject {
-  const filters = collection in OUTPUT ? OUTPUT[collection as OutputCollection].filters : {};
+function listQuery(filters: Record<string, FilterDef<unknown>>): TObject {
   return Type.Object({
     sinceVersion: Type.Optional(SINCE),
     asOfVersion: Type.Optional(AS_OF),
@@ -71,16 +70,17 @@ function listQuery(collection: Collection): TObject {
 const notModified = { description: "Not modified: If-None-Match named the current ETag" };
 const error = (description: string) => ({ description, schema: ErrorBody });
 
-function listRoute(collection: Collection, path: string, summary: string, tags: string[], deps: RouteDeps): RouteDef {
-  const query = listQuery(collection);
-  const filterNames = Object.keys(query.properties).filter((n) => n !== "sinceVersion" && n !== "asOfVersion" && n !== "wait");
+function listRoute(collection: Collection, tags: string[], deps: RouteDeps): RouteDef {
+  const def = collectionDef(collection);
+  const filters = def.kind === "output" ? def.filters : {};
+  const filterNames = Object.keys(filters);
   return {
     method: "GET",
-    path,
+    path: listPath(collection),
     scope: "read",
     dataset: true,
-    query,
-    summary,
+    query: listQuery(filters),
+    summary: def.summary,
     description: LIST_DESCRIPTION,
     tags,
     responses: {
@@ -189,9 +189,9 @@ const ADMIN = ["Admin"];
 /** Every route of the server, in the order of the OpenAPI document. */
 export function routeTable(deps: RouteDeps): RouteDef[] {
   const routes: RouteDef[] = [
-    ...OUTPUT_COLLECTIONS.map((c) => listRoute(c, listPath(c), OUTPUT[c].summary, CONSUMER, deps)),
+    ...OUTPUT_COLLECTIONS.map((c) => listRoute(c, CONSUMER, deps)),
     ...OUTPUT_COLLECTIONS.flatMap((c) => itemRoutes(c, deps)),
-    ...RAW_COLLECTIONS.map((c) => listRoute(c, listPath(c), `Raw upstream ${c} resources, exactly as upstream sent them`, ["Raw FHIR"], deps)),
+    ...RAW_COLLECTIONS.map((c) => listRoute(c, ["Raw FHIR"], deps)),
     {
       method: "GET",
       path: `${API_PREFIX}/fhir/:type`,

@@ -1,5 +1,5 @@
 import { Type, type TSchema } from "@sinclair/typebox";
-import { OUTPUT, RAW, type Collection } from "../collections";
+import { collectionDef, OUTPUT, RAW, type Collection } from "../collections";
 import { MODELS } from "../models";
 import { FollowHealth, STATUS_SCHEMAS } from "./statusSchemas";
 
@@ -96,7 +96,7 @@ export const Health = Type.Object(
 
 /** The model of each collection's items. */
 export function modelOf(collection: Collection): TSchema {
-  return collection in OUTPUT ? OUTPUT[collection as keyof typeof OUTPUT].schema : RAW[collection as keyof typeof RAW].schema;
+  return collectionDef(collection).schema;
 }
 
 /** Every named schema of the API, models first. */

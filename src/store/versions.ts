@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { ALL_COLLECTIONS, OUTPUT, RAW, type Collection } from "../collections";
+import { ALL_COLLECTIONS, collectionDef, type Collection } from "../collections";
 import type { ChangeCounts } from "./commit";
 
 export type ChangeKind = "added" | "changed" | "deleted" | "revived";
@@ -32,8 +32,6 @@ interface VersionRow {
 
 const fromRow = (r: VersionRow): DatasetVersion => ({ version: r.version, createdAt: r.created_at, runId: r.run_id, counts: r.counts ? JSON.parse(r.counts) : null });
 
-const labelPaths = (c: Collection): string[] => (c in OUTPUT ? OUTPUT[c as keyof typeof OUTPUT].label : RAW[c as keyof typeof RAW].label);
-
 /**
  * The dataset versions and what each one changed. The kind of a change is read from the history:
  * a deletion row is a deletion; otherwise the item's previous history row tells an addition (none), a
@@ -50,7 +48,7 @@ export class Versions {
       // version), and the previous row of each item its primary key (collection, id, version).
       changes: new Map(
         ALL_COLLECTIONS.map((c) => {
-          const label = `coalesce(${labelPaths(c).map((p) => `json_extract(h.content, '${p}')`).join(", ")})`;
+          const label = `coalesce(${collectionDef(c).label.map((p) => `json_extract(h.content, '${p}')`).join(", ")})`;
           return [
             c,
             db.query(
