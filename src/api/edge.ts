@@ -158,6 +158,8 @@ export function failure(err: unknown, request: Request, log: Logger): Response {
 /** The chain every route runs, compiled once per route into a plain (request) => Response. */
 export function compile(route: RouteDef, deps: EdgeDeps): Handler {
   const reader = queryReader(route.query);
+  // A path parameter (documented or not) comes decoded from the router: its encoding is checked first.
+  const hasParams = route.path.includes(":");
   const { store, auth } = deps;
   const done = finisher(deps);
   const timed = deps.metrics !== null || deps.access !== null;
@@ -172,7 +174,7 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
       const search = searchParams(request.url);
       if (route.scope) caller = auth.check(request, search, route.scope, state.generation);
       const query = reader.read(search);
-      if (route.params) checkPercentEncoding(request.url);
+      if (hasParams) checkPercentEncoding(request.url);
       // Decoded by the router.
       const params = rawParams ?? {};
       const idle = route.idleTimeout?.(query);
