@@ -10,7 +10,7 @@ import type { Cors } from "./cors";
 import { readBody } from "./body";
 import { bodyLength, errorAnswer, errorResponse } from "./http";
 import { OTHER_ROUTE, type RequestMetrics } from "./metrics";
-import { queryReader, searchParams, type Query } from "./query";
+import { paramsReader, queryReader, searchParams, type Query } from "./query";
 
 export type Method = "GET" | "POST" | "DELETE";
 
@@ -26,7 +26,8 @@ export interface ResponseDoc {
 export interface RequestContext {
   request: Request;
   query: Query;
-  params: Record<string, string>;
+  /** The path parameters, read by the route's `params` schema. */
+  params: Query;
   /** The JSON body, read and checked by the route's `body` schema; undefined for routes without one. */
   body: Record<string, unknown> | undefined;
   caller: Caller | null;
@@ -50,7 +51,7 @@ export interface RouteDef {
   dataset?: boolean;
   /** Query parameters: every other parameter is refused with 400. */
   query?: TObject;
-  /** Path parameters, for the document. */
+  /** Path parameters: each `:name` of the path, read by this schema (a wrong value is refused with 400). */
   params?: TObject;
   /**
    * A JSON request body: an object this schema accepts, with no other property (400), sent as
@@ -158,8 +159,12 @@ export function failure(err: unknown, request: Request, log: Logger): Response {
 /** The chain every route runs, compiled once per route into a plain (request) => Response. */
 export function compile(route: RouteDef, deps: EdgeDeps): Handler {
   const reader = queryReader(route.query);
-  // A path parameter (documented or not) comes decoded from the router: its encoding is checked first.
+  const readParams = paramsReader(route.params);
+  // Path parameters come decoded from the router: their encoding is checked first.
   const hasParams = route.path.includes(":");
+  for (const name of route.path.match(/(?<=:)[A-Za-z]+/g) ?? []) {
+    if (!route.params?.properties[name]) throw new Error(`${route.method} ${route.path}: the path parameter ${name} has no schema in params`);
+  }
   const { store, auth } = deps;
   const done = finisher(deps);
   const timed = deps.metrics !== null || deps.access !== null;
@@ -175,8 +180,7 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
       if (route.scope) caller = auth.check(request, search, route.scope, state.generation);
       const query = reader.read(search);
       if (hasParams) checkPercentEncoding(request.url);
-      // Decoded by the router.
-      const params = rawParams ?? {};
+      const params = readParams(rawParams);
       const idle = route.idleTimeout?.(query);
       if (idle !== undefined && server) server.timeout(request, idle);
       const schema = route.body;

@@ -137,7 +137,7 @@ function itemRoutes(collection: OutputCollection, deps: RouteDeps): RouteDef[] {
         410: { description: "Deleted: the last version of the item, with isDeleted true", schema: versionedItem(model) },
       },
       handle({ request, params, state }) {
-        const body = deps.answers.item(collection, params.id!, state);
+        const body = deps.answers.item(collection, params.id as string, state);
         return sendJson(request, body, body.deleted ? 410 : 200);
       },
     },
@@ -155,7 +155,7 @@ function itemRoutes(collection: OutputCollection, deps: RouteDeps): RouteDef[] {
         304: notModified,
         404: error("No item with this id was ever seen"),
       },
-      handle: ({ request, params, state }) => sendJson(request, deps.answers.history(collection, params.id!, state)),
+      handle: ({ request, params, state }) => sendJson(request, deps.answers.history(collection, params.id as string, state)),
     },
   ];
 }
@@ -198,6 +198,7 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
       scope: "read",
       dataset: true,
       hidden: true,
+      params: Type.Object({ type: Type.String() }),
       summary: "Unknown FHIR resource types",
       tags: ["Raw FHIR"],
       responses: { 404: error("Not one of the upstream resource types") },

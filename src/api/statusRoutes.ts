@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { ConflictError, NotFoundError, UsageError } from "../errors";
+import { ConflictError, NotFoundError } from "../errors";
 import type { StoreState } from "../store/db";
 import type { Scope } from "../store/keys";
 import { followHealth } from "../follow/health";
@@ -106,14 +106,12 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
         410: error("The version is older than the history this server keeps"),
       },
       handle({ request, params, state }) {
-        const raw = params.version ?? "";
-        if (!/^\d{1,15}$/.test(raw)) throw new UsageError(`The version must be a whole number ≥ 1, got "${raw}".`);
-        const version = Number(raw);
+        const version = params.version as number;
         const body = store.snapshot((snap) => {
-          if (version >= 1 && version < snap.oldestVersion) {
+          if (version < snap.oldestVersion) {
             throw new ConflictError(`Version ${version} is older than the history this server keeps (from version ${snap.oldestVersion} on).`, 410);
           }
-          const found = version >= 1 && version <= snap.version ? store.versions.get(version) : null;
+          const found = version <= snap.version ? store.versions.get(version) : null;
           if (!found) throw new NotFoundError(`There is no dataset version ${version}; the current version is ${snap.version}. GET /api/v1/versions lists them.`);
           return { version: found, changes: store.versions.changes(version) };
         });
@@ -160,7 +158,7 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
         409: error("This is the key the request came with"),
       },
       handle({ params, caller }) {
-        const name = params.name ?? "";
+        const name = params.name as string;
         if (caller?.name === name) {
           throw new ConflictError(`"${name}" is the key you are signed in with, so it cannot revoke itself. Revoke it with another admin key, or run 'nompd keys revoke ${name}'.`);
         }

@@ -141,7 +141,7 @@ export function pageRoutes(): RouteDef[] {
       responses: { 200: { description: "The file" }, 304: { description: "Not modified" }, 404: { description: "No such file" } },
       async handle({ request, params }) {
         const { assets } = await loaded();
-        const file = assets.get(params.asset ?? "");
+        const file = assets.get(params.asset as string);
         if (!file) throw new NotFoundError(`No such file of the status page: ${params.asset}. Reload the page at / to get the current one.`);
         // The name changes whenever the content does: cached for a year, never revalidated.
         return send(request, file, { "cache-control": "public, max-age=31536000, immutable" });

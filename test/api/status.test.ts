@@ -129,13 +129,17 @@ describe("GET /api/v1/versions", () => {
     }
   });
 
-  test("unknown versions are 404, malformed ones 400, versions older than the kept history 410", async () => {
-    for (const v of ["0", "4", "999999999999999"]) {
+  test("unknown versions are 404, malformed ones 400 (0 too: versions start at 1), versions older than the kept history 410", async () => {
+    for (const v of ["4", "999999999999999"]) {
       const res = await server.get(`/api/v1/versions/${v}`, as(reader));
       expect(res.status).toBe(404);
       expect((await json(res)).error).toContain("the current version is 3");
     }
-    for (const v of ["x", "1.5", "-1"]) expect((await server.get(`/api/v1/versions/${v}`, as(reader))).status).toBe(400);
+    for (const v of ["x", "1.5", "-1", "0"]) {
+      const res = await server.get(`/api/v1/versions/${v}`, as(reader));
+      expect(res.status).toBe(400);
+      expect((await json(res)).error).toBe(`version must be a whole number ≥ 1, got "${v}".`);
+    }
     const key = pruned.keys.create("r", "read");
     expect((await prunedServer.get("/api/v1/versions/1", as(key))).status).toBe(410);
     expect((await prunedServer.get("/api/v1/versions/2", as(key))).status).toBe(200);
