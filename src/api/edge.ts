@@ -10,6 +10,7 @@ import type { Cors } from "./cors";
 import { readBody } from "./body";
 import { bodyLength, errorAnswer, errorResponse } from "./http";
 import { OTHER_ROUTE, type RequestMetrics } from "./metrics";
+import { API_PREFIX } from "./routes";
 import { paramsReader, queryReader, searchParams, type Query } from "./query";
 
 export type Method = "GET" | "POST" | "DELETE";
@@ -47,8 +48,6 @@ export interface RouteDef {
   path: string;
   /** The key scope needed, or null for no key. */
   scope: Scope | null;
-  /** Answers carry X-Nompd-Dataset (and X-Nompd-Sample while the sample is served): the /api/v1 routes. */
-  dataset?: boolean;
   /** Query parameters: every other parameter is refused with 400. */
   query?: TObject;
   /** Path parameters: each `:name` of the path, read by this schema (a wrong value is refused with 400). */
@@ -68,6 +67,11 @@ export interface RouteDef {
   /** Left out of the OpenAPI document. */
   hidden?: boolean;
   handle(ctx: RequestContext): Response | Promise<Response>;
+}
+
+/** Answers under /api/v1 carry X-Nompd-Dataset (and X-Nompd-Sample while the sample is served). */
+export function carriesDataset(path: string): boolean {
+  return path.startsWith(`${API_PREFIX}/`);
 }
 
 export type Handler = (request: Request, params: Record<string, string> | undefined, server: Server<unknown> | null) => Response | Promise<Response>;
@@ -162,6 +166,7 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
   const readParams = paramsReader(route.params);
   // Path parameters come decoded from the router: their encoding is checked first.
   const hasParams = route.path.includes(":");
+  const dataset = carriesDataset(route.path);
   for (const name of route.path.match(/(?<=:)[A-Za-z]+/g) ?? []) {
     if (!route.params?.properties[name]) throw new Error(`${route.method} ${route.path}: the path parameter ${name} has no schema in params`);
   }
@@ -172,7 +177,7 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     const start = timed ? performance.now() : 0;
     const state = store.state();
     let caller: Caller | null = null;
-    const finish = (response: Response): Response => done(request, response, route.path, start, caller, route.dataset === true, state);
+    const finish = (response: Response): Response => done(request, response, route.path, start, caller, dataset, state);
     const fail = (err: unknown) => finish(failure(err, request, deps.log));
     let answer: Response | Promise<Response>;
     try {
@@ -220,10 +225,10 @@ export function fallback(routes: RouteDef[], deps: EdgeDeps) {
     const matches = [...paths.entries()].filter(([, p]) => p.regex.test(path)).sort(([a], [b]) => (a.includes(":") ? 1 : 0) - (b.includes(":") ? 1 : 0));
     const known = matches[0]?.[1];
     if (!known) {
-      return done(request, errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`), OTHER_ROUTE, start, null, path.startsWith("/api/v1/"), null);
+      return done(request, errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`), OTHER_ROUTE, start, null, carriesDataset(path), null);
     }
     const template = matches[0]![0];
-    const dataset = known.routes.some((r) => r.dataset);
+    const dataset = carriesDataset(template);
     const finish = (response: Response) => done(request, response, template, start, null, dataset, null);
     const methods = known.routes.map((r) => r.method);
     if (known.routes.some((r) => r.method === request.method)) {

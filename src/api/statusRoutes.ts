@@ -34,7 +34,6 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
       method: "GET",
       path: "/api/v1/status",
       scope: "read",
-      dataset: true,
       summary: "The server's state: dataset, schedule, sync lock, the last 20 sync runs",
       description: "What the status page shows: the current version and dataset id, whether the sample is served, the last successful and the next scheduled sync, the sync lock (free, held by a live process, or left over by a stopped one), the documents per collection and the last 20 runs.",
       tags: CONSUMER,
@@ -70,7 +69,6 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
       method: "GET",
       path: "/api/v1/versions",
       scope: "read",
-      dataset: true,
       query: Type.Object({
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "How many versions (default 100)" })),
         before: Type.Optional(Type.Integer({ minimum: 1, description: "Only versions older than this one: the next page after the oldest version received" })),
@@ -91,7 +89,6 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
       method: "GET",
       path: "/api/v1/versions/:version",
       scope: "read",
-      dataset: true,
       params: Type.Object({ version: Type.Integer({ minimum: 1, description: "A dataset version" }) }),
       summary: "The changes of one dataset version: which items, per collection, with the kind of change",
       description:
