@@ -210,34 +210,35 @@ function pattern(path: string): RegExp {
  * with the GET route, without the body.)
  */
 export function fallback(routes: RouteDef[], deps: EdgeDeps) {
-  const paths = new Map<string, { regex: RegExp; routes: RouteDef[] }>();
-  for (const route of routes) {
-    const known = paths.get(route.path) ?? { regex: pattern(route.path), routes: [] };
-    known.routes.push(route);
-    paths.set(route.path, known);
-  }
+  const byPath = new Map<string, Method[]>();
+  for (const route of routes) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route.method]);
+  // A static path beats a template (/api/v1/fhir/PlanDefinition before /api/v1/fhir/:type).
+  const paths = [...byPath]
+    .sort(([a], [b]) => Number(a.includes(":")) - Number(b.includes(":")))
+    .map(([template, methods]) => ({
+      template,
+      regex: pattern(template),
+      methods: new Set<string>(methods),
+      listed: methods.join(", "),
+      allow: [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", "),
+      dataset: carriesDataset(template),
+    }));
   const done = finisher(deps);
   return (request: Request): Response => {
     const start = performance.now();
-    const url = new URL(request.url);
-    const path = url.pathname;
-    // A static path beats a template (/api/v1/fhir/PlanDefinition before /api/v1/fhir/:type).
-    const matches = [...paths.entries()].filter(([, p]) => p.regex.test(path)).sort(([a], [b]) => (a.includes(":") ? 1 : 0) - (b.includes(":") ? 1 : 0));
-    const known = matches[0]?.[1];
+    const path = new URL(request.url).pathname;
+    const known = paths.find((p) => p.regex.test(path));
     if (!known) {
       return done(request, errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`), OTHER_ROUTE, start, null, carriesDataset(path), null);
     }
-    const template = matches[0]![0];
-    const dataset = carriesDataset(template);
-    const finish = (response: Response) => done(request, response, template, start, null, dataset, null);
-    const methods = known.routes.map((r) => r.method);
-    if (known.routes.some((r) => r.method === request.method)) {
+    const finish = (response: Response) => done(request, response, known.template, start, null, known.dataset, null);
+    if (known.methods.has(request.method)) {
       // The path has the route's shape, yet the router passed it on: a parameter it could not decode.
       return finish(errorResponse(400, BAD_PERCENT));
     }
-    const allow = [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+    const allow = known.allow;
     if (request.method === "OPTIONS") {
-      const preflight = deps.cors?.preflight(request, methods.join(", "));
+      const preflight = deps.cors?.preflight(request, known.listed);
       return finish(preflight ?? new Response(null, { status: 204, headers: { allow } }));
     }
     return finish(errorResponse(405, `${request.method} is not allowed on ${path}. Allowed: ${allow}.`, { allow }));
