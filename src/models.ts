@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { Type, type SchemaOptions, type Static, type TSchema } from "@sinclair/typebox";
 
 /**
  * The output models, each declared once as a JSON Schema (TypeBox). The TypeScript types are derived
@@ -7,7 +7,11 @@ import { Type, type Static, type TSchema } from "@sinclair/typebox";
  * order, and the tests check every converted item against it).
  */
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/** The schema, or null; `options` (a description, say) apply to the whole. */
+export const Nullable = <T extends TSchema>(schema: T, options?: SchemaOptions) => Type.Union([schema, Type.Null()], options);
+
+/** A whole number ≥ 0. */
+export const count = (description?: string) => Type.Integer({ minimum: 0, ...(description ? { description } : {}) });
 
 export const Coding = Type.Object(
   { system: Nullable(Type.String()), code: Nullable(Type.String()), display: Nullable(Type.String()) },
@@ -145,8 +149,6 @@ export const SyncRun = Type.Object(
   },
   { $id: "SyncRun", additionalProperties: false, description: "One sync run, as recorded" },
 );
-
-const count = (description?: string) => Type.Integer({ minimum: 0, ...(description ? { description } : {}) });
 
 export const Fallbacks = Type.Object(
   {

@@ -1,9 +1,7 @@
 import { Type, type TSchema } from "@sinclair/typebox";
 import { collectionDef, OUTPUT, RAW, type Collection } from "../collections";
-import { MODELS } from "../models";
+import { MODELS, Nullable } from "../models";
 import { FollowHealth, STATUS_SCHEMAS } from "./statusSchemas";
-
-export { FollowHealth };
 
 /**
  * The bodies the API answers, built from the models (src/models.ts): the versioned item and the list
@@ -61,19 +59,15 @@ export const ErrorBody = Type.Object(
   { $id: "Error", additionalProperties: false, examples: [{ error: "Invalid or missing API key." }] },
 );
 
-const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-
-/** What /health says about following, on a replica. */
-
 export const Health = Type.Object(
   {
     currentVersion: Type.Integer({ minimum: 0 }),
-    lastSuccessfulSync: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
-    lastRunStatus: Type.Union([Type.String(), Type.Null()], { description: "Status of the last sync run, null before the first" }),
-    nextScheduledSync: Type.Union([Type.String({ format: "date-time" }), Type.Null()], { description: "null when no schedule runs" }),
+    lastSuccessfulSync: Nullable(Type.String({ format: "date-time" })),
+    lastRunStatus: Nullable(Type.String(), { description: "Status of the last sync run, null before the first" }),
+    nextScheduledSync: Nullable(Type.String({ format: "date-time" }), { description: "null when no schedule runs" }),
     sample: Type.Boolean({ description: "true while the embedded sample dataset (invented data) is served" }),
     ready: Type.Boolean({ description: "Whether /health/ready answers 200" }),
-    reason: Type.Union([Type.String(), Type.Null()], { description: "Why the server is not ready, or null" }),
+    reason: Nullable(Type.String(), { description: "Why the server is not ready, or null" }),
     // Only on a replica (nompd serve --follow): whom it follows, and how far behind it is.
     follow: Type.Optional(FollowHealth),
   },

@@ -1,15 +1,13 @@
-import { Type, type TSchema } from "@sinclair/typebox";
+import { Type } from "@sinclair/typebox";
 import { ALL_COLLECTIONS } from "../collections";
-import { SyncRun } from "../models";
+import { count, Nullable, SyncRun } from "../models";
 
 /**
  * The bodies of the status, version, key and sync-progress endpoints (statusRoutes.ts), the ones the
  * status page at / reads. Each named one is an OpenAPI component (see namedSchemas in schemas.ts).
  */
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Time = (description?: string) => Type.String({ format: "date-time", ...(description ? { description } : {}) });
-const count = () => Type.Integer({ minimum: 0 });
 const Scope = Type.Union([Type.Literal("read"), Type.Literal("admin")]);
 const CollectionName = Type.Union(
   ALL_COLLECTIONS.map((c) => Type.Literal(c)),
@@ -72,7 +70,7 @@ export const Status = Type.Object(
       description: "Documents per collection: live, and deleted ones still on record",
     }),
     runs: Type.Array(SyncRun, { description: "The last 20 sync runs, newest first" }),
-    follow: Type.Union([FollowHealth, Type.Null()], { description: "On a replica (serve --follow): whom it follows and how far behind; null otherwise" }),
+    follow: Nullable(FollowHealth, { description: "On a replica (serve --follow): whom it follows and how far behind; null otherwise" }),
     caller: Type.Object({ name: Type.String(), scope: Scope }, { additionalProperties: false, description: "The key this request came with" }),
   },
   { $id: "Status", additionalProperties: false, description: "The server's state, as the status page shows it" },
@@ -137,7 +135,7 @@ export const ApiKeyList = Type.Object({ keys: Type.Array(ApiKey, { description: 
 export const NewApiKeyRequest = Type.Object(
   {
     name: Type.String({ description: "1–64 letters, digits, '.', '_' or '-', starting with a letter or digit, e.g. pharmacy-system" }),
-    scope: Type.Optional(Type.Union([Type.Literal("read"), Type.Literal("admin")], { description: "read (default) or admin" })),
+    scope: Type.Optional(Type.Union(Scope.anyOf, { description: "read (default) or admin" })),
   },
   { $id: "NewApiKeyRequest", additionalProperties: false },
 );

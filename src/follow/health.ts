@@ -1,5 +1,5 @@
 import type { Static } from "@sinclair/typebox";
-import type { FollowHealth } from "../api/schemas";
+import type { FollowHealth } from "../api/statusSchemas";
 import { SETTINGS } from "../config";
 import type { Store, StoreState } from "../store/db";
 import type { FollowStatus } from "../store/replica";
