@@ -13,7 +13,7 @@ import type { RouteDef } from "./edge";
 import { acceptsGzip, json, sendJson } from "./http";
 import type { LongPolls } from "./longPoll";
 import { metricsText, type RequestMetrics } from "./metrics";
-import { envelope, ErrorBody, Health, modelOf, versionedItem } from "./schemas";
+import { ADMIN, CONSUMER, envelope, error, ErrorBody, Health, modelOf, notModified, versionedItem } from "./schemas";
 import { statusRoutes } from "./statusRoutes";
 import { pageRoutes } from "../ui/page";
 
@@ -40,8 +40,6 @@ export interface RouteDeps {
   follow?: { maxLagSeconds: number } | null;
 }
 
-const CONSUMER = ["Consumer"];
-
 const versionParam = (description: string) => Type.Integer({ minimum: 0, description });
 const SINCE = versionParam(
   "Only items whose version is greater, deleted ones included (isDeleted: true), ordered by version then id. 0 gives every item that ever existed. Not combinable with filters or asOfVersion.",
@@ -66,9 +64,6 @@ function listQuery(filters: Record<string, FilterDef<unknown>>): TObject {
     ...Object.fromEntries(Object.entries(filters).map(([name, f]) => [name, Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: f.description }))])),
   });
 }
-
-const notModified = { description: "Not modified: If-None-Match named the current ETag" };
-const error = (description: string) => ({ description, schema: ErrorBody });
 
 function listRoute(collection: Collection, tags: string[], deps: RouteDeps): RouteDef {
   const def = collectionDef(collection);
@@ -181,7 +176,6 @@ export function healthOf(store: Store, state: StoreState, schedule: RouteDeps["s
 }
 
 const OPS = ["Operations"];
-const ADMIN = ["Admin"];
 
 /** Every route of the server, in the order of the OpenAPI document. */
 export function routeTable(deps: RouteDeps): RouteDef[] {

@@ -59,6 +59,14 @@ export const ErrorBody = Type.Object(
   { $id: "Error", additionalProperties: false, examples: [{ error: "Invalid or missing API key." }] },
 );
 
+/** A documented error answer. */
+export const error = (description: string) => ({ description, schema: ErrorBody });
+export const notModified = { description: "Not modified: If-None-Match named the current ETag" };
+
+/** The OpenAPI tags the consumer and admin routes are listed under. */
+export const CONSUMER = ["Consumer"];
+export const ADMIN = ["Admin"];
+
 export const Health = Type.Object(
   {
     currentVersion: Type.Integer({ minimum: 0 }),

@@ -8,7 +8,7 @@ import { datasetHeaders } from "./answers";
 import type { RouteDef } from "./edge";
 import { json, PreparedBody, sendJson } from "./http";
 import type { RouteDeps } from "./routes";
-import { ErrorBody } from "./schemas";
+import { ADMIN, CONSUMER, error, notModified } from "./schemas";
 import { ApiKey, ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, VersionChanges, VersionList } from "./statusSchemas";
 
 /**
@@ -16,11 +16,6 @@ import { ApiKey, ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, 
  * versions for any key; the keys and a running sync's progress for admin keys. Part of the route table
  * (routeTable in routes.ts), so served, checked, documented and counted like every other route.
  */
-
-const CONSUMER = ["Consumer"];
-const ADMIN = ["Admin"];
-const error = (description: string) => ({ description, schema: ErrorBody });
-const notModified = { description: "Not modified: If-None-Match named the current ETag" };
 
 /** A small JSON body with ETag, 304 and compression, and the dataset headers of the /api/v1 answers. */
 function prepared(request: Request, value: unknown, state: StoreState): Response {
