@@ -1,7 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import { NompdError, EXIT, UsageError } from "../errors";
 import type { Store } from "../store/db";
-import { hashKey, type Scope, type StoredKey } from "../store/keys";
+import type { Scope } from "../models";
+import { hashKey, type StoredKey } from "../store/keys";
 import { isoSeconds } from "../store/time";
 
 export const INVALID_KEY = "Invalid or missing API key.";

@@ -3,7 +3,7 @@ import type { Server } from "bun";
 import { NompdError, UsageError } from "../errors";
 import type { Logger } from "../log";
 import type { Store, StoreState } from "../store/db";
-import type { Scope } from "../store/keys";
+import type { Scope } from "../models";
 import { datasetHeaders } from "./answers";
 import type { Authenticator, Caller } from "./auth";
 import type { Cors } from "./cors";

@@ -1,7 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import { ConflictError, NotFoundError } from "../errors";
 import type { StoreState } from "../store/db";
-import type { Scope } from "../store/keys";
+import { ApiKey, type Scope } from "../models";
 import { followHealth } from "../follow/health";
 import { nextRun } from "../sync/cron";
 import { datasetHeaders } from "./answers";
@@ -9,7 +9,7 @@ import type { RouteDef } from "./edge";
 import { json, PreparedBody, sendJson } from "./http";
 import type { RouteDeps } from "./routes";
 import { ADMIN, CONSUMER, error, notModified } from "./schemas";
-import { ApiKey, ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, VersionChanges, VersionList } from "./statusSchemas";
+import { ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, VersionChanges, VersionList } from "./statusSchemas";
 
 /**
  * The endpoints the status page at / reads beyond the data lists: the server's status and the dataset
