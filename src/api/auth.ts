@@ -32,11 +32,15 @@ export class Authenticator {
   private seenGeneration = "";
   private readonly used = new Set<number>();
   private lastFlush = Date.now();
+  /** The read-scope keys of NOMPD_API_KEYS, hashed once: they never change while the process runs. */
+  private readonly environmentKeys: Array<Omit<StoredKey, "id"> & { id: null }>;
 
   constructor(
     private readonly store: Store,
-    private readonly environmentKeys: readonly string[] = [],
-  ) {}
+    environmentKeys: readonly string[] = [],
+  ) {
+    this.environmentKeys = environmentKeys.map((k, i) => ({ id: null, name: `NOMPD_API_KEYS[${i}]`, scope: "read", hash: hashKey(k) }));
+  }
 
   /** True when at least one key can open the API (stored and active, or from the environment). */
   any(): boolean {
@@ -102,10 +106,7 @@ export class Authenticator {
 
   private activeKeys(generation: string): Array<Omit<StoredKey, "id"> & { id: number | null }> {
     if (generation !== this.seenGeneration) {
-      this.active = [
-        ...this.store.keys.active(),
-        ...this.environmentKeys.map((k, i) => ({ id: null as number | null, name: `NOMPD_API_KEYS[${i}]`, scope: "read" as const, hash: hashKey(k) })),
-      ];
+      this.active = [...this.store.keys.active(), ...this.environmentKeys];
       this.seenGeneration = generation;
     }
     return this.active;
