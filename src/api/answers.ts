@@ -232,15 +232,16 @@ export class Answers {
   /** The live items as they stood at dataset version `asOf`. */
   asOf(collection: Collection, asOf: number, state: StoreState): PreparedBody {
     checkAsOf(asOf, state);
-    if (state.follows !== null && asOf > 0 && !this.store.replica.holdsVersion(asOf)) {
-      throw new ConflictError(
-        `asOfVersion ${asOf} is a version this replica took together with later ones (it applies its primary's newest version, skipping those in between), so its state is not known here. ` +
-          `Ask for a version this replica applied (see the versions in its lists and histories), or ask its primary ${state.follows}.`,
-        410,
-      );
-    }
     return this.answer(state, `${collection} as of ${asOf}`, (s) => {
       checkAsOf(asOf, s);
+      // A replica may have skipped that version: asked on a cache miss only (a kept answer was of a version it holds).
+      if (s.follows !== null && asOf > 0 && !this.store.replica.holdsVersion(asOf)) {
+        throw new ConflictError(
+          `asOfVersion ${asOf} is a version this replica took together with later ones (it applies its primary's newest version, skipping those in between), so its state is not known here. ` +
+            `Ask for a version this replica applied (see the versions in its lists and histories), or ask its primary ${s.follows}.`,
+          410,
+        );
+      }
       return new PreparedBody(new Envelope(s.version, this.store.documents.asOf(collection, asOf)).bytes, datasetHeaders(s));
     });
   }

@@ -198,6 +198,8 @@ describe("a replica asked for a version it has not applied yet", () => {
     const skipped = await rget("/api/v1/fhir/PlanDefinition?asOfVersion=5");
     expect(skipped.status).toBe(410);
     expect(((await skipped.json()) as any).error).toContain("http://primary.example/");
+    // Asked again (and after an answer for a version it holds was kept): still refused, never kept.
+    expect((await rget("/api/v1/fhir/PlanDefinition?asOfVersion=5")).status).toBe(410);
     // The first version it took is where its history starts.
     expect((await rget("/api/v1/fhir/PlanDefinition?asOfVersion=0")).status).toBe(410);
   });
