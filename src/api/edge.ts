@@ -177,8 +177,9 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     const start = timed ? performance.now() : 0;
     const state = store.state();
     let caller: Caller | null = null;
-    const finish = (response: Response): Response => done(request, response, route.path, start, caller, dataset, state);
-    const fail = (err: unknown) => finish(failure(err, request, deps.log));
+    // `now`: the state the answer is labelled with (null: as the dataset is when it is finished).
+    const finish = (response: Response, now: StoreState | null = state): Response => done(request, response, route.path, start, caller, dataset, now);
+    const fail = (err: unknown, now: StoreState | null = state) => finish(failure(err, request, deps.log), now);
     let answer: Response | Promise<Response>;
     try {
       const search = searchParams(request.url);
@@ -195,7 +196,9 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     } catch (err) {
       return fail(err);
     }
-    return answer instanceof Promise ? answer.then(finish, fail) : finish(answer);
+    // An answer that took its time (a long poll may end because the dataset was replaced) is labelled
+    // with the dataset it ends on, not the one the request began with.
+    return answer instanceof Promise ? answer.then((r) => finish(r, null), (err) => fail(err, null)) : finish(answer);
   };
 }
 

@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import { ConflictError, NotFoundError } from "../errors";
-import type { StoreState } from "../store/db";
+import type { Store, StoreState } from "../store/db";
 import { ApiKey, type Scope } from "../models";
 import { followHealth } from "../follow/health";
 import { nextRun } from "../sync/cron";
@@ -17,9 +17,12 @@ import { ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, VersionC
  * (routeTable in routes.ts), so served, checked, documented and counted like every other route.
  */
 
-/** A small JSON body with ETag, 304 and compression, and the dataset headers of the /api/v1 answers. */
-function prepared(request: Request, value: unknown, state: StoreState): Response {
-  return sendJson(request, PreparedBody.fromJson(JSON.stringify(value), datasetHeaders(state)));
+/**
+ * A small JSON body read in one snapshot, with ETag, 304 and compression, and the dataset headers of
+ * that snapshot (as the /api/v1 answers have them).
+ */
+function prepared(request: Request, store: Store, read: (snap: StoreState) => unknown): Response {
+  return sendJson(request, store.snapshot((snap) => PreparedBody.fromJson(JSON.stringify(read(snap)), datasetHeaders(snap))));
 }
 
 export function statusRoutes(deps: RouteDeps): RouteDef[] {
@@ -33,8 +36,8 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
       description: "What the status page shows: the current version and dataset id, whether the sample is served, the last successful and the next scheduled sync, the sync lock (free, held by a live process, or left over by a stopped one), the documents per collection and the last 20 runs.",
       tags: CONSUMER,
       responses: { 200: { description: "The status", schema: Status }, 304: notModified },
-      handle({ request, state, caller }) {
-        const status = store.snapshot((snap) => {
+      handle({ request, caller }) {
+        return prepared(request, store, (snap) => {
           const lock = store.lock.current();
           return {
             currentVersion: snap.version,
@@ -57,7 +60,6 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
             caller: { name: caller!.name, scope: caller!.scope },
           };
         });
-        return prepared(request, status, state);
       },
     },
     {
@@ -71,14 +73,12 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
       summary: "The dataset versions, newest first, with what each changed per collection",
       tags: CONSUMER,
       responses: { 200: { description: "The versions", schema: VersionList }, 304: notModified },
-      handle({ request, query, state }) {
-        const body = store.snapshot((snap) => ({
+      handle: ({ request, query }) =>
+        prepared(request, store, (snap) => ({
           currentVersion: snap.version,
           oldestVersion: snap.oldestVersion,
           versions: store.versions.list((query.limit as number | undefined) ?? 100, query.before as number | undefined),
-        }));
-        return prepared(request, body, state);
-      },
+        })),
     },
     {
       method: "GET",
@@ -97,9 +97,9 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
         404: error("No such dataset version"),
         410: error("The version is older than the history this server keeps"),
       },
-      handle({ request, params, state }) {
+      handle({ request, params }) {
         const version = params.version as number;
-        const body = store.snapshot((snap) => {
+        return prepared(request, store, (snap) => {
           if (version < snap.oldestVersion) {
             throw new ConflictError(`Version ${version} is older than the history this server keeps (from version ${snap.oldestVersion} on).`, 410);
           }
@@ -107,7 +107,6 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
           if (!found) throw new NotFoundError(`There is no dataset version ${version}; the current version is ${snap.version}. GET /api/v1/versions lists them.`);
           return { version: found, changes: store.versions.changes(version) };
         });
-        return prepared(request, body, state);
       },
     },
     {
