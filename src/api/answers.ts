@@ -8,7 +8,7 @@ import { PreparedBody } from "./http";
 const encoder = new TextEncoder();
 
 /** `{"data":…,"version":…,"lastChanged":…,"isDeleted":…}`, the stored content spliced in unparsed. */
-export function versionedItemJson(row: DocumentRow): string {
+function versionedItemJson(row: DocumentRow): string {
   return `{"data":${row.content},"version":${row.version},"lastChanged":"${row.last_changed}","isDeleted":${row.is_deleted ? "true" : "false"}}`;
 }
 

@@ -7,7 +7,7 @@ import { isoSeconds } from "../store/time";
 
 export const INVALID_KEY = "Invalid or missing API key.";
 /** RFC 9110 asks a 401 to name the scheme it wants: an API key in this header. */
-export const WWW_AUTHENTICATE = 'ApiKey header="X-API-KEY"';
+const WWW_AUTHENTICATE = 'ApiKey header="X-API-KEY"';
 const URL_KEY_PARAMS = new Set(["x-api-key", "apikey", "api_key", "api-key", "key"]);
 
 /** Last use is written at most this often (no write per request). */
@@ -71,7 +71,7 @@ export class Authenticator {
     return caller;
   }
 
-  verify(presented: string | null | undefined, generation: string): Caller | null {
+  private verify(presented: string | null | undefined, generation: string): Caller | null {
     if (!presented) return null;
     const hash = hashKey(presented);
     let match: (Omit<StoredKey, "id"> & { id: number | null }) | null = null;

@@ -11,7 +11,7 @@ import { ErrorBody, namedSchemas } from "./schemas";
 type Json = Record<string, unknown>;
 
 /** A schema as plain JSON Schema 2020-12, nested named schemas replaced by references. */
-export function toOpenApiSchema(schema: TSchema, root = true): Json {
+function toOpenApiSchema(schema: TSchema, root = true): Json {
   const walk = (node: unknown, isRoot: boolean): unknown => {
     if (Array.isArray(node)) return node.map((n) => walk(n, false));
     if (node === null || typeof node !== "object") return node;

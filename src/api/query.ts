@@ -41,7 +41,6 @@ function readerFor(name: string, schema: TSchema): Reader {
 
 /** A compiled reader of one route's query: (raw query string) → typed values. */
 export interface QueryReader {
-  readonly names: readonly string[];
   /** `params`: the parsed query string, or null when the URL has none. */
   read(params: URLSearchParams | null): Query;
 }
@@ -57,7 +56,6 @@ export function queryReader(schema: TObject | undefined): QueryReader {
   const readers = readersOf(schema);
   const names = [...readers.keys()];
   return {
-    names,
     read(params) {
       if (params === null) return none;
       const query: Query = Object.create(null);

@@ -153,7 +153,7 @@ function itemRoutes(collection: OutputCollection, deps: RouteDeps): RouteDef[] {
 }
 
 /** What /health and /health/ready say. */
-export function healthOf(store: Store, state: StoreState, schedule: RouteDeps["schedule"], follow: RouteDeps["follow"] = null) {
+function healthOf(store: Store, state: StoreState, schedule: RouteDeps["schedule"], follow: RouteDeps["follow"] = null) {
   if (state.follows !== null) return followHealth(store, state, follow?.maxLagSeconds);
   const last = store.runs.recent(1)[0] ?? null;
   const lastOk = store.runs.lastSuccessful();

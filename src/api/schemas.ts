@@ -1,5 +1,5 @@
 import { Type, type TSchema } from "@sinclair/typebox";
-import { collectionDef, OUTPUT, RAW, type Collection } from "../collections";
+import { collectionDef, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection } from "../collections";
 import { MODELS, Nullable } from "../models";
 import { FollowHealth, STATUS_SCHEMAS } from "./statusSchemas";
 
@@ -103,6 +103,7 @@ export function modelOf(collection: Collection): TSchema {
 
 /** Every named schema of the API, models first. */
 export function namedSchemas(): TSchema[] {
-  const bodies = [...Object.keys(OUTPUT), ...Object.keys(RAW).slice(0, 1)].flatMap((c) => [versionedItem(modelOf(c as Collection)), envelope(modelOf(c as Collection))]);
+  // The raw collections share one model: the document lists its bodies once (by $id).
+  const bodies = [...OUTPUT_COLLECTIONS, ...RAW_COLLECTIONS].flatMap((c) => [versionedItem(modelOf(c)), envelope(modelOf(c))]);
   return [...MODELS, ...bodies, ErrorBody, FollowHealth, Health, ...STATUS_SCHEMAS];
 }

@@ -8,7 +8,7 @@ import { ApiKey, count, DatasetVersion, Nullable, Scope, SyncRun, Time } from ".
  */
 
 
-export const SyncLockState = Type.Object(
+const SyncLockState = Type.Object(
   {
     state: Type.Union([Type.Literal("free"), Type.Literal("held"), Type.Literal("leftover")], {
       description: "free: no sync runs; held: a live process syncs now; leftover: a stopped sync left its lock, and the next sync takes it over",
