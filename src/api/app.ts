@@ -28,8 +28,8 @@ export interface AppDeps {
   cacheBytes: number;
   /** Where access log lines go (--access-log), or none. */
   access?: EdgeDeps["access"];
-  /** On a replica (serve --follow): how old its data may be while /health/ready answers 200. */
-  follow?: { maxLagSeconds: number } | null;
+  /** --follow-max-lag in seconds: on a replica, how old its data may be while /health/ready answers 200. */
+  followMaxLag: number;
 }
 
 /**
@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps) {
   const answers = new Answers(deps.store, deps.cacheBytes);
   const metrics = deps.metrics === false ? null : new RequestMetrics();
   const polls = new LongPolls(deps.store);
-  const routes = routeTable({ store: deps.store, answers, sync: deps.sync, log: deps.log, schedule: deps.schedule ?? null, metrics, build: deps.build, polls, follow: deps.follow ?? null });
+  const routes = routeTable({ store: deps.store, answers, sync: deps.sync, log: deps.log, schedule: deps.schedule ?? null, metrics, build: deps.build, polls, followMaxLag: deps.followMaxLag });
   const edge: EdgeDeps = { store: deps.store, auth: deps.auth, cors: cors(deps.cors ?? null), metrics, log: deps.log, access: deps.access ?? null };
   const unmatched = fallback(routes, edge);
 

@@ -36,8 +36,8 @@ export interface RouteDeps {
   build: { version: string; commit: string };
   /** Requests waiting for a newer version (?wait=S). */
   polls: LongPolls;
-  /** On a replica: how old its data may be while /health/ready answers 200. */
-  follow?: { maxLagSeconds: number } | null;
+  /** --follow-max-lag in seconds: on a replica, how old its data may be while /health/ready answers 200. */
+  followMaxLag: number;
 }
 
 const versionParam = (description: string) => Type.Integer({ minimum: 0, description });
@@ -153,8 +153,8 @@ function itemRoutes(collection: OutputCollection, deps: RouteDeps): RouteDef[] {
 }
 
 /** What /health and /health/ready say. */
-function healthOf(store: Store, state: StoreState, schedule: RouteDeps["schedule"], follow: RouteDeps["follow"] = null) {
-  if (state.follows !== null) return followHealth(store, state, follow?.maxLagSeconds);
+function healthOf(store: Store, state: StoreState, schedule: RouteDeps["schedule"], followMaxLag: number) {
+  if (state.follows !== null) return followHealth(store, state, followMaxLag);
   const last = store.runs.recent(1)[0] ?? null;
   const lastOk = store.runs.lastSuccessful();
   const reason = state.sample
@@ -245,7 +245,7 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
       summary: "Liveness: 200 while the process runs",
       tags: OPS,
       responses: { 200: { description: "The server's state", schema: Health } },
-      handle: ({ state }) => json(healthOf(deps.store, state, deps.schedule, deps.follow)),
+      handle: ({ state }) => json(healthOf(deps.store, state, deps.schedule, deps.followMaxLag)),
     },
     {
       method: "GET",
@@ -258,7 +258,7 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
         503: { description: "Not ready (the reason says why): no data yet, the sample dataset, or on a replica data older than --follow-max-lag", schema: Health },
       },
       handle({ state }) {
-        const health = healthOf(deps.store, state, deps.schedule, deps.follow);
+        const health = healthOf(deps.store, state, deps.schedule, deps.followMaxLag);
         return json(health, health.ready ? 200 : 503);
       },
     },

@@ -2,7 +2,7 @@ import { Type } from "@sinclair/typebox";
 import { ConflictError, NotFoundError } from "../errors";
 import type { Store, StoreState } from "../store/db";
 import { ApiKey, type Scope } from "../models";
-import { followHealth } from "../follow/health";
+import { followReport } from "../follow/health";
 import { nextRun } from "../sync/cron";
 import { datasetHeaders } from "./answers";
 import type { RouteDef } from "./edge";
@@ -39,6 +39,8 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
       handle({ request, caller }) {
         return prepared(request, store, (snap) => {
           const lock = store.lock.current();
+          // On a replica: whom it follows, and how far behind it is.
+          const follow = store.replica.status();
           return {
             currentVersion: snap.version,
             datasetId: snap.datasetId,
@@ -56,7 +58,7 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
             },
             collections: store.documents.counts(),
             runs: store.runs.recent(20),
-            follow: snap.follows === null ? null : followHealth(store, snap, deps.follow?.maxLagSeconds).follow,
+            follow: follow === null ? null : followReport(follow, deps.followMaxLag),
             caller: { name: caller!.name, scope: caller!.scope },
           };
         });

@@ -1,11 +1,7 @@
 import type { Static } from "@sinclair/typebox";
 import type { FollowHealth } from "../api/statusSchemas";
-import { SETTINGS } from "../config";
 import type { Store, StoreState } from "../store/db";
 import type { FollowStatus } from "../store/replica";
-
-/** --follow-max-lag's default, in seconds. */
-export const DEFAULT_MAX_LAG_SECONDS: number = SETTINGS.followMaxLag.schema.parse(SETTINGS.followMaxLag.default);
 
 /** What a replica says about following: /health's `follow`, and `nompd status`. */
 export function followReport(status: FollowStatus, maxLagSeconds: number, now = Date.now()): Static<typeof FollowHealth> {
@@ -26,7 +22,7 @@ export function followReport(status: FollowStatus, maxLagSeconds: number, now = 
  * at most `maxLagSeconds` old: a primary that stops answering leaves the replica serving its last version,
  * ready until then.
  */
-export function followHealth(store: Store, state: StoreState, maxLagSeconds = DEFAULT_MAX_LAG_SECONDS) {
+export function followHealth(store: Store, state: StoreState, maxLagSeconds: number) {
   const status = store.replica.status() ?? {
     primary: state.follows ?? "",
     primaryVersion: null,
