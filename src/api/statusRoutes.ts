@@ -2,7 +2,7 @@ import { Type } from "@sinclair/typebox";
 import { ConflictError, NotFoundError } from "../errors";
 import type { Store, StoreState } from "../store/db";
 import { ApiKey, type Scope } from "../models";
-import { followReport } from "../follow/health";
+import { followReport, lastSuccessfulSync } from "../follow/health";
 import { nextRun } from "../sync/cron";
 import { datasetHeaders } from "./answers";
 import type { RouteDef } from "./edge";
@@ -45,7 +45,7 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
             currentVersion: snap.version,
             datasetId: snap.datasetId,
             sample: snap.sample,
-            lastSuccessfulSync: store.runs.lastSuccessful()?.finishedAt ?? null,
+            lastSuccessfulSync: lastSuccessfulSync(store, follow),
             nextScheduledSync: deps.schedule ? nextRun(deps.schedule.cron, deps.schedule.timeZone) : null,
             schedule: deps.schedule ? { cron: deps.schedule.cron, timeZone: deps.schedule.timeZone } : null,
             upstream: deps.sync.hasUpstream,

@@ -18,6 +18,14 @@ export function followReport(status: FollowStatus, maxLagSeconds: number, now = 
 }
 
 /**
+ * When the last successful sync finished, as /health, the status page and 'nompd status' show it: on a
+ * replica (`follow`, its status; null on a primary), which runs no syncs, the last version it applied.
+ */
+export function lastSuccessfulSync(store: Store, follow: FollowStatus | null): string | null {
+  return follow !== null ? follow.appliedAt : (store.runs.lastSuccessful()?.finishedAt ?? null);
+}
+
+/**
  * A replica's /health: its version, whom it follows and how far behind. Ready while it holds data that is
  * at most `maxLagSeconds` old: a primary that stops answering leaves the replica serving its last version,
  * ready until then.
@@ -46,8 +54,7 @@ export function followHealth(store: Store, state: StoreState, maxLagSeconds: num
             : null;
   return {
     currentVersion: state.version,
-    // A replica runs no syncs: its last success is the last version it applied.
-    lastSuccessfulSync: status.appliedAt,
+    lastSuccessfulSync: lastSuccessfulSync(store, status),
     lastRunStatus: null,
     nextScheduledSync: null,
     sample: state.sample,

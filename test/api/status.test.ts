@@ -146,6 +146,22 @@ describe("GET /api/v1/versions", () => {
   });
 });
 
+describe("GET /api/v1/status on a replica", () => {
+  test("its last successful sync is the last version it applied (a replica runs no syncs), and whom it follows", async () => {
+    const replica = Store.open(tempDbPath(dir));
+    const primaryDataset = crypto.randomUUID();
+    replica.replica.follow("http://primary.example/");
+    const staging = replica.replica.staging();
+    staging.put("treatmentGroup", [{ id: "tg-1", version: 4, lastChanged: "2025-04-10T08:30:00Z", isDeleted: false, content: JSON.stringify({ id: "tg-1" }) }]);
+    replica.replica.apply({ base: null, target: { datasetId: primaryDataset, version: 4, diffFloor: 0, sample: false }, at: new Date("2025-05-01T00:00:00Z") });
+    staging.clear();
+    const key = replica.keys.create("r", "read");
+    const s = await json(await startServer(replica).get("/api/v1/status", as(key)));
+    expect(s).toMatchObject({ currentVersion: 4, datasetId: primaryDataset, runs: [], lastSuccessfulSync: "2025-05-01T00:00:00Z" });
+    expect(s.follow).toMatchObject({ primary: "http://primary.example/" });
+  });
+});
+
 describe("keys over HTTP (admin)", () => {
   const post = (body: unknown, key = admin, type = "application/json") =>
     server.request("/api/internal/keys", { method: "POST", headers: { ...as(key), "content-type": type }, body: typeof body === "string" ? body : JSON.stringify(body) });
