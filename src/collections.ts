@@ -1,5 +1,5 @@
-import type { TSchema } from "@sinclair/typebox";
-import { FhirResource, ReimbursementGroup, TreatmentGroup, type CodeableConcept } from "./models";
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { FhirResource, ReimbursementGroup, TreatmentGroup, versionChange, type CodeableConcept } from "./models";
 
 /**
  * Every collection Nompd keeps, once: the three upstream FHIR collections (stored raw, as upstream sent
@@ -101,10 +101,24 @@ export const RAW_COLLECTIONS = Object.keys(RAW) as RawCollection[];
 export const OUTPUT_COLLECTIONS = Object.keys(OUTPUT) as OutputCollection[];
 export const ALL_COLLECTIONS: readonly Collection[] = [...RAW_COLLECTIONS, ...OUTPUT_COLLECTIONS];
 
+/** One item a dataset version changed (GET /api/v1/versions/{version}), in one of these collections. */
+export const VersionChange = versionChange(
+  Type.Union(
+    ALL_COLLECTIONS.map((c) => Type.Literal(c)),
+    { description: "A collection: an output one (treatmentGroup, reimbursementGroup) or an upstream one" },
+  ),
+);
+export type VersionChange = Static<typeof VersionChange>;
+
 export function isRawCollection(v: string): v is RawCollection {
   return Object.hasOwn(RAW, v);
 }
 
 export function isOutputCollection(v: string): v is OutputCollection {
   return Object.hasOwn(OUTPUT, v);
+}
+
+/** A collection's entry, whichever kind it is. */
+export function collectionDef(c: Collection): RawCollectionDef | OutputCollectionDef<unknown> {
+  return isOutputCollection(c) ? OUTPUT[c] : RAW[c];
 }

@@ -8,7 +8,7 @@
 export const EXIT = { ok: 0, failed: 1, usage: 2, alreadyRunning: 3, guard: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-export interface ErrorShape {
+interface ErrorShape {
   /** HTTP status when the error answers a request. */
   status: number;
   /** Process exit code when the error ends a command. */

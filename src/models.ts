@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { Type, type SchemaOptions, type Static, type TSchema } from "@sinclair/typebox";
 
 /**
  * The output models, each declared once as a JSON Schema (TypeBox). The TypeScript types are derived
@@ -7,7 +7,11 @@ import { Type, type Static, type TSchema } from "@sinclair/typebox";
  * order, and the tests check every converted item against it).
  */
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/** The schema, or null; `options` (a description, say) apply to the whole. */
+export const Nullable = <T extends TSchema>(schema: T, options?: SchemaOptions) => Type.Union([schema, Type.Null()], options);
+
+/** A whole number ≥ 0. */
+export const count = (description?: string) => Type.Integer({ minimum: 0, ...(description ? { description } : {}) });
 
 export const Coding = Type.Object(
   { system: Nullable(Type.String()), code: Nullable(Type.String()), display: Nullable(Type.String()) },
@@ -146,8 +150,6 @@ export const SyncRun = Type.Object(
   { $id: "SyncRun", additionalProperties: false, description: "One sync run, as recorded" },
 );
 
-const count = (description?: string) => Type.Integer({ minimum: 0, ...(description ? { description } : {}) });
-
 export const Fallbacks = Type.Object(
   {
     diseaseGroup: Type.Object(
@@ -175,6 +177,51 @@ export const DryRunReport = Type.Object(
   { $id: "DryRunReport", additionalProperties: false, description: "What a sync would do; nothing was written" },
 );
 
+export const Time = (description?: string) => Type.String({ format: "date-time", ...(description ? { description } : {}) });
+
+/** A key's scope: read (the consumer API) or admin (also /api/internal). */
+export const Scope = Type.Union([Type.Literal("read"), Type.Literal("admin")]);
+
+export const ApiKey = Type.Object(
+  {
+    name: Type.String(),
+    scope: Scope,
+    createdAt: Time(),
+    revokedAt: Nullable(Time()),
+    lastUsedAt: Nullable(Time("Noted at most once a minute")),
+  },
+  { $id: "ApiKey", additionalProperties: false, description: "An API key's record (never the key itself)" },
+);
+
+const VersionCounts = Type.Object({ added: count(), changed: count(), deleted: count(), revived: count() }, { additionalProperties: false });
+
+export const DatasetVersion = Type.Object(
+  {
+    version: Type.Integer({ minimum: 1 }),
+    createdAt: Time("When the sync that made it started (the lastChanged of its items)"),
+    runId: Nullable(Type.Integer({ minimum: 1, description: "The sync run that made it; null for versions older than the run records, or whose run was pruned" })),
+    counts: Nullable(Type.Record(Type.String(), VersionCounts, { description: "Per collection; null for versions made before counts were recorded" })),
+  },
+  { $id: "DatasetVersion", additionalProperties: false, description: "One dataset version and what it changed" },
+);
+
+/**
+ * One item a dataset version changed. `collection` is the schema of the collection names: the registry
+ * (collections.ts) builds it, and the entry with it (VersionChange there), as the registry reads these
+ * models and so cannot be read by them.
+ */
+export function versionChange<C extends TSchema>(collection: C) {
+  return Type.Object(
+    {
+      collection,
+      id: Type.String(),
+      label: Nullable(Type.String({ description: "The item's name (treatment group), indication (reimbursement group) or name/title (upstream resource)" })),
+      change: Type.Union([Type.Literal("added"), Type.Literal("changed"), Type.Literal("deleted"), Type.Literal("revived")]),
+    },
+    { additionalProperties: false },
+  );
+}
+
 /** Every named model, for the OpenAPI document's components and for validators that resolve $ref. */
 export const MODELS = [Coding, CodeableConcept, Period, MedicinalReference, TreatmentAlternative, TreatmentGroup, ReimbursementGroup, FhirResource, Counts, SyncRun, Fallbacks, DryRunReport] as const;
 
@@ -189,3 +236,6 @@ export type CollectionCounts = Static<typeof Counts>;
 export type SyncRun = Static<typeof SyncRun>;
 export type Fallbacks = Static<typeof Fallbacks>;
 export type DryRunReport = Static<typeof DryRunReport>;
+export type Scope = Static<typeof Scope>;
+export type ApiKey = Static<typeof ApiKey>;
+export type DatasetVersion = Static<typeof DatasetVersion>;

@@ -8,7 +8,7 @@ import { PreparedBody } from "./http";
 const encoder = new TextEncoder();
 
 /** `{"data":…,"version":…,"lastChanged":…,"isDeleted":…}`, the stored content spliced in unparsed. */
-export function versionedItemJson(row: DocumentRow): string {
+function versionedItemJson(row: DocumentRow): string {
   return `{"data":${row.content},"version":${row.version},"lastChanged":"${row.last_changed}","isDeleted":${row.is_deleted ? "true" : "false"}}`;
 }
 
@@ -176,16 +176,22 @@ export class Answers {
   }
 
   /**
-   * The cached answer for `key`, or `build` run in one read snapshot and kept. If a sync committed
-   * between the request's look at the state and the snapshot, the answer (of the newer version) serves
-   * this request only.
+   * The cached answer for `key`, or `build` run and kept. `build` reads the dataset in one read snapshot,
+   * or with `read` at the state of what it is made from (a filtered list: the live list's, without a
+   * snapshot of its own). If a sync committed between the request's look at the state and that read, the
+   * answer (of the newer version) serves this request only.
    */
-  private answer<T extends PreparedBody>(state: StoreState, key: string, build: (snapshot: StoreState) => T, pinned = false): T {
+  private answer<T extends PreparedBody>(
+    state: StoreState,
+    key: string,
+    build: (snapshot: StoreState) => T,
+    { pinned = false, read = (run) => this.store.snapshot(run) }: { pinned?: boolean; read?: (run: (state: StoreState) => T) => T } = {},
+  ): T {
     const stamp = stampOf(state);
     const hit = this.cache.get(stamp, key);
     if (hit) return hit as T;
     let fresh = "";
-    const body = this.store.snapshot((snapshot) => {
+    const body = read((snapshot) => {
       fresh = stampOf(snapshot);
       return build(snapshot);
     });
@@ -203,19 +209,21 @@ export class Answers {
       const rows = this.store.documents.live(collection);
       // Only output collections are filtered: keep their rows until the index is built.
       return new LiveList(new Envelope(s.version, rows), isOutputCollection(collection) ? rows : null, s);
-    }, true);
+    }, { pinned: true });
   }
 
   /** Live items matching every filter; `filters` as given (normalised here). */
   filtered(collection: OutputCollection, filters: Array<[string, string]>, state: StoreState): PreparedBody {
     const normalised = filters.map(([name, value]): [string, string] => [name, normalizeFilterValue(name, value)]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const key = `${collection} where ${JSON.stringify(normalised)}`;
-    const stamp = stampOf(state);
-    const hit = this.cache.get(stamp, key);
-    if (hit) return hit;
-    const list = this.liveList(collection, state);
-    const body = new PreparedBody(list.matching(collection, normalised), datasetHeaders(list.state));
-    return stampOf(list.state) === stamp ? this.cache.put(stamp, key, body) : body;
+    // Cut from the live list (kept, or built in its own snapshot), at that list's state.
+    let list: LiveList;
+    const cut = (s: StoreState) => new PreparedBody(list.matching(collection, normalised), datasetHeaders(s));
+    return this.answer(state, `${collection} where ${JSON.stringify(normalised)}`, cut, {
+      read: (build) => {
+        list = this.liveList(collection, state);
+        return build(list.state);
+      },
+    });
   }
 
   /** Items changed after version `since`, deleted ones included, ordered by version then id. */
@@ -232,15 +240,16 @@ export class Answers {
   /** The live items as they stood at dataset version `asOf`. */
   asOf(collection: Collection, asOf: number, state: StoreState): PreparedBody {
     checkAsOf(asOf, state);
-    if (state.follows !== null && asOf > 0 && !this.store.replica.holdsVersion(asOf)) {
-      throw new ConflictError(
-        `asOfVersion ${asOf} is a version this replica took together with later ones (it applies its primary's newest version, skipping those in between), so its state is not known here. ` +
-          `Ask for a version this replica applied (see the versions in its lists and histories), or ask its primary ${state.follows}.`,
-        410,
-      );
-    }
     return this.answer(state, `${collection} as of ${asOf}`, (s) => {
       checkAsOf(asOf, s);
+      // A replica may have skipped that version: asked on a cache miss only (a kept answer was of a version it holds).
+      if (s.follows !== null && asOf > 0 && !this.store.replica.holdsVersion(asOf)) {
+        throw new ConflictError(
+          `asOfVersion ${asOf} is a version this replica took together with later ones (it applies its primary's newest version, skipping those in between), so its state is not known here. ` +
+            `Ask for a version this replica applied (see the versions in its lists and histories), or ask its primary ${s.follows}.`,
+          410,
+        );
+      }
       return new PreparedBody(new Envelope(s.version, this.store.documents.asOf(collection, asOf)).bytes, datasetHeaders(s));
     });
   }

@@ -6,8 +6,7 @@ import type { SyncService } from "../sync/service";
 import { Answers } from "./answers";
 import type { Authenticator } from "./auth";
 import { cors, type CorsOrigins } from "./cors";
-import { compile, failure, fallback, type EdgeDeps, type Handler, type RouteDef } from "./edge";
-import { errorResponse } from "./http";
+import { compile, failure, fallback, type EdgeDeps } from "./edge";
 import { LongPolls } from "./longPoll";
 import { RequestMetrics } from "./metrics";
 import { documentation, operationOf } from "./openapi";
@@ -29,8 +28,8 @@ export interface AppDeps {
   cacheBytes: number;
   /** Where access log lines go (--access-log), or none. */
   access?: EdgeDeps["access"];
-  /** On a replica (serve --follow): how old its data may be while /health/ready answers 200. */
-  follow?: { maxLagSeconds: number } | null;
+  /** --follow-max-lag in seconds: on a replica, how old its data may be while /health/ready answers 200. */
+  followMaxLag: number;
 }
 
 /**
@@ -43,15 +42,13 @@ export function createApp(deps: AppDeps) {
   const answers = new Answers(deps.store, deps.cacheBytes);
   const metrics = deps.metrics === false ? null : new RequestMetrics();
   const polls = new LongPolls(deps.store);
-  const routes = routeTable({ store: deps.store, answers, sync: deps.sync, log: deps.log, schedule: deps.schedule ?? null, metrics, build: deps.build, polls, follow: deps.follow ?? null });
+  const routes = routeTable({ store: deps.store, answers, sync: deps.sync, log: deps.log, schedule: deps.schedule ?? null, metrics, build: deps.build, polls, followMaxLag: deps.followMaxLag });
   const edge: EdgeDeps = { store: deps.store, auth: deps.auth, cors: cors(deps.cors ?? null), metrics, log: deps.log, access: deps.access ?? null };
-  const handlers = new Map<RouteDef, Handler>(routes.map((r) => [r, compile(r, edge)]));
   const unmatched = fallback(routes, edge);
 
   const app = new Elysia({ name: "nompd" })
     .onError(({ code, error, request }) => {
       if (code === "NOT_FOUND") return unmatched(request);
-      if (code === "PARSE") return errorResponse(400, "The request body is not readable; these endpoints take no body.");
       return failure(error, request, deps.log);
     })
     .use(
@@ -68,10 +65,10 @@ export function createApp(deps: AppDeps) {
     )
     .use(swaggerUiAssets());
   for (const route of routes) {
-    const handler = handlers.get(route)!;
+    const handler = compile(route, edge);
     app.route(route.method, route.path, ({ request, params, server }) => handler(request, params as Record<string, string>, server ?? null), {
       detail: route.hidden ? { hide: true } : (operationOf(route) as never),
     });
   }
-  return { app, answers, routes, handlers, metrics, polls };
+  return { app, polls };
 }

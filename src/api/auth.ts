@@ -1,12 +1,13 @@
 import { timingSafeEqual } from "node:crypto";
 import { NompdError, EXIT, UsageError } from "../errors";
 import type { Store } from "../store/db";
-import { hashKey, type Scope, type StoredKey } from "../store/keys";
+import type { Scope } from "../models";
+import { hashKey, type StoredKey } from "../store/keys";
 import { isoSeconds } from "../store/time";
 
 export const INVALID_KEY = "Invalid or missing API key.";
 /** RFC 9110 asks a 401 to name the scheme it wants: an API key in this header. */
-export const WWW_AUTHENTICATE = 'ApiKey header="X-API-KEY"';
+const WWW_AUTHENTICATE = 'ApiKey header="X-API-KEY"';
 const URL_KEY_PARAMS = new Set(["x-api-key", "apikey", "api_key", "api-key", "key"]);
 
 /** Last use is written at most this often (no write per request). */
@@ -31,11 +32,15 @@ export class Authenticator {
   private seenGeneration = "";
   private readonly used = new Set<number>();
   private lastFlush = Date.now();
+  /** The read-scope keys of NOMPD_API_KEYS, hashed once: they never change while the process runs. */
+  private readonly environmentKeys: Array<Omit<StoredKey, "id"> & { id: null }>;
 
   constructor(
     private readonly store: Store,
-    private readonly environmentKeys: readonly string[] = [],
-  ) {}
+    environmentKeys: readonly string[] = [],
+  ) {
+    this.environmentKeys = environmentKeys.map((k, i) => ({ id: null, name: `NOMPD_API_KEYS[${i}]`, scope: "read", hash: hashKey(k) }));
+  }
 
   /** True when at least one key can open the API (stored and active, or from the environment). */
   any(): boolean {
@@ -66,7 +71,7 @@ export class Authenticator {
     return caller;
   }
 
-  verify(presented: string | null | undefined, generation: string): Caller | null {
+  private verify(presented: string | null | undefined, generation: string): Caller | null {
     if (!presented) return null;
     const hash = hashKey(presented);
     let match: (Omit<StoredKey, "id"> & { id: number | null }) | null = null;
@@ -101,10 +106,7 @@ export class Authenticator {
 
   private activeKeys(generation: string): Array<Omit<StoredKey, "id"> & { id: number | null }> {
     if (generation !== this.seenGeneration) {
-      this.active = [
-        ...this.store.keys.active(),
-        ...this.environmentKeys.map((k, i) => ({ id: null as number | null, name: `NOMPD_API_KEYS[${i}]`, scope: "read" as const, hash: hashKey(k) })),
-      ];
+      this.active = [...this.store.keys.active(), ...this.environmentKeys];
       this.seenGeneration = generation;
     }
     return this.active;

@@ -3,7 +3,7 @@ import { Value } from "@sinclair/typebox/value";
 import { EXIT, NompdError, UsageError } from "../errors";
 
 /** Request bodies are small (a key's name and scope): anything larger is a mistake, not data. */
-export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_BODY_BYTES = 16 * 1024;
 
 const names = (schema: TObject) => Object.keys(schema.properties).join(", ");
 

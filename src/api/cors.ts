@@ -7,7 +7,7 @@
  */
 export type CorsOrigins = "*" | readonly string[];
 
-export const EXPOSED_HEADERS = "ETag, X-Nompd-Dataset, X-Nompd-Sample, X-Nompd-Diff-Floor, Retry-After";
+const EXPOSED_HEADERS = "ETag, X-Nompd-Dataset, X-Nompd-Sample, X-Nompd-Diff-Floor, Retry-After";
 
 export interface Cors {
   /** The preflight answer for this request, or null when it is no preflight from an allowed origin. */

@@ -3,14 +3,15 @@ import type { Server } from "bun";
 import { NompdError, UsageError } from "../errors";
 import type { Logger } from "../log";
 import type { Store, StoreState } from "../store/db";
-import type { Scope } from "../store/keys";
+import type { Scope } from "../models";
 import { datasetHeaders } from "./answers";
 import type { Authenticator, Caller } from "./auth";
 import type { Cors } from "./cors";
 import { readBody } from "./body";
 import { bodyLength, errorAnswer, errorResponse } from "./http";
 import { OTHER_ROUTE, type RequestMetrics } from "./metrics";
-import { queryReader, searchParams, type Query } from "./query";
+import { API_PREFIX } from "./paths";
+import { paramsReader, queryReader, searchParams, type Query } from "./query";
 
 export type Method = "GET" | "POST" | "DELETE";
 
@@ -26,7 +27,8 @@ export interface ResponseDoc {
 export interface RequestContext {
   request: Request;
   query: Query;
-  params: Record<string, string>;
+  /** The path parameters, read by the route's `params` schema. */
+  params: Query;
   /** The JSON body, read and checked by the route's `body` schema; undefined for routes without one. */
   body: Record<string, unknown> | undefined;
   caller: Caller | null;
@@ -46,11 +48,9 @@ export interface RouteDef {
   path: string;
   /** The key scope needed, or null for no key. */
   scope: Scope | null;
-  /** Answers carry X-Nompd-Dataset (and X-Nompd-Sample while the sample is served): the /api/v1 routes. */
-  dataset?: boolean;
   /** Query parameters: every other parameter is refused with 400. */
   query?: TObject;
-  /** Path parameters, for the document. */
+  /** Path parameters: each `:name` of the path, read by this schema (a wrong value is refused with 400). */
   params?: TObject;
   /**
    * A JSON request body: an object this schema accepts, with no other property (400), sent as
@@ -67,6 +67,11 @@ export interface RouteDef {
   /** Left out of the OpenAPI document. */
   hidden?: boolean;
   handle(ctx: RequestContext): Response | Promise<Response>;
+}
+
+/** Answers under /api/v1 carry X-Nompd-Dataset (and X-Nompd-Sample while the sample is served). */
+export function carriesDataset(path: string): boolean {
+  return path.startsWith(`${API_PREFIX}/`);
 }
 
 export type Handler = (request: Request, params: Record<string, string> | undefined, server: Server<unknown> | null) => Response | Promise<Response>;
@@ -158,6 +163,13 @@ export function failure(err: unknown, request: Request, log: Logger): Response {
 /** The chain every route runs, compiled once per route into a plain (request) => Response. */
 export function compile(route: RouteDef, deps: EdgeDeps): Handler {
   const reader = queryReader(route.query);
+  const readParams = paramsReader(route.params);
+  // Path parameters come decoded from the router: their encoding is checked first.
+  const hasParams = route.path.includes(":");
+  const dataset = carriesDataset(route.path);
+  for (const name of route.path.match(/(?<=:)[A-Za-z]+/g) ?? []) {
+    if (!route.params?.properties[name]) throw new Error(`${route.method} ${route.path}: the path parameter ${name} has no schema in params`);
+  }
   const { store, auth } = deps;
   const done = finisher(deps);
   const timed = deps.metrics !== null || deps.access !== null;
@@ -165,16 +177,16 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     const start = timed ? performance.now() : 0;
     const state = store.state();
     let caller: Caller | null = null;
-    const finish = (response: Response): Response => done(request, response, route.path, start, caller, route.dataset === true, state);
-    const fail = (err: unknown) => finish(failure(err, request, deps.log));
+    // `now`: the state the answer is labelled with (null: as the dataset is when it is finished).
+    const finish = (response: Response, now: StoreState | null = state): Response => done(request, response, route.path, start, caller, dataset, now);
+    const fail = (err: unknown, now: StoreState | null = state) => finish(failure(err, request, deps.log), now);
     let answer: Response | Promise<Response>;
     try {
       const search = searchParams(request.url);
       if (route.scope) caller = auth.check(request, search, route.scope, state.generation);
       const query = reader.read(search);
-      if (route.params) checkPercentEncoding(request.url);
-      // Decoded by the router.
-      const params = rawParams ?? {};
+      if (hasParams) checkPercentEncoding(request.url);
+      const params = readParams(rawParams);
       const idle = route.idleTimeout?.(query);
       if (idle !== undefined && server) server.timeout(request, idle);
       const schema = route.body;
@@ -184,7 +196,9 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     } catch (err) {
       return fail(err);
     }
-    return answer instanceof Promise ? answer.then(finish, fail) : finish(answer);
+    // An answer that took its time (a long poll may end because the dataset was replaced) is labelled
+    // with the dataset it ends on, not the one the request began with.
+    return answer instanceof Promise ? answer.then((r) => finish(r, null), (err) => fail(err, null)) : finish(answer);
   };
 }
 
@@ -199,34 +213,35 @@ function pattern(path: string): RegExp {
  * with the GET route, without the body.)
  */
 export function fallback(routes: RouteDef[], deps: EdgeDeps) {
-  const paths = new Map<string, { regex: RegExp; routes: RouteDef[] }>();
-  for (const route of routes) {
-    const known = paths.get(route.path) ?? { regex: pattern(route.path), routes: [] };
-    known.routes.push(route);
-    paths.set(route.path, known);
-  }
+  const byPath = new Map<string, Method[]>();
+  for (const route of routes) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route.method]);
+  // A static path beats a template (/api/v1/fhir/PlanDefinition before /api/v1/fhir/:type).
+  const paths = [...byPath]
+    .sort(([a], [b]) => Number(a.includes(":")) - Number(b.includes(":")))
+    .map(([template, methods]) => ({
+      template,
+      regex: pattern(template),
+      methods: new Set<string>(methods),
+      listed: methods.join(", "),
+      allow: [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", "),
+      dataset: carriesDataset(template),
+    }));
   const done = finisher(deps);
   return (request: Request): Response => {
     const start = performance.now();
-    const url = new URL(request.url);
-    const path = url.pathname;
-    // A static path beats a template (/api/v1/fhir/PlanDefinition before /api/v1/fhir/:type).
-    const matches = [...paths.entries()].filter(([, p]) => p.regex.test(path)).sort(([a], [b]) => (a.includes(":") ? 1 : 0) - (b.includes(":") ? 1 : 0));
-    const known = matches[0]?.[1];
+    const path = new URL(request.url).pathname;
+    const known = paths.find((p) => p.regex.test(path));
     if (!known) {
-      return done(request, errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`), OTHER_ROUTE, start, null, path.startsWith("/api/v1/"), null);
+      return done(request, errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`), OTHER_ROUTE, start, null, carriesDataset(path), null);
     }
-    const template = matches[0]![0];
-    const dataset = known.routes.some((r) => r.dataset);
-    const finish = (response: Response) => done(request, response, template, start, null, dataset, null);
-    const methods = known.routes.map((r) => r.method);
-    if (known.routes.some((r) => r.method === request.method)) {
+    const finish = (response: Response) => done(request, response, known.template, start, null, known.dataset, null);
+    if (known.methods.has(request.method)) {
       // The path has the route's shape, yet the router passed it on: a parameter it could not decode.
       return finish(errorResponse(400, BAD_PERCENT));
     }
-    const allow = [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", ");
+    const allow = known.allow;
     if (request.method === "OPTIONS") {
-      const preflight = deps.cors?.preflight(request, methods.join(", "));
+      const preflight = deps.cors?.preflight(request, known.listed);
       return finish(preflight ?? new Response(null, { status: 204, headers: { allow } }));
     }
     return finish(errorResponse(405, `${request.method} is not allowed on ${path}. Allowed: ${allow}.`, { allow }));

@@ -6,7 +6,7 @@ const COMPRESS_MIN_BYTES = 1024;
 
 export type Encoding = "br" | "gzip" | "identity";
 
-export const JSON_TYPE = "application/json; charset=utf-8";
+const JSON_TYPE = "application/json; charset=utf-8";
 
 /**
  * The encoding to send for an Accept-Encoding header: br when the client ranks it at least as high as
@@ -30,7 +30,7 @@ export function acceptsGzip(acceptEncoding: string | null): boolean {
   return acceptEncoding !== null && qualities(acceptEncoding).gzip > 0;
 }
 
-export function parseAcceptEncoding(acceptEncoding: string): Encoding {
+function parseAcceptEncoding(acceptEncoding: string): Encoding {
   const { br, gzip } = qualities(acceptEncoding);
   if (br > 0 && br >= gzip) return "br";
   if (gzip > 0) return "gzip";

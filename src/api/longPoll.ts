@@ -13,7 +13,7 @@ import type { Store, StoreState } from "../store/db";
 /** How often the state is looked at while requests wait: a new version is answered within this. */
 const TICK_MS = 100;
 /** How long a replica holds a diff from a version it has not applied yet, when no wait is given. */
-export const CATCH_UP_SECONDS = 5;
+const CATCH_UP_SECONDS = 5;
 
 interface Waiter {
   /** Woken once the version is at least this. */

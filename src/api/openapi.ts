@@ -1,5 +1,5 @@
 import type { TObject, TSchema } from "@sinclair/typebox";
-import type { ResponseDoc, RouteDef } from "./edge";
+import { carriesDataset, type ResponseDoc, type RouteDef } from "./edge";
 import { ErrorBody, namedSchemas } from "./schemas";
 
 /**
@@ -11,7 +11,7 @@ import { ErrorBody, namedSchemas } from "./schemas";
 type Json = Record<string, unknown>;
 
 /** A schema as plain JSON Schema 2020-12, nested named schemas replaced by references. */
-export function toOpenApiSchema(schema: TSchema, root = true): Json {
+function toOpenApiSchema(schema: TSchema, root = true): Json {
   const walk = (node: unknown, isRoot: boolean): unknown => {
     if (Array.isArray(node)) return node.map((n) => walk(n, false));
     if (node === null || typeof node !== "object") return node;
@@ -60,14 +60,15 @@ export function operationOf(route: RouteDef): Json {
     responses[413] ??= { description: STATUS_TEXT[413]!, schema: ErrorBody };
     responses[415] ??= { description: STATUS_TEXT[415]!, schema: ErrorBody };
   }
+  const dataset = carriesDataset(route.path);
   const headersOf = (status: number): Json | undefined => {
     const h: Json = {};
-    if (route.dataset) {
+    if (dataset) {
       h["X-Nompd-Dataset"] = { $ref: "#/components/headers/Dataset" };
       h["X-Nompd-Sample"] = { $ref: "#/components/headers/Sample" };
       h["X-Nompd-Diff-Floor"] = { $ref: "#/components/headers/DiffFloor" };
     }
-    if (route.dataset && (status === 200 || status === 304 || status === 410) && route.method === "GET") h.ETag = { $ref: "#/components/headers/ETag" };
+    if (dataset && (status === 200 || status === 304 || status === 410) && route.method === "GET") h.ETag = { $ref: "#/components/headers/ETag" };
     if (status === 401) h["WWW-Authenticate"] = { $ref: "#/components/headers/WwwAuthenticate" };
     return Object.keys(h).length ? h : undefined;
   };

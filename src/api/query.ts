@@ -2,10 +2,10 @@ import type { TObject, TSchema } from "@sinclair/typebox";
 import { UsageError } from "../errors";
 
 /**
- * Query parameters, read by the route's schema (the same schema the OpenAPI document publishes): every
- * parameter the schema does not name is refused, as is one given twice, so that a typo never silently
- * widens an answer. Integers are digits only; leading zeros are allowed ("0001" is 1); a number too long
- * to hold exactly is read as the largest safe integer (for a version, newer than any).
+ * Query and path parameters, read by the route's schemas (the same schemas the OpenAPI document
+ * publishes): every query parameter the schema does not name is refused, as is one given twice, so that a
+ * typo never silently widens an answer. Integers are digits only; leading zeros are allowed ("0001" is
+ * 1); a number too long to hold exactly is read as the largest safe integer (for a version, newer than any).
  */
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -41,18 +41,21 @@ function readerFor(name: string, schema: TSchema): Reader {
 
 /** A compiled reader of one route's query: (raw query string) → typed values. */
 export interface QueryReader {
-  readonly names: readonly string[];
   /** `params`: the parsed query string, or null when the URL has none. */
   read(params: URLSearchParams | null): Query;
 }
 
-export function queryReader(schema: TObject | undefined): QueryReader {
+function readersOf(schema: TObject | undefined): Map<string, Reader> {
   const properties = (schema?.properties ?? {}) as Record<string, TSchema>;
-  const readers = new Map<string, Reader>(Object.entries(properties).map(([name, s]) => [name, readerFor(name, s)]));
+  return new Map(Object.entries(properties).map(([name, s]) => [name, readerFor(name, s)]));
+}
+
+const none: Query = Object.freeze({});
+
+export function queryReader(schema: TObject | undefined): QueryReader {
+  const readers = readersOf(schema);
   const names = [...readers.keys()];
-  const none: Query = {};
   return {
-    names,
     read(params) {
       if (params === null) return none;
       const query: Query = Object.create(null);
@@ -71,4 +74,15 @@ export function queryReader(schema: TObject | undefined): QueryReader {
 export function searchParams(url: string): URLSearchParams | null {
   const at = url.indexOf("?");
   return at === -1 || at === url.length - 1 ? null : new URLSearchParams(url.slice(at + 1));
+}
+
+/** A compiled reader of one route's path parameters: (the router's decoded values) → typed values. */
+export function paramsReader(schema: TObject | undefined): (params: Record<string, string> | undefined) => Query {
+  const readers = [...readersOf(schema)];
+  if (readers.length === 0) return () => none;
+  return (params) => {
+    const read: Query = Object.create(null);
+    for (const [name, reader] of readers) read[name] = reader(params?.[name] ?? "");
+    return read;
+  };
 }

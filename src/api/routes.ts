@@ -1,6 +1,6 @@
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
 import { gzipSync } from "node:zlib";
-import { OUTPUT, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection, type OutputCollection } from "../collections";
+import { collectionDef, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection, type FilterDef, type OutputCollection } from "../collections";
 import { NotFoundError, UsageError } from "../errors";
 import type { Logger } from "../log";
 import { DryRunReport, SyncRun } from "../models";
@@ -13,7 +13,7 @@ import type { RouteDef } from "./edge";
 import { acceptsGzip, json, sendJson } from "./http";
 import type { LongPolls } from "./longPoll";
 import { metricsText, type RequestMetrics } from "./metrics";
-import { envelope, ErrorBody, Health, modelOf, versionedItem } from "./schemas";
+import { ADMIN, CONSUMER, envelope, error, ErrorBody, Health, modelOf, notModified, versionedItem } from "./schemas";
 import { statusRoutes } from "./statusRoutes";
 import { pageRoutes } from "../ui/page";
 import { API_PREFIX, listPath } from "./paths";
@@ -30,11 +30,9 @@ export interface RouteDeps {
   build: { version: string; commit: string };
   /** Requests waiting for a newer version (?wait=S). */
   polls: LongPolls;
-  /** On a replica: how old its data may be while /health/ready answers 200. */
-  follow?: { maxLagSeconds: number } | null;
+  /** --follow-max-lag in seconds: on a replica, how old its data may be while /health/ready answers 200. */
+  followMaxLag: number;
 }
-
-const CONSUMER = ["Consumer"];
 
 const versionParam = (description: string) => Type.Integer({ minimum: 0, description });
 const SINCE = versionParam(
@@ -52,8 +50,7 @@ const LIST_DESCRIPTION =
   "Without parameters: all live items ordered by id. With sinceVersion=N: every item with version > N, deleted ones included, ordered by version then id. " +
   "Answers carry ETag (If-None-Match answers 304) and X-Nompd-Dataset (the dataset id: when it changes, fetch everything again), and are compressed when the client accepts gzip or br.";
 
-function listQuery(collection: Collection): TObject {
-  const filters = collection in OUTPUT ? OUTPUT[collection as OutputCollection].filters : {};
+function listQuery(filters: Record<string, FilterDef<unknown>>): TObject {
   return Type.Object({
     sinceVersion: Type.Optional(SINCE),
     asOfVersion: Type.Optional(AS_OF),
@@ -62,19 +59,16 @@ function listQuery(collection: Collection): TObject {
   });
 }
 
-const notModified = { description: "Not modified: If-None-Match named the current ETag" };
-const error = (description: string) => ({ description, schema: ErrorBody });
-
-function listRoute(collection: Collection, path: string, summary: string, tags: string[], deps: RouteDeps): RouteDef {
-  const query = listQuery(collection);
-  const filterNames = Object.keys(query.properties).filter((n) => n !== "sinceVersion" && n !== "asOfVersion" && n !== "wait");
+function listRoute(collection: Collection, tags: string[], deps: RouteDeps): RouteDef {
+  const def = collectionDef(collection);
+  const filters = def.kind === "output" ? def.filters : {};
+  const filterNames = Object.keys(filters);
   return {
     method: "GET",
-    path,
+    path: listPath(collection),
     scope: "read",
-    dataset: true,
-    query,
-    summary,
+    query: listQuery(filters),
+    summary: def.summary,
     description: LIST_DESCRIPTION,
     tags,
     responses: {
@@ -120,7 +114,6 @@ function itemRoutes(collection: OutputCollection, deps: RouteDeps): RouteDef[] {
       method: "GET",
       path: `${API_PREFIX}/${collection}/:id`,
       scope: "read",
-      dataset: true,
       params: ID,
       summary: `One ${collection} by id (410 with its last version when deleted)`,
       tags: CONSUMER,
@@ -131,7 +124,7 @@ function itemRoutes(collection: OutputCollection, deps: RouteDeps): RouteDef[] {
         410: { description: "Deleted: the last version of the item, with isDeleted true", schema: versionedItem(model) },
       },
       handle({ request, params, state }) {
-        const body = deps.answers.item(collection, params.id!, state);
+        const body = deps.answers.item(collection, params.id as string, state);
         return sendJson(request, body, body.deleted ? 410 : 200);
       },
     },
@@ -139,7 +132,6 @@ function itemRoutes(collection: OutputCollection, deps: RouteDeps): RouteDef[] {
       method: "GET",
       path: `${API_PREFIX}/${collection}/:id/history`,
       scope: "read",
-      dataset: true,
       params: ID,
       summary: `Every version of one ${collection}, newest first`,
       description: "Each change (add, change, delete, revive) is one item; a deletion has isDeleted true and the last content.",
@@ -149,14 +141,14 @@ function itemRoutes(collection: OutputCollection, deps: RouteDeps): RouteDef[] {
         304: notModified,
         404: error("No item with this id was ever seen"),
       },
-      handle: ({ request, params, state }) => sendJson(request, deps.answers.history(collection, params.id!, state)),
+      handle: ({ request, params, state }) => sendJson(request, deps.answers.history(collection, params.id as string, state)),
     },
   ];
 }
 
 /** What /health and /health/ready say. */
-export function healthOf(store: Store, state: StoreState, schedule: RouteDeps["schedule"], follow: RouteDeps["follow"] = null) {
-  if (state.follows !== null) return followHealth(store, state, follow?.maxLagSeconds);
+function healthOf(store: Store, state: StoreState, schedule: RouteDeps["schedule"], followMaxLag: number) {
+  if (state.follows !== null) return followHealth(store, state, followMaxLag);
   const last = store.runs.recent(1)[0] ?? null;
   const lastOk = store.runs.lastSuccessful();
   const reason = state.sample
@@ -178,20 +170,19 @@ export function healthOf(store: Store, state: StoreState, schedule: RouteDeps["s
 }
 
 const OPS = ["Operations"];
-const ADMIN = ["Admin"];
 
 /** Every route of the server, in the order of the OpenAPI document. */
 export function routeTable(deps: RouteDeps): RouteDef[] {
   const routes: RouteDef[] = [
-    ...OUTPUT_COLLECTIONS.map((c) => listRoute(c, listPath(c), OUTPUT[c].summary, CONSUMER, deps)),
+    ...OUTPUT_COLLECTIONS.map((c) => listRoute(c, CONSUMER, deps)),
     ...OUTPUT_COLLECTIONS.flatMap((c) => itemRoutes(c, deps)),
-    ...RAW_COLLECTIONS.map((c) => listRoute(c, listPath(c), `Raw upstream ${c} resources, exactly as upstream sent them`, ["Raw FHIR"], deps)),
+    ...RAW_COLLECTIONS.map((c) => listRoute(c, ["Raw FHIR"], deps)),
     {
       method: "GET",
       path: `${API_PREFIX}/fhir/:type`,
       scope: "read",
-      dataset: true,
       hidden: true,
+      params: Type.Object({ type: Type.String() }),
       summary: "Unknown FHIR resource types",
       tags: ["Raw FHIR"],
       responses: { 404: error("Not one of the upstream resource types") },
@@ -248,7 +239,7 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
       summary: "Liveness: 200 while the process runs",
       tags: OPS,
       responses: { 200: { description: "The server's state", schema: Health } },
-      handle: ({ state }) => json(healthOf(deps.store, state, deps.schedule, deps.follow)),
+      handle: ({ state }) => json(healthOf(deps.store, state, deps.schedule, deps.followMaxLag)),
     },
     {
       method: "GET",
@@ -261,7 +252,7 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
         503: { description: "Not ready (the reason says why): no data yet, the sample dataset, or on a replica data older than --follow-max-lag", schema: Health },
       },
       handle({ state }) {
-        const health = healthOf(deps.store, state, deps.schedule, deps.follow);
+        const health = healthOf(deps.store, state, deps.schedule, deps.followMaxLag);
         return json(health, health.ready ? 200 : 503);
       },
     },

@@ -1,9 +1,7 @@
 import { Type, type TSchema } from "@sinclair/typebox";
-import { OUTPUT, RAW, type Collection } from "../collections";
-import { MODELS } from "../models";
+import { collectionDef, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection } from "../collections";
+import { MODELS, Nullable } from "../models";
 import { FollowHealth, STATUS_SCHEMAS } from "./statusSchemas";
-
-export { FollowHealth };
 
 /**
  * The bodies the API answers, built from the models (src/models.ts): the versioned item and the list
@@ -61,19 +59,23 @@ export const ErrorBody = Type.Object(
   { $id: "Error", additionalProperties: false, examples: [{ error: "Invalid or missing API key." }] },
 );
 
-const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/** A documented error answer. */
+export const error = (description: string) => ({ description, schema: ErrorBody });
+export const notModified = { description: "Not modified: If-None-Match named the current ETag" };
 
-/** What /health says about following, on a replica. */
+/** The OpenAPI tags the consumer and admin routes are listed under. */
+export const CONSUMER = ["Consumer"];
+export const ADMIN = ["Admin"];
 
 export const Health = Type.Object(
   {
     currentVersion: Type.Integer({ minimum: 0 }),
-    lastSuccessfulSync: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
-    lastRunStatus: Type.Union([Type.String(), Type.Null()], { description: "Status of the last sync run, null before the first" }),
-    nextScheduledSync: Type.Union([Type.String({ format: "date-time" }), Type.Null()], { description: "null when no schedule runs" }),
+    lastSuccessfulSync: Nullable(Type.String({ format: "date-time" })),
+    lastRunStatus: Nullable(Type.String(), { description: "Status of the last sync run, null before the first" }),
+    nextScheduledSync: Nullable(Type.String({ format: "date-time" }), { description: "null when no schedule runs" }),
     sample: Type.Boolean({ description: "true while the embedded sample dataset (invented data) is served" }),
     ready: Type.Boolean({ description: "Whether /health/ready answers 200" }),
-    reason: Type.Union([Type.String(), Type.Null()], { description: "Why the server is not ready, or null" }),
+    reason: Nullable(Type.String(), { description: "Why the server is not ready, or null" }),
     // Only on a replica (nompd serve --follow): whom it follows, and how far behind it is.
     follow: Type.Optional(FollowHealth),
   },
@@ -96,11 +98,12 @@ export const Health = Type.Object(
 
 /** The model of each collection's items. */
 export function modelOf(collection: Collection): TSchema {
-  return collection in OUTPUT ? OUTPUT[collection as keyof typeof OUTPUT].schema : RAW[collection as keyof typeof RAW].schema;
+  return collectionDef(collection).schema;
 }
 
 /** Every named schema of the API, models first. */
 export function namedSchemas(): TSchema[] {
-  const bodies = [...Object.keys(OUTPUT), ...Object.keys(RAW).slice(0, 1)].flatMap((c) => [versionedItem(modelOf(c as Collection)), envelope(modelOf(c as Collection))]);
+  // The raw collections share one model: the document lists its bodies once (by $id).
+  const bodies = [...OUTPUT_COLLECTIONS, ...RAW_COLLECTIONS].flatMap((c) => [versionedItem(modelOf(c)), envelope(modelOf(c))]);
   return [...MODELS, ...bodies, ErrorBody, FollowHealth, Health, ...STATUS_SCHEMAS];
 }

@@ -1,15 +1,15 @@
 import { Type } from "@sinclair/typebox";
-import { ConflictError, NotFoundError, UsageError } from "../errors";
-import type { StoreState } from "../store/db";
-import type { Scope } from "../store/keys";
-import { followHealth } from "../follow/health";
+import { ConflictError, NotFoundError } from "../errors";
+import type { Store, StoreState } from "../store/db";
+import { ApiKey, type Scope } from "../models";
+import { followReport, lastSuccessfulSync } from "../follow/health";
 import { nextRun } from "../sync/cron";
 import { datasetHeaders } from "./answers";
 import type { RouteDef } from "./edge";
 import { json, PreparedBody, sendJson } from "./http";
 import type { RouteDeps } from "./routes";
-import { ErrorBody } from "./schemas";
-import { ApiKey, ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, VersionChanges, VersionList } from "./statusSchemas";
+import { ADMIN, CONSUMER, error, notModified } from "./schemas";
+import { ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, VersionChanges, VersionList } from "./statusSchemas";
 
 /**
  * The endpoints the status page at / reads beyond the data lists: the server's status and the dataset
@@ -17,14 +17,12 @@ import { ApiKey, ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, 
  * (routeTable in routes.ts), so served, checked, documented and counted like every other route.
  */
 
-const CONSUMER = ["Consumer"];
-const ADMIN = ["Admin"];
-const error = (description: string) => ({ description, schema: ErrorBody });
-const notModified = { description: "Not modified: If-None-Match named the current ETag" };
-
-/** A small JSON body with ETag, 304 and compression, and the dataset headers of the /api/v1 answers. */
-function prepared(request: Request, value: unknown, state: StoreState): Response {
-  return sendJson(request, PreparedBody.fromJson(JSON.stringify(value), datasetHeaders(state)));
+/**
+ * A small JSON body read in one snapshot, with ETag, 304 and compression, and the dataset headers of
+ * that snapshot (as the /api/v1 answers have them).
+ */
+function prepared(request: Request, store: Store, read: (snap: StoreState) => unknown): Response {
+  return sendJson(request, store.snapshot((snap) => PreparedBody.fromJson(JSON.stringify(read(snap)), datasetHeaders(snap))));
 }
 
 export function statusRoutes(deps: RouteDeps): RouteDef[] {
@@ -34,19 +32,20 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
       method: "GET",
       path: "/api/v1/status",
       scope: "read",
-      dataset: true,
       summary: "The server's state: dataset, schedule, sync lock, the last 20 sync runs",
       description: "What the status page shows: the current version and dataset id, whether the sample is served, the last successful and the next scheduled sync, the sync lock (free, held by a live process, or left over by a stopped one), the documents per collection and the last 20 runs.",
       tags: CONSUMER,
       responses: { 200: { description: "The status", schema: Status }, 304: notModified },
-      handle({ request, state, caller }) {
-        const status = store.snapshot((snap) => {
+      handle({ request, caller }) {
+        return prepared(request, store, (snap) => {
           const lock = store.lock.current();
+          // On a replica: whom it follows, and how far behind it is.
+          const follow = store.replica.status();
           return {
             currentVersion: snap.version,
             datasetId: snap.datasetId,
             sample: snap.sample,
-            lastSuccessfulSync: store.runs.lastSuccessful()?.finishedAt ?? null,
+            lastSuccessfulSync: lastSuccessfulSync(store, follow),
             nextScheduledSync: deps.schedule ? nextRun(deps.schedule.cron, deps.schedule.timeZone) : null,
             schedule: deps.schedule ? { cron: deps.schedule.cron, timeZone: deps.schedule.timeZone } : null,
             upstream: deps.sync.hasUpstream,
@@ -59,18 +58,16 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
             },
             collections: store.documents.counts(),
             runs: store.runs.recent(20),
-            follow: snap.follows === null ? null : followHealth(store, snap, deps.follow?.maxLagSeconds).follow,
+            follow: follow === null ? null : followReport(follow, deps.followMaxLag),
             caller: { name: caller!.name, scope: caller!.scope },
           };
         });
-        return prepared(request, status, state);
       },
     },
     {
       method: "GET",
       path: "/api/v1/versions",
       scope: "read",
-      dataset: true,
       query: Type.Object({
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "How many versions (default 100)" })),
         before: Type.Optional(Type.Integer({ minimum: 1, description: "Only versions older than this one: the next page after the oldest version received" })),
@@ -78,20 +75,17 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
       summary: "The dataset versions, newest first, with what each changed per collection",
       tags: CONSUMER,
       responses: { 200: { description: "The versions", schema: VersionList }, 304: notModified },
-      handle({ request, query, state }) {
-        const body = store.snapshot((snap) => ({
+      handle: ({ request, query }) =>
+        prepared(request, store, (snap) => ({
           currentVersion: snap.version,
           oldestVersion: snap.oldestVersion,
           versions: store.versions.list((query.limit as number | undefined) ?? 100, query.before as number | undefined),
-        }));
-        return prepared(request, body, state);
-      },
+        })),
     },
     {
       method: "GET",
       path: "/api/v1/versions/:version",
       scope: "read",
-      dataset: true,
       params: Type.Object({ version: Type.Integer({ minimum: 1, description: "A dataset version" }) }),
       summary: "The changes of one dataset version: which items, per collection, with the kind of change",
       description:
@@ -105,19 +99,16 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
         404: error("No such dataset version"),
         410: error("The version is older than the history this server keeps"),
       },
-      handle({ request, params, state }) {
-        const raw = params.version ?? "";
-        if (!/^\d{1,15}$/.test(raw)) throw new UsageError(`The version must be a whole number ≥ 1, got "${raw}".`);
-        const version = Number(raw);
-        const body = store.snapshot((snap) => {
-          if (version >= 1 && version < snap.oldestVersion) {
+      handle({ request, params }) {
+        const version = params.version as number;
+        return prepared(request, store, (snap) => {
+          if (version < snap.oldestVersion) {
             throw new ConflictError(`Version ${version} is older than the history this server keeps (from version ${snap.oldestVersion} on).`, 410);
           }
-          const found = version >= 1 && version <= snap.version ? store.versions.get(version) : null;
+          const found = version <= snap.version ? store.versions.get(version) : null;
           if (!found) throw new NotFoundError(`There is no dataset version ${version}; the current version is ${snap.version}. GET /api/v1/versions lists them.`);
           return { version: found, changes: store.versions.changes(version) };
         });
-        return prepared(request, body, state);
       },
     },
     {
@@ -160,7 +151,7 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
         409: error("This is the key the request came with"),
       },
       handle({ params, caller }) {
-        const name = params.name ?? "";
+        const name = params.name as string;
         if (caller?.name === name) {
           throw new ConflictError(`"${name}" is the key you are signed in with, so it cannot revoke itself. Revoke it with another admin key, or run 'nompd keys revoke ${name}'.`);
         }

@@ -1,22 +1,14 @@
-import { Type, type TSchema } from "@sinclair/typebox";
-import { ALL_COLLECTIONS } from "../collections";
-import { SyncRun } from "../models";
+import { Type } from "@sinclair/typebox";
+import { VersionChange } from "../collections";
+import { ApiKey, count, DatasetVersion, Nullable, Scope, SyncRun, Time } from "../models";
 
 /**
  * The bodies of the status, version, key and sync-progress endpoints (statusRoutes.ts), the ones the
  * status page at / reads. Each named one is an OpenAPI component (see namedSchemas in schemas.ts).
  */
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-const Time = (description?: string) => Type.String({ format: "date-time", ...(description ? { description } : {}) });
-const count = () => Type.Integer({ minimum: 0 });
-const Scope = Type.Union([Type.Literal("read"), Type.Literal("admin")]);
-const CollectionName = Type.Union(
-  ALL_COLLECTIONS.map((c) => Type.Literal(c)),
-  { description: "A collection: an output one (treatmentGroup, reimbursementGroup) or an upstream one" },
-);
 
-export const SyncLockState = Type.Object(
+const SyncLockState = Type.Object(
   {
     state: Type.Union([Type.Literal("free"), Type.Literal("held"), Type.Literal("leftover")], {
       description: "free: no sync runs; held: a live process syncs now; leftover: a stopped sync left its lock, and the next sync takes it over",
@@ -72,25 +64,10 @@ export const Status = Type.Object(
       description: "Documents per collection: live, and deleted ones still on record",
     }),
     runs: Type.Array(SyncRun, { description: "The last 20 sync runs, newest first" }),
-    follow: Type.Union([FollowHealth, Type.Null()], { description: "On a replica (serve --follow): whom it follows and how far behind; null otherwise" }),
+    follow: Nullable(FollowHealth, { description: "On a replica (serve --follow): whom it follows and how far behind; null otherwise" }),
     caller: Type.Object({ name: Type.String(), scope: Scope }, { additionalProperties: false, description: "The key this request came with" }),
   },
   { $id: "Status", additionalProperties: false, description: "The server's state, as the status page shows it" },
-);
-
-const ChangeCounts = Type.Object(
-  { added: count(), changed: count(), deleted: count(), revived: count() },
-  { additionalProperties: false },
-);
-
-export const DatasetVersion = Type.Object(
-  {
-    version: Type.Integer({ minimum: 1 }),
-    createdAt: Time("When the sync that made it started (the lastChanged of its items)"),
-    runId: Nullable(Type.Integer({ minimum: 1, description: "The sync run that made it" })),
-    counts: Nullable(Type.Record(Type.String(), ChangeCounts, { description: "Per collection; null for versions made before counts were recorded" })),
-  },
-  { $id: "DatasetVersion", additionalProperties: false, description: "One dataset version and what it changed" },
 );
 
 export const VersionList = Type.Object(
@@ -105,31 +82,9 @@ export const VersionList = Type.Object(
 export const VersionChanges = Type.Object(
   {
     version: DatasetVersion,
-    changes: Type.Array(
-      Type.Object(
-        {
-          collection: CollectionName,
-          id: Type.String(),
-          label: Nullable(Type.String({ description: "The item's name (treatment group), indication (reimbursement group) or name/title (upstream resource)" })),
-          change: Type.Union([Type.Literal("added"), Type.Literal("changed"), Type.Literal("deleted"), Type.Literal("revived")]),
-        },
-        { additionalProperties: false },
-      ),
-      { description: "Every item the version changed, by collection, then id" },
-    ),
+    changes: Type.Array(VersionChange, { description: "Every item the version changed, by collection, then id" }),
   },
   { $id: "VersionChanges", additionalProperties: false },
-);
-
-export const ApiKey = Type.Object(
-  {
-    name: Type.String(),
-    scope: Scope,
-    createdAt: Time(),
-    revokedAt: Nullable(Time()),
-    lastUsedAt: Nullable(Time("Noted at most once a minute")),
-  },
-  { $id: "ApiKey", additionalProperties: false, description: "An API key's record (never the key itself)" },
 );
 
 export const ApiKeyList = Type.Object({ keys: Type.Array(ApiKey, { description: "By name; revoked keys included" }) }, { $id: "ApiKeyList", additionalProperties: false });
@@ -137,7 +92,7 @@ export const ApiKeyList = Type.Object({ keys: Type.Array(ApiKey, { description: 
 export const NewApiKeyRequest = Type.Object(
   {
     name: Type.String({ description: "1–64 letters, digits, '.', '_' or '-', starting with a letter or digit, e.g. pharmacy-system" }),
-    scope: Type.Optional(Type.Union([Type.Literal("read"), Type.Literal("admin")], { description: "read (default) or admin" })),
+    scope: Type.Optional(Type.Union(Scope.anyOf, { description: "read (default) or admin" })),
   },
   { $id: "NewApiKeyRequest", additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import { gzipSync } from "node:zlib";
+import { acceptsGzip } from "./http";
 // The API reference UI's script, embedded in the binary so that /swagger works without internet.
 // A `type: "file"` import gives the file's path (inside the executable once compiled); TypeScript has no
 // types for a plain .js file, hence the directive.
@@ -16,7 +17,7 @@ export function swaggerUiAssets() {
     SCALAR_BUNDLE_PATH,
     async ({ request }) => {
       plain ??= new Uint8Array(await Bun.file(scalarBundlePath).arrayBuffer());
-      const gzip = (request.headers.get("accept-encoding") ?? "").includes("gzip");
+      const gzip = acceptsGzip(request.headers.get("accept-encoding"));
       if (gzip) gzipped ??= gzipSync(plain, { level: 6 });
       return new Response(gzip ? gzipped : plain, {
         headers: {

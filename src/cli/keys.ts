@@ -1,5 +1,5 @@
 import { UsageError } from "../errors";
-import type { Scope } from "../store/keys";
+import type { Scope } from "../models";
 import { EXIT, OPTIONS, type CliContext, type Command } from "./context";
 
 export function curlLine(settings: CliContext["config"]["settings"], key: string, port = settings.port): string {

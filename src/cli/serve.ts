@@ -120,7 +120,7 @@ export const serveCommand: Command = {
       cacheBytes: settings.cacheMib * 1024 * 1024,
       // The access log goes to stdout, apart from the diagnostic log on stderr.
       access: settings.accessLog ? (entry) => ctx.out(JSON.stringify(entry)) : null,
-      follow: replica ? { maxLagSeconds: settings.followMaxLag } : null,
+      followMaxLag: settings.followMaxLag,
     });
 
     try {

@@ -1,6 +1,6 @@
 import { shown } from "../upstream/shown";
 import { nextRun } from "../sync/cron";
-import { followReport } from "../follow/health";
+import { followReport, lastSuccessfulSync } from "../follow/health";
 import { EXIT, OPTIONS, type Command } from "./context";
 
 const SAMPLE_WARNING = "SAMPLE DATASET: this database holds the embedded sample, invented data that must not be used for patients. Load real data with --upstream-url or 'nompd import'.";
@@ -24,8 +24,7 @@ export const statusCommand: Command = {
         currentVersion: state.version,
         collections: store.documents.counts(),
         syncRunning: store.lock.current(),
-        // A replica runs no syncs: its last success is the last version it applied.
-        lastSuccessfulSync: followStatus ? followStatus.appliedAt : (store.runs.lastSuccessful()?.finishedAt ?? null),
+        lastSuccessfulSync: lastSuccessfulSync(store, followStatus),
         recentRuns: store.runs.recent(5).map(({ counts: _counts, ...r }) => r),
         schedule: {
           enabled: scheduled,

@@ -1,11 +1,7 @@
 import type { Static } from "@sinclair/typebox";
-import type { FollowHealth } from "../api/schemas";
-import { SETTINGS } from "../config";
+import type { FollowHealth } from "../api/statusSchemas";
 import type { Store, StoreState } from "../store/db";
 import type { FollowStatus } from "../store/replica";
-
-/** --follow-max-lag's default, in seconds. */
-export const DEFAULT_MAX_LAG_SECONDS: number = SETTINGS.followMaxLag.schema.parse(SETTINGS.followMaxLag.default);
 
 /** What a replica says about following: /health's `follow`, and `nompd status`. */
 export function followReport(status: FollowStatus, maxLagSeconds: number, now = Date.now()): Static<typeof FollowHealth> {
@@ -22,11 +18,19 @@ export function followReport(status: FollowStatus, maxLagSeconds: number, now = 
 }
 
 /**
+ * When the last successful sync finished, as /health, the status page and 'nompd status' show it: on a
+ * replica (`follow`, its status; null on a primary), which runs no syncs, the last version it applied.
+ */
+export function lastSuccessfulSync(store: Store, follow: FollowStatus | null): string | null {
+  return follow !== null ? follow.appliedAt : (store.runs.lastSuccessful()?.finishedAt ?? null);
+}
+
+/**
  * A replica's /health: its version, whom it follows and how far behind. Ready while it holds data that is
  * at most `maxLagSeconds` old: a primary that stops answering leaves the replica serving its last version,
  * ready until then.
  */
-export function followHealth(store: Store, state: StoreState, maxLagSeconds = DEFAULT_MAX_LAG_SECONDS) {
+export function followHealth(store: Store, state: StoreState, maxLagSeconds: number) {
   const status = store.replica.status() ?? {
     primary: state.follows ?? "",
     primaryVersion: null,
@@ -50,8 +54,7 @@ export function followHealth(store: Store, state: StoreState, maxLagSeconds = DE
             : null;
   return {
     currentVersion: state.version,
-    // A replica runs no syncs: its last success is the last version it applied.
-    lastSuccessfulSync: status.appliedAt,
+    lastSuccessfulSync: lastSuccessfulSync(store, status),
     lastRunStatus: null,
     nextScheduledSync: null,
     sample: state.sample,

@@ -1,17 +1,8 @@
 import type { Database } from "bun:sqlite";
 import { ConflictError, NotFoundError, UsageError } from "../errors";
+import type { ApiKey, Scope } from "../models";
 import { isoSeconds } from "./time";
 import { BUSY_TIMEOUT_MS } from "./migrations";
-
-export type Scope = "read" | "admin";
-
-export interface ApiKeyInfo {
-  name: string;
-  scope: Scope;
-  createdAt: string;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-}
 
 export interface StoredKey {
   id: number;
@@ -50,7 +41,7 @@ interface KeyRow {
 
 const taken = (name: string) => new ConflictError(`A key named "${name}" exists already. Revoke it first ('nompd keys revoke ${name}') or choose another name.`);
 
-const infoOf = (r: KeyRow): ApiKeyInfo => ({ name: r.name, scope: r.scope, createdAt: r.created_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at });
+const infoOf = (r: KeyRow): ApiKey => ({ name: r.name, scope: r.scope, createdAt: r.created_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at });
 
 /**
  * Named API keys with scopes, stored hashed. A revoked key stays on record (who had access, until
@@ -75,7 +66,7 @@ export class Keys {
   }
 
   /** A new key and its record (the key itself is never stored: this is the only time it is known). */
-  issue(name: string, scope: Scope): { key: string; info: ApiKeyInfo } {
+  issue(name: string, scope: Scope): { key: string; info: ApiKey } {
     if (!NAME.test(name)) {
       throw new UsageError(`Invalid key name "${name}": use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit.`);
     }
@@ -93,14 +84,14 @@ export class Keys {
   }
 
   /** Revokes the active key of that name; returns its record, now with its revocation time. */
-  revoke(name: string): ApiKeyInfo {
+  revoke(name: string): ApiKey {
     const row = this.q.revoke.get(isoSeconds(), name) as KeyRow | null;
     if (!row) throw new NotFoundError(`No active key named "${name}". 'nompd keys list' shows the keys.`);
     return infoOf(row);
   }
 
   /** Every key record, revoked ones included. */
-  list(): ApiKeyInfo[] {
+  list(): ApiKey[] {
     return (this.q.list.all() as KeyRow[]).map(infoOf);
   }
 

@@ -1,27 +1,6 @@
 import type { Database } from "bun:sqlite";
-import { ALL_COLLECTIONS, OUTPUT, RAW, type Collection } from "../collections";
-import type { ChangeCounts } from "./commit";
-
-export type ChangeKind = "added" | "changed" | "deleted" | "revived";
-
-/** What one dataset version changed, per collection; null for a version recorded before counts were kept. */
-export type VersionCounts = Record<string, Omit<ChangeCounts, "unchanged">> | null;
-
-export interface DatasetVersion {
-  version: number;
-  createdAt: string;
-  /** The sync run that made it (null for versions older than run records, or pruned runs). */
-  runId: number | null;
-  counts: VersionCounts;
-}
-
-export interface VersionChange {
-  collection: Collection;
-  id: string;
-  /** A name a person recognises (the collection's label paths), or null when the item has none. */
-  label: string | null;
-  change: ChangeKind;
-}
+import { ALL_COLLECTIONS, collectionDef, type VersionChange } from "../collections";
+import type { DatasetVersion } from "../models";
 
 interface VersionRow {
   version: number;
@@ -31,8 +10,6 @@ interface VersionRow {
 }
 
 const fromRow = (r: VersionRow): DatasetVersion => ({ version: r.version, createdAt: r.created_at, runId: r.run_id, counts: r.counts ? JSON.parse(r.counts) : null });
-
-const labelPaths = (c: Collection): string[] => (c in OUTPUT ? OUTPUT[c as keyof typeof OUTPUT].label : RAW[c as keyof typeof RAW].label);
 
 /**
  * The dataset versions and what each one changed. The kind of a change is read from the history:
@@ -50,7 +27,7 @@ export class Versions {
       // version), and the previous row of each item its primary key (collection, id, version).
       changes: new Map(
         ALL_COLLECTIONS.map((c) => {
-          const label = `coalesce(${labelPaths(c).map((p) => `json_extract(h.content, '${p}')`).join(", ")})`;
+          const label = `coalesce(${collectionDef(c).label.map((p) => `json_extract(h.content, '${p}')`).join(", ")})`;
           return [
             c,
             db.query(
@@ -80,7 +57,7 @@ export class Versions {
     const out: VersionChange[] = [];
     for (const [collection, query] of this.q.changes) {
       for (const r of query.all(collection, version) as Array<{ id: string; is_deleted: number; label: string | null; previous: number | null }>) {
-        const change: ChangeKind = r.is_deleted ? "deleted" : r.previous === null ? "added" : r.previous ? "revived" : "changed";
+        const change: VersionChange["change"] = r.is_deleted ? "deleted" : r.previous === null ? "added" : r.previous ? "revived" : "changed";
         out.push({ collection, id: r.id, label: r.label, change });
       }
     }

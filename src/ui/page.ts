@@ -113,7 +113,7 @@ export function pageRoutes(): RouteDef[] {
       responses: { 200: { description: "The file" }, 304: { description: "Not modified" }, 404: { description: "No such file" } },
       async handle({ request, params }) {
         const { assets } = await loaded();
-        const file = assets.get(params.asset ?? "");
+        const file = assets.get(params.asset as string);
         if (!file) throw new NotFoundError(`No such file of the status page: ${params.asset}. Reload the page at / to get the current one.`);
         return sendJson(request, file);
       },

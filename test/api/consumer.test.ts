@@ -249,5 +249,10 @@ describe("OpenAPI", () => {
     expect(script.status).toBe(200);
     expect(script.headers.get("content-type")).toContain("javascript");
     expect((await script.text()).length).toBeGreaterThan(100_000);
+    // gzip only when the client takes it (q > 0).
+    for (const [accept, encoding] of [["gzip", "gzip"], ["br, gzip;q=0.5", "gzip"], ["gzip;q=0", null], ["br", null]] as const) {
+      const res = await server.get("/swagger/scalar.js", { "Accept-Encoding": accept });
+      expect({ accept, encoding: res.headers.get("content-encoding") }).toEqual({ accept, encoding });
+    }
   });
 });

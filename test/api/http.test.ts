@@ -45,6 +45,7 @@ describe("status codes by method, path, key and query", () => {
     ["GET", "/api/v1/fhir/PlanDefinition", "read", 200],
     ["GET", "/api/v1/fhir/Patient", "read", 404],
     ["GET", "/api/v1/fhir/Patient", "none", 401],
+    ["GET", "/api/v1/fhir/%", "read", 400],
     ["GET", "/api/internal/sync", "admin", 200],
     ["GET", "/api/internal/sync", "read", 403],
     ["GET", "/api/internal/sync", "none", 401],

@@ -198,7 +198,26 @@ describe("a replica asked for a version it has not applied yet", () => {
     const skipped = await rget("/api/v1/fhir/PlanDefinition?asOfVersion=5");
     expect(skipped.status).toBe(410);
     expect(((await skipped.json()) as any).error).toContain("http://primary.example/");
+    // Asked again (and after an answer for a version it holds was kept): still refused, never kept.
+    expect((await rget("/api/v1/fhir/PlanDefinition?asOfVersion=5")).status).toBe(410);
     // The first version it took is where its history starts.
     expect((await rget("/api/v1/fhir/PlanDefinition?asOfVersion=0")).status).toBe(410);
   });
+
+  test("the dataset replaced while a long poll waits: the 409 it ends with names the new dataset", async () => {
+    const before = replica.state();
+    // Newer than the version the reset brings: the diff cannot be answered, 409.
+    expect(before.version).toBeGreaterThan(1);
+    const waiting = rget(`/api/v1/fhir/PlanDefinition?sinceVersion=${before.version}&wait=30`);
+    await Bun.sleep(300);
+    // The primary was reset: its new dataset is applied whole, at a lower version.
+    const staging = replicaWriter.replica.staging();
+    staging.put("PlanDefinition", [item("pd-1", 1)]);
+    expect(replicaWriter.replica.apply({ base: null, target: { datasetId: "a-new-dataset-of-the-primary", version: 1, diffFloor: 0, sample: false } }).applied).toBe(true);
+    staging.clear();
+    const res = await waiting;
+    expect(res.status).toBe(409);
+    expect(res.headers.get("x-nompd-dataset")).toBe("a-new-dataset-of-the-primary");
+    expect(before.datasetId).not.toBe("a-new-dataset-of-the-primary");
+  }, 20_000);
 });

@@ -126,16 +126,36 @@ describe("GET /api/v1/versions", () => {
     }
   });
 
-  test("unknown versions are 404, malformed ones 400, versions older than the kept history 410", async () => {
-    for (const v of ["0", "4", "999999999999999"]) {
+  test("unknown versions are 404, malformed ones 400 (0 too: versions start at 1), versions older than the kept history 410", async () => {
+    for (const v of ["4", "999999999999999"]) {
       const res = await server.get(`/api/v1/versions/${v}`, as(reader));
       expect(res.status).toBe(404);
       expect((await json(res)).error).toContain("the current version is 3");
     }
-    for (const v of ["x", "1.5", "-1"]) expect((await server.get(`/api/v1/versions/${v}`, as(reader))).status).toBe(400);
+    for (const v of ["x", "1.5", "-1", "0"]) {
+      const res = await server.get(`/api/v1/versions/${v}`, as(reader));
+      expect(res.status).toBe(400);
+      expect((await json(res)).error).toBe(`version must be a whole number ≥ 1, got "${v}".`);
+    }
     const key = pruned.keys.create("r", "read");
     expect((await prunedServer.get("/api/v1/versions/1", as(key))).status).toBe(410);
     expect((await prunedServer.get("/api/v1/versions/2", as(key))).status).toBe(200);
+  });
+});
+
+describe("GET /api/v1/status on a replica", () => {
+  test("its last successful sync is the last version it applied (a replica runs no syncs), and whom it follows", async () => {
+    const replica = Store.open(tempDbPath(dir));
+    const primaryDataset = crypto.randomUUID();
+    replica.replica.follow("http://primary.example/");
+    const staging = replica.replica.staging();
+    staging.put("treatmentGroup", [{ id: "tg-1", version: 4, lastChanged: "2025-04-10T08:30:00Z", isDeleted: false, content: JSON.stringify({ id: "tg-1" }) }]);
+    replica.replica.apply({ base: null, target: { datasetId: primaryDataset, version: 4, diffFloor: 0, sample: false }, at: new Date("2025-05-01T00:00:00Z") });
+    staging.clear();
+    const key = replica.keys.create("r", "read");
+    const s = await json(await startServer(replica).get("/api/v1/status", as(key)));
+    expect(s).toMatchObject({ currentVersion: 4, datasetId: primaryDataset, runs: [], lastSuccessfulSync: "2025-05-01T00:00:00Z" });
+    expect(s.follow).toMatchObject({ primary: "http://primary.example/" });
   });
 });
 

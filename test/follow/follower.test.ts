@@ -41,6 +41,9 @@ function fakePrimary(answer: () => Response) {
   return `http://127.0.0.1:${server.port}/`;
 }
 
+/** --follow-max-lag, in seconds. */
+const MAX_LAG = 3600;
+
 const failed = (store: Store) => store.replica.status()?.lastError != null;
 
 describe("the follower", () => {
@@ -51,7 +54,7 @@ describe("the follower", () => {
       expect(store.documents.since(c, 0)).toEqual(primaryStore.documents.since(c, 0));
     }
     expect(store.replica.status()).toMatchObject({ primaryVersion: 1, unreachableSince: null, lastError: null });
-    expect(followHealth(store, store.state())).toMatchObject({ ready: true, reason: null, follow: { primaryVersion: 1 } });
+    expect(followHealth(store, store.state(), MAX_LAG)).toMatchObject({ ready: true, reason: null, follow: { primaryVersion: 1 } });
     expect(logs.join("\n")).not.toContain(KEY);
     // The status page's endpoint on the replica says whom it follows (a primary has null there).
     const replica = startServer(store, { envKeys: [KEY] });
@@ -67,8 +70,8 @@ describe("the follower", () => {
     expect(status.lastError).toContain("HTTP 401, the primary refused the key");
     expect(status.unreachableSince).not.toBeNull();
     expect(store.currentVersion()).toBe(0);
-    expect(followHealth(store, store.state())).toMatchObject({ ready: false });
-    expect(followHealth(store, store.state()).reason).toContain("not yet caught up");
+    expect(followHealth(store, store.state(), MAX_LAG)).toMatchObject({ ready: false });
+    expect(followHealth(store, store.state(), MAX_LAG).reason).toContain("not yet caught up");
     // One warning for a run of the same failure.
     expect(logs.filter((l) => l.includes("cannot follow the primary")).length).toBe(1);
     expect(logs.join("\n")).not.toContain("a-wrong-key");

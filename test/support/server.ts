@@ -6,7 +6,7 @@ import type { Store } from "../../src/store/db";
 import { SyncService } from "../../src/sync/service";
 import type { UpstreamOptions } from "../../src/upstream/fhirSource";
 import type { CorsOrigins } from "../../src/api/cors";
-import { SETTINGS } from "../../src/config";
+import { loadConfig, SETTINGS } from "../../src/config";
 import { DEFAULT_LEASE_MS } from "../../src/store/syncLock";
 import { loadContract, type Contract } from "./contract";
 
@@ -27,6 +27,9 @@ export interface TestServerOptions {
   metrics?: boolean;
 }
 
+/** Every setting at its default, as `nompd serve` reads them without flags or environment. */
+const DEFAULTS = loadConfig(new Map(), {}).settings;
+
 /** The real application, listening as `nompd serve` does, at 127.0.0.1:<free port>; stopped after the test file. */
 export function startServer(store: Store, opts: TestServerOptions = {}): TestServer {
   const logs: string[] = [];
@@ -40,6 +43,7 @@ export function startServer(store: Store, opts: TestServerOptions = {}): TestSer
     cors: opts.cors ?? null,
     cacheBytes: opts.cacheBytes ?? (SETTINGS.cacheMib.default as number) * 1024 * 1024,
     metrics: opts.metrics,
+    followMaxLag: DEFAULTS.followMaxLag,
   });
   app.listen({ hostname: "127.0.0.1", port: 0 });
   afterAll(() => app.stop(true));

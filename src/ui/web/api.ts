@@ -1,7 +1,6 @@
 import type { Static } from "@sinclair/typebox";
-import type { DryRunReport as DryRunReportSchema, ReimbursementGroup as RG, SyncRun as SyncRunSchema, TreatmentGroup as TG } from "../../models";
+import type { ApiKey as ApiKeySchema, DryRunReport as DryRunReportSchema, ReimbursementGroup as RG, SyncRun as SyncRunSchema, TreatmentGroup as TG } from "../../models";
 import type {
-  ApiKey as ApiKeySchema,
   NewApiKey as NewApiKeySchema,
   Status as StatusSchema,
   SyncProgress as SyncProgressSchema,
