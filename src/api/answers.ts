@@ -296,8 +296,12 @@ function checkAsOf(asOf: number, state: StoreState): void {
   }
 }
 
+/** The stamp of the last state asked about: the store hands out one state object until the dataset changes. */
+let stamped: { state: StoreState; stamp: string } | null = null;
+
 function stampOf(state: StoreState): string {
-  return `${state.datasetId}:${state.version}`;
+  if (stamped?.state !== state) stamped = { state, stamp: `${state.datasetId}:${state.version}` };
+  return stamped.stamp;
 }
 
 function notFound(collection: OutputCollection, id: string): NotFoundError {

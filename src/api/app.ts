@@ -46,7 +46,12 @@ export function createApp(deps: AppDeps) {
   const edge: EdgeDeps = { store: deps.store, auth: deps.auth, cors: cors(deps.cors ?? null), metrics, log: deps.log, access: deps.access ?? null };
   const unmatched = fallback(routes, edge);
 
-  const app = new Elysia({ name: "nompd" })
+  const handlers = routes.map((route) => ({ route, handler: compile(route, edge) }));
+  // Bun's router calls each route's compiled chain directly (Elysia's `serve.routes`, merged over the
+  // routes Elysia maps itself): the chain needs none of Elysia's per-request context.
+  const native: Record<string, Record<string, (request: Request & { params?: Record<string, string> }, server: import("bun").Server<unknown>) => Response | Promise<Response>>> = {};
+  for (const { route, handler } of handlers) (native[route.path] ??= {})[route.method] = (request, server) => handler(request, request.params, server);
+  const app = new Elysia({ name: "nompd", serve: { routes: native as never } })
     .onError(({ code, error, request }) => {
       if (code === "NOT_FOUND") return unmatched(request);
       return failure(error, request, deps.log);
@@ -64,8 +69,7 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(swaggerUiAssets());
-  for (const route of routes) {
-    const handler = compile(route, edge);
+  for (const { route, handler } of handlers) {
     app.route(route.method, route.path, ({ request, params, server }) => handler(request, params as Record<string, string>, server ?? null), {
       detail: route.hidden ? { hide: true } : (operationOf(route) as never),
     });

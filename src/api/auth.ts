@@ -4,6 +4,7 @@ import type { Store } from "../store/db";
 import type { Scope } from "../models";
 import { hashKey, type StoredKey } from "../store/keys";
 import { isoSeconds } from "../store/time";
+import type { QueryPairs } from "./query";
 
 export const INVALID_KEY = "Invalid or missing API key.";
 /** RFC 9110 asks a 401 to name the scheme it wants: an API key in this header. */
@@ -31,6 +32,8 @@ export class Authenticator {
   private active: Array<Omit<StoredKey, "id"> & { id: number | null }> = [];
   private seenGeneration = "";
   private readonly used = new Set<number>();
+  /** Where the presented key's hash is written (one buffer, not one a request). */
+  private readonly digest = new Uint8Array(32);
   private lastFlush = Date.now();
   /** The read-scope keys of NOMPD_API_KEYS, hashed once: they never change while the process runs. */
   private readonly environmentKeys: Array<Omit<StoredKey, "id"> & { id: null }>;
@@ -52,9 +55,9 @@ export class Authenticator {
    * access logs), 401 (exact body of the reference service) for a missing or unknown key, 403 for a key
    * without the scope.
    */
-  check(request: Request, search: URLSearchParams | null, scope: Scope, generation: string): Caller {
-    if (search !== null) {
-      for (const name of search.keys()) {
+  check(request: Request, query: QueryPairs | null, scope: Scope, generation: string): Caller {
+    if (query !== null) {
+      for (const [name] of query) {
         if (URL_KEY_PARAMS.has(name.toLowerCase())) {
           throw new UsageError(`API keys are not accepted in the URL (query parameter "${name}"): URLs end up in logs. Send the key in the X-API-KEY header instead.`);
         }
@@ -73,7 +76,7 @@ export class Authenticator {
 
   private verify(presented: string | null | undefined, generation: string): Caller | null {
     if (!presented) return null;
-    const hash = hashKey(presented);
+    const hash = hashKey(presented, this.digest);
     let match: (Omit<StoredKey, "id"> & { id: number | null }) | null = null;
     for (const key of this.activeKeys(generation)) {
       if (timingSafeEqual(key.hash, hash) && match === null) match = key;

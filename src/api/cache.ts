@@ -20,6 +20,8 @@ export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) |
   private readonly entries = new Map<string, { value: T; size: number; pinned: boolean }>();
   private stamp = "";
   private total = 0;
+  /** The entry last in the map's order (the most recently used), or null when not known. */
+  private newest: { value: T; size: number; pinned: boolean } | null = null;
   /** Lookups that found an answer, and that did not (for /metrics). */
   hits = 0;
   misses = 0;
@@ -44,9 +46,12 @@ export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) |
       return undefined;
     }
     this.hits++;
-    // Most recently used last: Map keeps insertion order.
-    this.entries.delete(key);
-    this.entries.set(key, hit);
+    // Most recently used last: Map keeps insertion order (already so when it was the last one used).
+    if (hit !== this.newest) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      this.newest = hit;
+    }
     return hit.value;
   }
 
@@ -64,6 +69,7 @@ export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) |
     if (old) this.remove(key, old);
     const entry = { value, size, pinned };
     this.entries.set(key, entry);
+    this.newest = entry;
     this.total += entry.size;
     value.onGrow = (delta) => {
       if (this.entries.get(key) !== entry) return;

@@ -11,7 +11,7 @@ import { readBody } from "./body";
 import { bodyLength, errorAnswer, errorResponse } from "./http";
 import { OTHER_ROUTE, type RequestMetrics } from "./metrics";
 import { API_PREFIX } from "./paths";
-import { paramsReader, queryReader, searchParams, type Query } from "./query";
+import { paramsReader, queryPairs, queryReader, type Query } from "./query";
 
 export type Method = "GET" | "POST" | "DELETE";
 
@@ -99,17 +99,19 @@ export interface EdgeDeps {
 }
 
 /**
- * What every answer gets on its way out, routed or not: the dataset headers (on /api/v1 answers; prepared
- * bodies carry them already), CORS headers, the request metrics under the route's template, and the
- * access log line.
+ * What every answer gets on its way out, routed or not: the dataset headers (on the edge's own answers
+ * under /api/v1: errors, 404 and 405; a route's answers carry them already, being prepared bodies made
+ * with datasetHeaders), CORS headers, the request metrics under the route's template, and the access
+ * log line.
  */
 function finisher(deps: EdgeDeps) {
   const { cors, metrics, access, store } = deps;
   // The dataset headers of the last state seen: they change only when the dataset does.
   let headersOf: StoreState | null = null;
   let headers: Array<[string, string]> = [];
-  return (request: Request, response: Response, route: string, start: number, caller: Caller | null, dataset: boolean, state: StoreState | null): Response => {
-    if (dataset && !response.headers.has("x-nompd-dataset")) {
+  /** `label`: add the dataset headers (an answer of the edge's own under /api/v1). */
+  return (request: Request, response: Response, route: string, start: number, caller: Caller | null, label: boolean, state: StoreState | null): Response => {
+    if (label) {
       const now = state ?? store.state();
       if (now !== headersOf) {
         headers = Object.entries(datasetHeaders(now));
@@ -177,14 +179,14 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     const start = timed ? performance.now() : 0;
     const state = store.state();
     let caller: Caller | null = null;
-    // `now`: the state the answer is labelled with (null: as the dataset is when it is finished).
-    const finish = (response: Response, now: StoreState | null = state): Response => done(request, response, route.path, start, caller, dataset, now);
-    const fail = (err: unknown, now: StoreState | null = state) => finish(failure(err, request, deps.log), now);
+    // `now`: the state an error is labelled with (null: as the dataset is when it is finished).
+    const finish = (response: Response): Response => done(request, response, route.path, start, caller, false, null);
+    const fail = (err: unknown, now: StoreState | null = state) => done(request, failure(err, request, deps.log), route.path, start, caller, dataset, now);
     let answer: Response | Promise<Response>;
     try {
-      const search = searchParams(request.url);
-      if (route.scope) caller = auth.check(request, search, route.scope, state.generation);
-      const query = reader.read(search);
+      const pairs = queryPairs(request.url);
+      if (route.scope) caller = auth.check(request, pairs, route.scope, state.generation);
+      const query = reader.read(pairs);
       if (hasParams) checkPercentEncoding(request.url);
       const params = readParams(rawParams);
       const idle = route.idleTimeout?.(query);
@@ -196,9 +198,9 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     } catch (err) {
       return fail(err);
     }
-    // An answer that took its time (a long poll may end because the dataset was replaced) is labelled
-    // with the dataset it ends on, not the one the request began with.
-    return answer instanceof Promise ? answer.then((r) => finish(r, null), (err) => fail(err, null)) : finish(answer);
+    // An error after a wait (a long poll may end because the dataset was replaced) is labelled with the
+    // dataset it ends on, not the one the request began with.
+    return answer instanceof Promise ? answer.then(finish, (err) => fail(err, null)) : finish(answer);
   };
 }
 

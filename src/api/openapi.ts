@@ -68,7 +68,9 @@ export function operationOf(route: RouteDef): Json {
       h["X-Nompd-Sample"] = { $ref: "#/components/headers/Sample" };
       h["X-Nompd-Diff-Floor"] = { $ref: "#/components/headers/DiffFloor" };
     }
-    if (dataset && (status === 200 || status === 304 || status === 410) && route.method === "GET") h.ETag = { $ref: "#/components/headers/ETag" };
+    // What a GET answers with a body other than an error is a prepared body, tagged, and so is its 304.
+    const tagged = status === 304 || (responses[status]?.schema ?? ErrorBody) !== ErrorBody;
+    if (dataset && tagged && route.method === "GET") h.ETag = { $ref: "#/components/headers/ETag" };
     if (status === 401) h["WWW-Authenticate"] = { $ref: "#/components/headers/WwwAuthenticate" };
     return Object.keys(h).length ? h : undefined;
   };
@@ -122,14 +124,14 @@ export function documentation(version: string): Json {
     components: {
       securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "X-API-KEY", description: "A key made with 'nompd keys create NAME'" } },
       headers: {
-        Dataset: { description: "The dataset id: when it changes, the database was replaced; fetch everything again", schema: { type: "string", format: "uuid" } },
+        Dataset: { description: "The dataset id: when it changes, the database was replaced; fetch everything again", required: true, schema: { type: "string", format: "uuid" } },
         Sample: { description: "true while the embedded sample dataset (invented data) is served; absent otherwise", schema: { type: "string", enum: ["true"] } },
         DiffFloor: {
           description: "Once history was pruned or the sample replaced: sinceVersion N with 0 < N < this gets 410 (start over); absent otherwise",
           schema: { type: "string", pattern: "^[0-9]+$" },
         },
-        ETag: { description: "A weak validator of the body; send it in If-None-Match to get 304", schema: { type: "string" } },
-        WwwAuthenticate: { description: 'The scheme the API wants: ApiKey header="X-API-KEY"', schema: { type: "string" } },
+        ETag: { description: "A weak validator of the body; send it in If-None-Match to get 304", required: true, schema: { type: "string" } },
+        WwwAuthenticate: { description: 'The scheme the API wants: ApiKey header="X-API-KEY"', required: true, schema: { type: "string" } },
       },
       schemas: Object.fromEntries(namedSchemas().map((s) => [s.$id as string, toOpenApiSchema(s)])),
     },

@@ -39,10 +39,13 @@ function readerFor(name: string, schema: TSchema): Reader {
   };
 }
 
-/** A compiled reader of one route's query: (raw query string) → typed values. */
+/** A query string's name/value pairs in order, decoded as URLSearchParams decodes them. */
+export type QueryPairs = ReadonlyArray<readonly [string, string]>;
+
+/** A compiled reader of one route's query: (the query's pairs) → typed values. */
 export interface QueryReader {
-  /** `params`: the parsed query string, or null when the URL has none. */
-  read(params: URLSearchParams | null): Query;
+  /** `pairs`: the parsed query string, or null when the URL has none. */
+  read(pairs: QueryPairs | null): Query;
 }
 
 function readersOf(schema: TObject | undefined): Map<string, Reader> {
@@ -56,13 +59,14 @@ export function queryReader(schema: TObject | undefined): QueryReader {
   const readers = readersOf(schema);
   const names = [...readers.keys()];
   return {
-    read(params) {
-      if (params === null) return none;
-      const query: Query = Object.create(null);
-      for (const [name, raw] of params) {
+    read(pairs) {
+      if (pairs === null) return none;
+      // Only the schema's names are ever set (any other is refused first), so a plain object is safe.
+      const query: Query = {};
+      for (const [name, raw] of pairs) {
         const reader = readers.get(name);
         if (!reader) throw new UsageError(`Unknown query parameter "${name}". Allowed here: ${names.length ? names.join(", ") : "none"}.`);
-        if (name in query) throw new UsageError(`Give ${name} once; it was given more than once.`);
+        if (query[name] !== undefined) throw new UsageError(`Give ${name} once; it was given more than once.`);
         query[name] = reader(raw);
       }
       return query;
@@ -70,10 +74,23 @@ export function queryReader(schema: TObject | undefined): QueryReader {
   };
 }
 
-/** The parsed query string of a URL, or null when it has none (the common case costs one indexOf). */
-export function searchParams(url: string): URLSearchParams | null {
+/**
+ * The query string of a URL as name/value pairs, or null when it has none (one indexOf). A query with
+ * nothing encoded in it (no % and no +, as clients send version numbers and plain filter values) is
+ * split here; any other is decoded by URLSearchParams, so that both give the same pairs.
+ */
+export function queryPairs(url: string): QueryPairs | null {
   const at = url.indexOf("?");
-  return at === -1 || at === url.length - 1 ? null : new URLSearchParams(url.slice(at + 1));
+  if (at === -1 || at === url.length - 1) return null;
+  const query = url.slice(at + 1);
+  if (query.includes("%") || query.includes("+")) return [...new URLSearchParams(query)];
+  const pairs: Array<[string, string]> = [];
+  for (const part of query.split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    pairs.push(eq === -1 ? [part, ""] : [part.slice(0, eq), part.slice(eq + 1)]);
+  }
+  return pairs;
 }
 
 /** A compiled reader of one route's path parameters: (the router's decoded values) → typed values. */
@@ -81,7 +98,7 @@ export function paramsReader(schema: TObject | undefined): (params: Record<strin
   const readers = [...readersOf(schema)];
   if (readers.length === 0) return () => none;
   return (params) => {
-    const read: Query = Object.create(null);
+    const read: Query = {};
     for (const [name, reader] of readers) read[name] = reader(params?.[name] ?? "");
     return read;
   };

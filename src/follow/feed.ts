@@ -5,6 +5,9 @@ import { businessKey, isObj } from "../fhir/read";
 import type { FeedItem } from "../store/replica";
 import { shown } from "../upstream/shown";
 
+/** A dataset id, as every Nompd makes them (crypto.randomUUID) and its answers carry them. */
+const DATASET_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * A primary's `sinceVersion` feeds, as a replica reads them: the same GET any client makes, with the
  * replica's key. Each answer is one snapshot of the primary (currentVersion and items never mix two
@@ -92,9 +95,9 @@ export async function fetchFeed(primary: PrimaryOptions, collection: Collection,
     throw new SourceError(`${where}: HTTP ${res.status}${said ? `: ${said}` : ""}`);
   }
   const datasetId = res.headers.get("x-nompd-dataset");
-  if (!datasetId) {
+  if (!datasetId || !DATASET_ID.test(datasetId)) {
     await res.body?.cancel();
-    throw new SourceError(`${where}: the answer has no X-Nompd-Dataset header, so it is not a Nompd's. Check --follow.`);
+    throw new SourceError(`${where}: the answer has ${datasetId ? `an X-Nompd-Dataset header that is not a dataset id (a UUID): "${datasetId.slice(0, 64)}"` : "no X-Nompd-Dataset header"}, so it is not a Nompd's. Check --follow.`);
   }
   let take: (items: FeedItem[]) => void;
   try {

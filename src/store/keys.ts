@@ -9,7 +9,7 @@ export interface StoredKey {
   name: string;
   scope: Scope;
   /** SHA-256 of the key. */
-  hash: Buffer;
+  hash: Uint8Array;
 }
 
 /** A new key: 32 random bytes, base64url, with a recognisable prefix (so it can be found in a leak scan). */
@@ -22,9 +22,9 @@ function generateKey(): string {
  * Keys are random 256-bit secrets, so one round of SHA-256 is a sound hash for storage: there is nothing
  * to brute-force that a slow password hash would protect. Only this hash is stored, never the key.
  */
-export function hashKey(key: string): Buffer {
-  const digest = Bun.SHA256.hash(key) as Uint8Array;
-  return Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength);
+export function hashKey(key: string, into: Uint8Array = new Uint8Array(32)): Uint8Array {
+  Bun.SHA256.hash(key, into);
+  return into;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -74,7 +74,7 @@ export class Keys {
     const key = generateKey();
     let row: KeyRow;
     try {
-      row = this.q.insert.get(name, scope, hashKey(key).toString("hex"), isoSeconds()) as KeyRow;
+      row = this.q.insert.get(name, scope, Buffer.from(hashKey(key)).toString("hex"), isoSeconds()) as KeyRow;
     } catch (err) {
       // Another process made a key of this name between the check above and this insert.
       if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw taken(name);

@@ -143,7 +143,7 @@ describe("a replica asked for a version it has not applied yet", () => {
   const apply = (base: number | null, version: number) => {
     const staging = replicaWriter.replica.staging();
     staging.put("PlanDefinition", [item(`pd-${version}`, version)]);
-    const applied = replicaWriter.replica.apply({ base, target: { datasetId: "dataset-of-the-primary", version, diffFloor: 0, sample: false } });
+    const applied = replicaWriter.replica.apply({ base, target: { datasetId: "a0000000-0000-4000-8000-000000000001", version, diffFloor: 0, sample: false } });
     staging.clear();
     expect(applied.applied).toBe(true);
   };
@@ -191,7 +191,7 @@ describe("a replica asked for a version it has not applied yet", () => {
     const staging = replicaWriter.replica.staging();
     staging.put("PlanDefinition", [item("pd-5", 5), item("pd-6", 6)]);
     // Versions 5 and 6 of the primary arrive as one step to 6.
-    expect(replicaWriter.replica.apply({ base: 3, target: { datasetId: "dataset-of-the-primary", version: 6, diffFloor: 0, sample: false } }).applied).toBe(true);
+    expect(replicaWriter.replica.apply({ base: 3, target: { datasetId: "a0000000-0000-4000-8000-000000000001", version: 6, diffFloor: 0, sample: false } }).applied).toBe(true);
     staging.clear();
     expect((await rget("/api/v1/fhir/PlanDefinition?asOfVersion=6")).status).toBe(200);
     expect((await rget("/api/v1/fhir/PlanDefinition?asOfVersion=3")).status).toBe(200);
@@ -213,11 +213,11 @@ describe("a replica asked for a version it has not applied yet", () => {
     // The primary was reset: its new dataset is applied whole, at a lower version.
     const staging = replicaWriter.replica.staging();
     staging.put("PlanDefinition", [item("pd-1", 1)]);
-    expect(replicaWriter.replica.apply({ base: null, target: { datasetId: "a-new-dataset-of-the-primary", version: 1, diffFloor: 0, sample: false } }).applied).toBe(true);
+    expect(replicaWriter.replica.apply({ base: null, target: { datasetId: "a0000000-0000-4000-8000-000000000002", version: 1, diffFloor: 0, sample: false } }).applied).toBe(true);
     staging.clear();
     const res = await waiting;
     expect(res.status).toBe(409);
-    expect(res.headers.get("x-nompd-dataset")).toBe("a-new-dataset-of-the-primary");
-    expect(before.datasetId).not.toBe("a-new-dataset-of-the-primary");
+    expect(res.headers.get("x-nompd-dataset")).toBe("a0000000-0000-4000-8000-000000000002");
+    expect(before.datasetId).not.toBe("a0000000-0000-4000-8000-000000000002");
   }, 20_000);
 });

@@ -68,15 +68,19 @@ describe("the OpenAPI document", () => {
     expect(documented.filter((d) => d !== "GET /metrics").sort()).toEqual(table.sort());
   });
 
-  test("the answer validator fails on a wrong body, a wrong status and a wrong content type", async () => {
+  test("the answer validator fails on a wrong body, a wrong status, a wrong content type and a missing or wrong required header", async () => {
     const contract = await loadContract(server.url);
-    const headers = new Headers({ "content-type": "application/json; charset=utf-8" });
+    const labels = { etag: 'W/"x"', "x-nompd-dataset": "00000000-0000-4000-8000-000000000000" };
+    const headers = new Headers({ "content-type": "application/json; charset=utf-8", ...labels });
     const body = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
     const url = `${server.url}/api/v1/treatmentGroup`;
     contract.check("GET", url, 200, headers, body({ currentVersion: 0, items: [] }));
     expect(() => contract.check("GET", url, 200, headers, body({ currentVersion: "0", items: [] }))).toThrow(/does not match/);
     expect(() => contract.check("GET", url, 200, headers, body({ currentVersion: 0, items: [{ data: { id: "x" }, version: 1, lastChanged: "2025-01-01T00:00:00Z", isDeleted: false }] }))).toThrow(/does not match/);
     expect(() => contract.check("GET", url, 418, headers, body({ error: "teapot" }))).toThrow(/not documented/);
-    expect(() => contract.check("GET", url, 200, new Headers({ "content-type": "text/html" }), body({ currentVersion: 0, items: [] }))).toThrow(/content-type/);
+    expect(() => contract.check("GET", url, 200, new Headers({ "content-type": "text/html", ...labels }), body({ currentVersion: 0, items: [] }))).toThrow(/content-type/);
+    expect(() => contract.check("GET", url, 200, new Headers({ "content-type": "application/json", etag: labels.etag }), body({ currentVersion: 0, items: [] }))).toThrow(/required header X-Nompd-Dataset is missing/);
+    expect(() => contract.check("GET", url, 200, new Headers({ "content-type": "application/json", ...labels, "x-nompd-dataset": "d1" }), body({ currentVersion: 0, items: [] }))).toThrow(/header X-Nompd-Dataset/);
+    expect(() => contract.check("GET", url, 401, new Headers({ "content-type": "application/json", ...labels }), body({ error: "Invalid or missing API key." }))).toThrow(/required header WWW-Authenticate is missing/);
   });
 });

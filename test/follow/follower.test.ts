@@ -14,6 +14,8 @@ import { tempDbPath, tempDir } from "../support/tmp";
 /** The follower in-process, against a primary on a real socket and against things that are not one. */
 const dir = tempDir("nompd-follower-");
 const KEY = "primary-read-key-0123456789abcdefghijkl";
+/** A fake primary's dataset id. */
+const DATASET = "b0000000-0000-4000-8000-000000000001";
 const primaryStore = Store.open(tempDbPath(dir));
 const primary = startServer(primaryStore, { envKeys: [KEY] });
 
@@ -88,10 +90,11 @@ describe("the follower", () => {
   test("not a Nompd (no dataset header, a 404, a redirect, not a list): said so, nothing applied", async () => {
     const cases: Array<[() => Response, string]> = [
       [() => new Response("<html>hello</html>", { status: 200 }), "no X-Nompd-Dataset header"],
+      [() => new Response('{"currentVersion":1,"items":[]}', { headers: { "x-nompd-dataset": "not-a-uuid" } }), 'X-Nompd-Dataset header that is not a dataset id (a UUID): "not-a-uuid"'],
       [() => new Response("{}", { status: 404 }), "HTTP 404, no Nompd answers there"],
       [() => new Response(null, { status: 302, headers: { location: "http://elsewhere.example/" } }), "Redirects are not followed"],
-      [() => new Response('{"currentVersion":"x"}', { headers: { "x-nompd-dataset": "d" } }), "is not a Nompd list"],
-      [() => new Response('{"currentVersion":1,"items":[{"data":{"id":"a"},"version":1}]}', { headers: { "x-nompd-dataset": "d" } }), "item 0 is not {\"data\":{…}"],
+      [() => new Response('{"currentVersion":"x"}', { headers: { "x-nompd-dataset": DATASET } }), "is not a Nompd list"],
+      [() => new Response('{"currentVersion":1,"items":[{"data":{"id":"a"},"version":1}]}', { headers: { "x-nompd-dataset": DATASET } }), "item 0 is not {\"data\":{…}"],
       [() => new Response('{"error":"busy"}', { status: 500 }), "HTTP 500: busy"],
     ];
     for (const [answer, says] of cases) {
@@ -127,7 +130,7 @@ describe("the follower", () => {
 
   test("an error of the replica's own database while a feed is read is passed on as it is, not as the primary's", async () => {
     const items = Array.from({ length: 1500 }, (_, i) => `{"data":{"id":"g${i}"},"version":1,"lastChanged":"2026-01-01T00:00:00Z","isDeleted":false}`);
-    const url = fakePrimary(() => new Response(`{"currentVersion":1,"items":[${items.join(",")}]}`, { headers: { "x-nompd-dataset": "d1" } }));
+    const url = fakePrimary(() => new Response(`{"currentVersion":1,"items":[${items.join(",")}]}`, { headers: { "x-nompd-dataset": DATASET } }));
     const disk = new Error("disk I/O error");
     const batches: number[] = [];
     const read = fetchFeed({ url, apiKey: null }, "treatmentGroup", 0, null, new AbortController().signal, () => (batch) => {

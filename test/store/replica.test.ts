@@ -7,7 +7,7 @@ import { tempDbPath, tempDir } from "../support/tmp";
 
 /** A replica's writes: the apply of a primary's version (whole or as a diff), and what it notes about following. */
 const dir = tempDir("nompd-replica-");
-const PRIMARY = "dataset-of-the-primary";
+const PRIMARY = "a0000000-0000-4000-8000-000000000001";
 
 const item = (id: string, version: number, isDeleted = false, name = id): FeedItem => ({
   id,

@@ -6,21 +6,24 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 /**
  * The API's published contract, checked on every answer the tests receive: the server's own OpenAPI
  * document (/swagger/json) is loaded once, its schemas compiled with a JSON Schema 2020-12 validator,
- * and each response must have a documented status for its operation, a JSON body where one is
- * documented, and a body the documented schema accepts.
+ * and each response must have a documented status for its operation, every header documented as
+ * required (with a value its schema accepts), a JSON body where one is documented, and a body the
+ * documented schema accepts.
  */
 export interface Contract {
   /** Throws with what is wrong when the response breaks the document. */
   check(method: string, url: string, status: number, headers: Headers, body: Uint8Array): void;
 }
 
-type Operation = { responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
+type HeaderDoc = { required?: boolean; schema: unknown };
+type Operation = { responses: Record<string, { content?: Record<string, { schema: unknown }>; headers?: Record<string, HeaderDoc | { $ref: string }> }> };
 
 export async function loadContract(baseUrl: string): Promise<Contract> {
   const doc = (await (await fetch(`${baseUrl}/swagger/json`)).json()) as {
     paths: Record<string, Record<string, Operation>>;
-    components: { schemas: Record<string, unknown> };
+    components: { schemas: Record<string, unknown>; headers: Record<string, HeaderDoc> };
   };
+  const headerDoc = (h: HeaderDoc | { $ref: string }): HeaderDoc => ("$ref" in h ? doc.components.headers[h.$ref.slice("#/components/headers/".length)]! : h);
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats(ajv);
   for (const [name, schema] of Object.entries(doc.components.schemas)) ajv.addSchema(schema as object, `#/components/schemas/${name}`);
@@ -51,6 +54,16 @@ export async function loadContract(baseUrl: string): Promise<Contract> {
       }
       const documented = op.responses[String(status)];
       if (!documented) throw new Error(`${method} ${path}: status ${status} is not documented (documented: ${Object.keys(op.responses).join(", ")})`);
+      for (const [name, h] of Object.entries(documented.headers ?? {})) {
+        const { required, schema } = headerDoc(h);
+        const value = headers.get(name);
+        if (value === null) {
+          if (required) throw new Error(`${method} ${path} ${status}: the required header ${name} is missing`);
+          continue;
+        }
+        const validate = validatorOf(schema);
+        if (!validate(value)) throw new Error(`${method} ${path} ${status}: header ${name}: ${JSON.stringify(value)} does not match the document: ${ajv.errorsText(validate.errors)}`);
+      }
       const content = documented.content;
       if (head) {
         if (body.length > 0) throw new Error(`HEAD ${path}: a body came`);
