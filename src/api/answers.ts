@@ -17,12 +17,17 @@ function versionedItemJson(row: DocumentRow): string {
  * (once history was pruned or the sample replaced) the version diffs must start from at least
  * (X-Nompd-Diff-Floor: sinceVersion N with 0 < N < it gets 410). Replicas copy the floor from it.
  */
-export function datasetHeaders(state: StoreState): Record<string, string> {
+export function datasetHeaders(state: StoreState): Readonly<Record<string, string>> {
+  // Made once per state: the store hands out one state object until the dataset changes.
+  if (labelled?.state === state) return labelled.headers;
   const headers: Record<string, string> = { "x-nompd-dataset": state.datasetId };
   if (state.sample) headers["x-nompd-sample"] = "true";
   if (state.diffFloor > 0) headers["x-nompd-diff-floor"] = String(state.diffFloor);
-  return headers;
+  labelled = { state, headers: Object.freeze(headers) };
+  return labelled.headers;
 }
+
+let labelled: { state: StoreState; headers: Readonly<Record<string, string>> } | null = null;
 
 /** An envelope's bytes, and where each item sits in them (so that a filtered list is a copy of slices). */
 class Envelope {

@@ -34,9 +34,10 @@ export interface AppDeps {
 
 /**
  * The HTTP application. The route table (routes.ts) is the one list of endpoints: each route is compiled
- * once through the edge's chain (edge.ts) and registered with Elysia, which serves it (natively on Bun's
- * router once listening) and publishes it in the OpenAPI document; what matches no route (a wrong method,
- * OPTIONS, an unknown path) is answered by the same edge.
+ * once through the edge's chain (edge.ts) and registered with Elysia, which publishes it in the OpenAPI
+ * document and answers it through `app.handle`; once listening, Bun's router calls the same chain
+ * directly (Elysia's `serve.routes`). What matches no route (a wrong method, OPTIONS, an unknown path) is
+ * answered by the same edge.
  */
 export function createApp(deps: AppDeps) {
   const answers = new Answers(deps.store, deps.cacheBytes);
@@ -48,7 +49,8 @@ export function createApp(deps: AppDeps) {
 
   const handlers = routes.map((route) => ({ route, handler: compile(route, edge) }));
   // Bun's router calls each route's compiled chain directly (Elysia's `serve.routes`, merged over the
-  // routes Elysia maps itself): the chain needs none of Elysia's per-request context.
+  // routes Elysia maps itself): the chain needs none of Elysia's per-request context, whose making
+  // showed in the profiles of small answers (docs/PERFORMANCE.md).
   const native: Record<string, Record<string, (request: Request & { params?: Record<string, string> }, server: import("bun").Server<unknown>) => Response | Promise<Response>>> = {};
   for (const { route, handler } of handlers) (native[route.path] ??= {})[route.method] = (request, server) => handler(request, request.params, server);
   const app = new Elysia({ name: "nompd", serve: { routes: native as never } })

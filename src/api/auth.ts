@@ -19,30 +19,46 @@ export interface Caller {
   scope: Scope;
 }
 
+/** A key that opens the API: its id (null for NOMPD_API_KEYS), its hash, and who it makes the caller. */
+interface ActiveKey {
+  id: number | null;
+  hash: Uint8Array;
+  caller: Readonly<Caller>;
+}
+
+function activeKey(key: Omit<StoredKey, "id"> & { id: number | null }): ActiveKey {
+  return { id: key.id, hash: key.hash, caller: Object.freeze({ name: key.name, scope: key.scope }) };
+}
+
 /** One error for every 401: made once, as building an Error (and its stack) per refused request costs. */
 const UNAUTHORIZED = new NompdError(INVALID_KEY, { status: 401, exit: EXIT.usage }, Object.freeze({ "www-authenticate": WWW_AUTHENTICATE }));
 
 /**
  * Who is calling: the X-API-KEY header checked against the stored keys (reloaded whenever the file
  * changed, so a key created or revoked by the command line counts within a millisecond) and the
- * read-scope keys of NOMPD_API_KEYS. Every active key's hash is compared in constant time and the loop
- * never exits early, so timing tells nothing about which key, if any, matched.
+ * read-scope keys of NOMPD_API_KEYS. A key presented for the first time is hashed and every active key's
+ * hash compared with it in constant time, never exiting the loop early, so timing tells nothing about
+ * which key, if any, matched. A key that matched is then remembered as presented (no hash per request),
+ * until the keys change: only keys that matched are remembered, so the map never holds more entries
+ * than there are active keys, and a wrong key always takes the constant-time path.
  */
 export class Authenticator {
-  private active: Array<Omit<StoredKey, "id"> & { id: number | null }> = [];
+  private active: ActiveKey[] = [];
   private seenGeneration = "";
   private readonly used = new Set<number>();
+  /** Keys that matched, as presented, for the keys of `seenGeneration`. */
+  private readonly known = new Map<string, ActiveKey>();
   /** Where the presented key's hash is written (one buffer, not one a request). */
   private readonly digest = new Uint8Array(32);
   private lastFlush = Date.now();
   /** The read-scope keys of NOMPD_API_KEYS, hashed once: they never change while the process runs. */
-  private readonly environmentKeys: Array<Omit<StoredKey, "id"> & { id: null }>;
+  private readonly environmentKeys: ActiveKey[];
 
   constructor(
     private readonly store: Store,
     environmentKeys: readonly string[] = [],
   ) {
-    this.environmentKeys = environmentKeys.map((k, i) => ({ id: null, name: `NOMPD_API_KEYS[${i}]`, scope: "read", hash: hashKey(k) }));
+    this.environmentKeys = environmentKeys.map((k, i) => activeKey({ id: null, name: `NOMPD_API_KEYS[${i}]`, scope: "read", hash: hashKey(k) }));
   }
 
   /** True when at least one key can open the API (stored and active, or from the environment). */
@@ -76,14 +92,18 @@ export class Authenticator {
 
   private verify(presented: string | null | undefined, generation: string): Caller | null {
     if (!presented) return null;
-    const hash = hashKey(presented, this.digest);
-    let match: (Omit<StoredKey, "id"> & { id: number | null }) | null = null;
-    for (const key of this.activeKeys(generation)) {
-      if (timingSafeEqual(key.hash, hash) && match === null) match = key;
+    const keys = this.activeKeys(generation);
+    let match = this.known.get(presented) ?? null;
+    if (match === null) {
+      const hash = hashKey(presented, this.digest);
+      for (const key of keys) {
+        if (timingSafeEqual(key.hash, hash) && match === null) match = key;
+      }
+      if (!match) return null;
+      this.known.set(presented, match);
     }
-    if (!match) return null;
     if (match.id !== null) this.noteUse(match.id);
-    return { name: match.name, scope: match.scope };
+    return match.caller;
   }
 
   private noteUse(id: number): void {
@@ -107,9 +127,10 @@ export class Authenticator {
     }
   }
 
-  private activeKeys(generation: string): Array<Omit<StoredKey, "id"> & { id: number | null }> {
+  private activeKeys(generation: string): ActiveKey[] {
     if (generation !== this.seenGeneration) {
-      this.active = [...this.store.keys.active(), ...this.environmentKeys];
+      this.active = [...this.store.keys.active().map(activeKey), ...this.environmentKeys];
+      this.known.clear();
       this.seenGeneration = generation;
     }
     return this.active;

@@ -10,8 +10,8 @@ export type CorsOrigins = "*" | readonly string[];
 const EXPOSED_HEADERS = "ETag, X-Nompd-Dataset, X-Nompd-Sample, X-Nompd-Diff-Floor, Retry-After";
 
 export interface Cors {
-  /** The preflight answer for this request, or null when it is no preflight from an allowed origin. */
-  preflight(request: Request, allow: string): Response | null;
+  /** The preflight answer for this request (with `headers` too), or null when it is no preflight from an allowed origin. */
+  preflight(request: Request, allow: string, headers: Record<string, string>): Response | null;
   /** Adds the CORS headers this request's answer needs (none for a disallowed origin). */
   decorate(request: Request, response: Response): Response;
 }
@@ -28,7 +28,7 @@ export function cors(origins: CorsOrigins | null): Cors | null {
   const allowed = (origin: string) => origins === "*" || origins.includes(origin);
   const allowOrigin = (origin: string) => (origins === "*" ? "*" : origin);
   return {
-    preflight(request, allow) {
+    preflight(request, allow, headers) {
       const origin = request.headers.get("origin");
       if (request.method !== "OPTIONS" || origin === null || !allowed(origin) || !request.headers.has("access-control-request-method")) return null;
       return new Response(null, {
@@ -39,6 +39,7 @@ export function cors(origins: CorsOrigins | null): Cors | null {
           "access-control-allow-headers": "X-API-KEY, If-None-Match, Content-Type",
           "access-control-max-age": "600",
           vary: "Origin",
+          ...headers,
         },
       });
     },

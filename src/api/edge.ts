@@ -99,26 +99,12 @@ export interface EdgeDeps {
 }
 
 /**
- * What every answer gets on its way out, routed or not: the dataset headers (on the edge's own answers
- * under /api/v1: errors, 404 and 405; a route's answers carry them already, being prepared bodies made
- * with datasetHeaders), CORS headers, the request metrics under the route's template, and the access
- * log line.
+ * What every answer gets on its way out, routed or not: CORS headers, the request metrics under the
+ * route's template, and the access log line.
  */
 function finisher(deps: EdgeDeps) {
-  const { cors, metrics, access, store } = deps;
-  // The dataset headers of the last state seen: they change only when the dataset does.
-  let headersOf: StoreState | null = null;
-  let headers: Array<[string, string]> = [];
-  /** `label`: add the dataset headers (an answer of the edge's own under /api/v1). */
-  return (request: Request, response: Response, route: string, start: number, caller: Caller | null, label: boolean, state: StoreState | null): Response => {
-    if (label) {
-      const now = state ?? store.state();
-      if (now !== headersOf) {
-        headers = Object.entries(datasetHeaders(now));
-        headersOf = now;
-      }
-      for (const [name, value] of headers) response.headers.set(name, value);
-    }
+  const { cors, metrics, access } = deps;
+  return (request: Request, response: Response, route: string, start: number, caller: Caller | null): Response => {
     if (cors) cors.decorate(request, response);
     if (metrics || access) {
       const ms = performance.now() - start;
@@ -155,11 +141,25 @@ function checkPercentEncoding(url: string): void {
   }
 }
 
-/** The answer to anything a handler threw: a NompdError as it says; anything else is logged, 500. */
-export function failure(err: unknown, request: Request, log: Logger): Response {
-  if (err instanceof NompdError) return errorAnswer(err);
+/**
+ * The answer to anything a handler threw: a NompdError as it says; anything else is logged, 500.
+ * `labels`: the dataset headers, for an answer under /api/v1.
+ */
+export function failure(err: unknown, request: Request, log: Logger, labels: Record<string, string> = NO_LABELS): Response {
+  if (err instanceof NompdError) return errorAnswer(err, labels);
   log.error("request failed", { method: request.method, path: new URL(request.url).pathname, error: String((err as Error)?.stack ?? err) });
-  return errorResponse(500, "Internal error; it has been logged. Please report it with the time of the request.");
+  return errorResponse(500, "Internal error; it has been logged. Please report it with the time of the request.", labels);
+}
+
+const NO_LABELS: Record<string, string> = Object.freeze({});
+
+/**
+ * The edge's own answers under /api/v1 (errors, 404, 405, OPTIONS) carry the dataset headers as the
+ * routes' answers do (prepared bodies made with datasetHeaders): these, for the state given, or for the
+ * dataset as it is now.
+ */
+function labelsOf(store: Store, dataset: boolean, state: StoreState | null = null): Record<string, string> {
+  return dataset ? datasetHeaders(state ?? store.state()) : NO_LABELS;
 }
 
 /** The chain every route runs, compiled once per route into a plain (request) => Response. */
@@ -179,9 +179,6 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     const start = timed ? performance.now() : 0;
     const state = store.state();
     let caller: Caller | null = null;
-    // `now`: the state an error is labelled with (null: as the dataset is when it is finished).
-    const finish = (response: Response): Response => done(request, response, route.path, start, caller, false, null);
-    const fail = (err: unknown, now: StoreState | null = state) => done(request, failure(err, request, deps.log), route.path, start, caller, dataset, now);
     let answer: Response | Promise<Response>;
     try {
       const pairs = queryPairs(request.url);
@@ -196,11 +193,15 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
         ? readBody(request, schema).then((body) => route.handle({ request, query, params, body, caller, state, server }))
         : route.handle({ request, query, params, body: undefined, caller, state, server });
     } catch (err) {
-      return fail(err);
+      return done(request, failure(err, request, deps.log, labelsOf(store, dataset, state)), route.path, start, caller);
     }
+    if (!(answer instanceof Promise)) return done(request, answer, route.path, start, caller);
     // An error after a wait (a long poll may end because the dataset was replaced) is labelled with the
     // dataset it ends on, not the one the request began with.
-    return answer instanceof Promise ? answer.then(finish, (err) => fail(err, null)) : finish(answer);
+    return answer.then(
+      (response) => done(request, response, route.path, start, caller),
+      (err) => done(request, failure(err, request, deps.log, labelsOf(store, dataset)), route.path, start, caller),
+    );
   };
 }
 
@@ -234,18 +235,20 @@ export function fallback(routes: RouteDef[], deps: EdgeDeps) {
     const path = new URL(request.url).pathname;
     const known = paths.find((p) => p.regex.test(path));
     if (!known) {
-      return done(request, errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`), OTHER_ROUTE, start, null, carriesDataset(path), null);
+      const labels = labelsOf(deps.store, carriesDataset(path));
+      return done(request, errorResponse(404, `No such endpoint: ${request.method} ${path}. See /swagger for the API.`, labels), OTHER_ROUTE, start, null);
     }
-    const finish = (response: Response) => done(request, response, known.template, start, null, known.dataset, null);
+    const finish = (response: Response) => done(request, response, known.template, start, null);
+    const labels = labelsOf(deps.store, known.dataset);
     if (known.methods.has(request.method)) {
       // The path has the route's shape, yet the router passed it on: a parameter it could not decode.
-      return finish(errorResponse(400, BAD_PERCENT));
+      return finish(errorResponse(400, BAD_PERCENT, labels));
     }
     const allow = known.allow;
     if (request.method === "OPTIONS") {
-      const preflight = deps.cors?.preflight(request, known.listed);
-      return finish(preflight ?? new Response(null, { status: 204, headers: { allow } }));
+      const preflight = deps.cors?.preflight(request, known.listed, labels);
+      return finish(preflight ?? new Response(null, { status: 204, headers: { allow, ...labels } }));
     }
-    return finish(errorResponse(405, `${request.method} is not allowed on ${path}. Allowed: ${allow}.`, { allow }));
+    return finish(errorResponse(405, `${request.method} is not allowed on ${path}. Allowed: ${allow}.`, { allow, ...labels }));
   };
 }

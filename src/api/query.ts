@@ -18,7 +18,7 @@ function readerFor(name: string, schema: TSchema): Reader {
     const expected = `${name} must be a whole number ≥ ${min}${max !== null ? ` and ≤ ${max}` : ""}`;
     return (raw) => {
       if (!/^\d+$/.test(raw)) throw new UsageError(`${expected}, got "${raw}".`);
-      const digits = raw.replace(/^0+(?=\d)/, "");
+      const digits = raw.charCodeAt(0) === 0x30 ? raw.replace(/^0+(?=\d)/, "") : raw;
       const n = digits.length > 15 ? Number.MAX_SAFE_INTEGER : Number(digits);
       if (n < min || (max !== null && n > max)) throw new UsageError(`${expected}, got "${raw}".`);
       return n;
