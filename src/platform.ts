@@ -1,9 +1,10 @@
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { closeSync, openSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { setPriority } from "node:os";
 
 /**
  * Everything that differs between Linux, macOS and Windows, in one place: which process a pid is,
- * file modes, the signals that ask for a graceful stop, and paths with drive letters. Functions whose
+ * file modes, the signals that ask for a graceful stop, thread priorities, and paths with drive letters. Functions whose
  * behaviour depends on the platform take it as their last parameter (default: this one), so that each
  * branch can be exercised on any machine.
  */
@@ -155,6 +156,27 @@ export function readableByOthers(path: string, platform: Platform = process.plat
  */
 export function stopSignals(platform: Platform = process.platform): NodeJS.Signals[] {
   return platform === "win32" ? ["SIGINT", "SIGBREAK", "SIGHUP"] : ["SIGTERM", "SIGINT"];
+}
+
+/** The nice value a background job thread (a sync or a replica's apply inside the server) runs at. */
+export const BACKGROUND_NICE = 10;
+
+/**
+ * Lets the calling thread give way to the others when they need the CPU: the server's request thread
+ * answers first while a background job converts and commits. Returns whether it did.
+ * - Linux: a nice value belongs to a thread, so setpriority on "this process" (0) changes only the
+ *   calling thread.
+ * - macOS and Windows: it would change the whole process (its request thread too), so nothing is done.
+ */
+export function yieldCpuToOtherThreads(platform: Platform = process.platform): boolean {
+  if (platform !== "linux") return false;
+  try {
+    setPriority(BACKGROUND_NICE);
+    return true;
+  } catch {
+    // Refused (a sandbox without setpriority): the job runs at the same priority as the server.
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

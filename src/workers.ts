@@ -1,3 +1,5 @@
+import { yieldCpuToOtherThreads } from "./platform";
+
 /**
  * Where the worker entry points are. This module sits at the top of src/ on purpose: run from source,
  * import.meta.url is this file's URL; in the compiled binary it is the executable's root, next to which
@@ -70,10 +72,13 @@ export function startJobThread<Job, Note, Reply>(options: {
 declare const self: Worker;
 
 /**
- * A job thread's side: runs the one job it is sent with a signal that a `stop` message fires, and
- * answers with what `run` returns; what `run` throws is answered as a ThreadFailure.
+ * A job thread's side: lowers its own priority (yieldCpuToOtherThreads), runs the one job it is sent
+ * with a signal that a `stop` message fires, and answers with what `run` returns; what `run` throws is
+ * answered as a ThreadFailure.
  */
 export function workerEntry<Job, Reply>(run: (job: Job, stop: AbortSignal) => Promise<Reply>): void {
+  // A job thread works in the background of a server: requests go first when both want the CPU.
+  yieldCpuToOtherThreads();
   const stop = new AbortController();
   self.onmessage = async (event: MessageEvent<ThreadCommand<Job>>) => {
     if ("stop" in event.data) {

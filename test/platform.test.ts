@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bootId, createPrivateFile, foreignPath, hasDriveLetter, pidNamespace, processAlive, processStart, readableByOthers, stopSignals } from "../src/platform";
+import { BACKGROUND_NICE, bootId, createPrivateFile, foreignPath, hasDriveLetter, pidNamespace, processAlive, processStart, readableByOthers, stopSignals, yieldCpuToOtherThreads } from "../src/platform";
+import { startJobThread } from "../src/workers";
 import { tempDir } from "./support/tmp";
 
 /**
@@ -111,6 +112,50 @@ describe("signals", () => {
     expect(stopSignals("darwin").sort()).toEqual(["SIGINT", "SIGTERM"]);
     expect(stopSignals("win32").sort()).toEqual(["SIGBREAK", "SIGHUP", "SIGINT"]);
     expect(stopSignals()).toEqual(stopSignals("linux"));
+  });
+});
+
+describe("thread priorities", () => {
+  /** The nice value of each of this process's threads, by thread id. */
+  const niceByThread = () =>
+    new Map(
+      readdirSync("/proc/self/task").map((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+        // Fields after the command name: state is the 3rd field, nice the 19th.
+        return [Number(tid), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])] as const;
+      }),
+    );
+
+  test.skipIf(process.platform !== "linux")("Linux: a job thread runs at a lower priority; the request thread keeps its own", async () => {
+    const before = niceByThread();
+    const notes: unknown[] = [];
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const thread = startJobThread<null, { note: string }, string>({
+      url: new URL("./support/idleJob.ts", import.meta.url).href,
+      what: "test",
+      job: null,
+      isNote: (m): m is { note: string } => typeof m === "object" && m !== null && "note" in m,
+      onNote: (note) => {
+        notes.push(note);
+        started();
+      },
+    });
+    await running;
+    const during = niceByThread();
+    await thread.stop(5000);
+    expect(await thread.done).toBe("stopped");
+    // The job thread (and any thread it started, which inherits its nice value) is lowered...
+    const lowered = [...during].filter(([tid, nice]) => nice === BACKGROUND_NICE && !before.has(tid));
+    expect(lowered.length).toBeGreaterThanOrEqual(1);
+    // ...and every thread that was there before, the request thread first, keeps its own.
+    for (const [tid, nice] of before) if (during.has(tid)) expect([tid, during.get(tid)]).toEqual([tid, nice]);
+    expect(during.get(process.pid)).not.toBe(BACKGROUND_NICE);
+  });
+
+  test("macOS and Windows: nothing is changed (there it would be the whole process)", () => {
+    expect(yieldCpuToOtherThreads("darwin")).toBe(false);
+    expect(yieldCpuToOtherThreads("win32")).toBe(false);
   });
 });
 
