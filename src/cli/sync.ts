@@ -33,7 +33,7 @@ async function dryRun(ctx: CliContext, source: Source): Promise<(typeof EXIT)[ke
   const store = scratch ? Store.open(join(scratch, "empty.db")) : ctx.openStore({ readOnly: true });
   try {
     const onProgress = progressPrinter(ctx);
-    const report = await dryRunSync(store, source, { force: ctx.args.options.has("--force"), maxDeleteShare: settings.maxDeleteShare, onProgress, signal: ctx.stop });
+    const report = await dryRunSync(store, source, { force: ctx.args.options.has("--force"), maxDeleteShare: settings.maxDeleteShare, onProgress, signal: ctx.stop, collectGarbage: true });
     if (onProgress) ctx.err("\n");
     ctx.out(ctx.args.options.has("--json") ? JSON.stringify(report, null, 2) : dryRunSummary(report));
     return report.outcome === "stopped_by_guard" ? EXIT.guard : EXIT.ok;
@@ -56,6 +56,7 @@ async function syncWith(ctx: CliContext, source: Source, trigger: "cli" | "impor
       keepVersions: settings.historyKeepVersions,
       onProgress,
       signal: ctx.stop,
+      collectGarbage: true,
     });
     if (onProgress) ctx.err("\n");
     const { run, ignored, failure } = outcome;
