@@ -65,11 +65,12 @@ function failureOf(err: unknown): { kind: FailureKind; status: Exclude<RunStatus
 
 /**
  * With `collectGarbage`, the sync's garbage (parsed pages, converted models, their JSON) is collected
- * after every this many resources: left to itself, the heap grows well past what the sync holds before
- * collecting, which made the peak memory of a first sync of 100,000 resources about 60 MB higher
- * (docs/PERFORMANCE.md).
+ * after every this many resources, when the last one has arrived, and when the treatment groups are
+ * complete: left to itself, the heap grows well past what the sync holds before collecting, which made
+ * the peak memory of a first sync of 100,000 resources about 60 MB higher. Each collection costs tens of
+ * milliseconds; more often bought little more (docs/PERFORMANCE.md).
  */
-const COLLECT_EVERY_RESOURCES = 5_000;
+const COLLECT_EVERY_RESOURCES = 25_000;
 
 /**
  * Fetch → check → convert → stage, page by page as resources arrive: the sync never holds a large
@@ -104,7 +105,9 @@ async function stageAll(
     options.stop,
   );
   check();
+  if (options.collectGarbage) Bun.gc(true);
   builder.finish();
+  if (options.collectGarbage) Bun.gc(true);
   staging.flush();
   for (const c of ALL_COLLECTIONS) {
     const reasons = builder.skipped[c];
