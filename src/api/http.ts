@@ -75,9 +75,14 @@ export function notModified(ifNoneMatch: string, etag: string): boolean {
   return false;
 }
 
+/** 304 carries the validators and caching headers of the 200 it stands for, but no body headers. */
+const NOT_MODIFIED_DROPS = new Set(["content-type", "content-encoding", "content-length"]);
+
 interface Form {
   bytes: Uint8Array;
   headers: Record<string, string>;
+  /** The headers of its 304: the validators and caching headers, no body headers. */
+  notModifiedHeaders: Record<string, string>;
   /** Compressed at the fast level: recompressed at the best level when asked for again. */
   fast: boolean;
 }
@@ -129,7 +134,9 @@ export class PreparedBody {
     const bytes = compressible ? compress(this.bytes, encoding, "fast") : this.bytes;
     const headers: Record<string, string> = { "content-type": JSON_TYPE, etag: this.etag, vary: "Accept-Encoding", "cache-control": "no-cache", ...this.headers };
     if (bytes !== this.bytes) headers["content-encoding"] = encoding;
-    form = { bytes, headers, fast: compressible };
+    const notModifiedHeaders: Record<string, string> = {};
+    for (const k in headers) if (!NOT_MODIFIED_DROPS.has(k)) notModifiedHeaders[k] = headers[k]!;
+    form = { bytes, headers, notModifiedHeaders, fast: compressible };
     this.forms.set(encoding, form);
     if (bytes !== this.bytes) this.onGrow?.(bytes.length);
     return form;
@@ -158,19 +165,12 @@ function sized(response: Response, length: number): Response {
   return response;
 }
 
-/** 304 carries the validators and caching headers of the 200 it stands for, but no body headers. */
-const NOT_MODIFIED_DROPS = new Set(["content-type", "content-encoding", "content-length"]);
-
 /** Answers a prepared JSON body with ETag / 304 and content negotiation. */
 export function sendJson(request: Request, body: PreparedBody, status = 200): Response {
   const form = body.form(negotiateEncoding(request.headers.get("accept-encoding")));
   if (status === 200) {
     const ifNoneMatch = request.headers.get("if-none-match");
-    if (ifNoneMatch !== null && notModified(ifNoneMatch, body.etag)) {
-      const headers: Record<string, string> = {};
-      for (const k in form.headers) if (!NOT_MODIFIED_DROPS.has(k)) headers[k] = form.headers[k]!;
-      return new Response(null, { status: 304, headers });
-    }
+    if (ifNoneMatch !== null && notModified(ifNoneMatch, body.etag)) return new Response(null, { status: 304, headers: form.notModifiedHeaders });
   }
   return sized(new Response(form.bytes, { status, headers: form.headers }), form.bytes.length);
 }
