@@ -13,21 +13,28 @@ function versionedItemJson(row: DocumentRow): string {
 }
 
 /**
+ * `derive`, made once per state: the store hands out one state object until the dataset changes, so the
+ * last state's value is what every request until then asks for.
+ */
+function perState<T>(derive: (state: StoreState) => T): (state: StoreState) => T {
+  let last: { state: StoreState; value: T } | null = null;
+  return (state) => {
+    if (last?.state !== state) last = { state, value: derive(state) };
+    return last.value;
+  };
+}
+
+/**
  * The headers every /api/v1 answer carries: which dataset it is from, whether that is the sample, and
  * (once history was pruned or the sample replaced) the version diffs must start from at least
  * (X-Nompd-Diff-Floor: sinceVersion N with 0 < N < it gets 410). Replicas copy the floor from it.
  */
-export function datasetHeaders(state: StoreState): Readonly<Record<string, string>> {
-  // Made once per state: the store hands out one state object until the dataset changes.
-  if (labelled?.state === state) return labelled.headers;
+export const datasetHeaders = perState((state): Readonly<Record<string, string>> => {
   const headers: Record<string, string> = { "x-nompd-dataset": state.datasetId };
   if (state.sample) headers["x-nompd-sample"] = "true";
   if (state.diffFloor > 0) headers["x-nompd-diff-floor"] = String(state.diffFloor);
-  labelled = { state, headers: Object.freeze(headers) };
-  return labelled.headers;
-}
-
-let labelled: { state: StoreState; headers: Readonly<Record<string, string>> } | null = null;
+  return Object.freeze(headers);
+});
 
 /** An envelope's bytes, and where each item sits in them (so that a filtered list is a copy of slices). */
 class Envelope {
@@ -301,13 +308,8 @@ function checkAsOf(asOf: number, state: StoreState): void {
   }
 }
 
-/** The stamp of the last state asked about: the store hands out one state object until the dataset changes. */
-let stamped: { state: StoreState; stamp: string } | null = null;
-
-function stampOf(state: StoreState): string {
-  if (stamped?.state !== state) stamped = { state, stamp: `${state.datasetId}:${state.version}` };
-  return stamped.stamp;
-}
+/** The answers' cache stamp: which dataset, at which version. */
+const stampOf = perState((state) => `${state.datasetId}:${state.version}`);
 
 function notFound(collection: OutputCollection, id: string): NotFoundError {
   return new NotFoundError(`No ${collection} with id "${id}". GET /api/v1/${collection} lists them.`);
