@@ -15,7 +15,7 @@ export const FOLLOW_WORKER_URL = new URL("./follow/worker.ts", import.meta.url).
  */
 
 /** What the server thread tells a job thread: its one job, then perhaps to stop. */
-export type ThreadCommand<Job> = { job: Job } | { stop: true };
+type ThreadCommand<Job> = { job: Job } | { stop: true };
 
 /** A job thread's end without an answer of its own: what the job threw, or how the thread died. */
 export interface ThreadFailure {

@@ -5,7 +5,8 @@ import { EXIT, NompdError, UsageError } from "../errors";
 /** Request bodies are small (a key's name and scope): anything larger is a mistake, not data. */
 const MAX_BODY_BYTES = 16 * 1024;
 
-const names = (schema: TObject) => Object.keys(schema.properties).join(", ");
+/** The schema's fields, listed for a message (each as `show` writes it). */
+const names = (schema: TObject, show: (name: string) => string = (n) => n) => Object.keys(schema.properties).map(show).join(", ");
 
 /**
  * A route's JSON body, read by its schema (the same schema the OpenAPI document publishes as the
@@ -23,7 +24,7 @@ export async function readBody(request: Request, schema: TObject): Promise<Recor
   try {
     value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (err) {
-    throw new UsageError(`The body is not valid JSON (${(err as Error).message}). Send an object such as {${Object.keys(schema.properties).map((n) => `"${n}": …`).join(", ")}}.`);
+    throw new UsageError(`The body is not valid JSON (${(err as Error).message}). Send an object such as {${names(schema, (n) => `"${n}": …`)}}.`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new UsageError(`The body must be a JSON object with the fields ${names(schema)}.`);

@@ -77,7 +77,7 @@ export function carriesDataset(path: string): boolean {
 export type Handler = (request: Request, params: Record<string, string> | undefined, server: Server<unknown> | null) => Response | Promise<Response>;
 
 /** One line of the access log (--access-log): never the key, only its name. */
-export interface AccessEntry {
+interface AccessEntry {
   time: string;
   method: string;
   path: string;
@@ -100,11 +100,13 @@ export interface EdgeDeps {
 
 /**
  * What every answer gets on its way out, routed or not: CORS headers, the request metrics under the
- * route's template, and the access log line.
+ * route's template, and the access log line. `start` reads the clock when a request begins, only when
+ * the metrics or the access log will use it.
  */
 function finisher(deps: EdgeDeps) {
   const { cors, metrics, access } = deps;
-  return (request: Request, response: Response, route: string, start: number, caller: Caller | null): Response => {
+  const start = metrics || access ? () => performance.now() : () => 0;
+  const done = (request: Request, response: Response, route: string, start: number, caller: Caller | null): Response => {
     if (cors) cors.decorate(request, response);
     if (metrics || access) {
       const ms = performance.now() - start;
@@ -124,6 +126,7 @@ function finisher(deps: EdgeDeps) {
     }
     return response;
   };
+  return { start, done };
 }
 
 const BAD_PERCENT = "The path holds invalid percent-encoding (such as a lone %). Encode a % in an id as %25.";
@@ -173,10 +176,9 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     if (!route.params?.properties[name]) throw new Error(`${route.method} ${route.path}: the path parameter ${name} has no schema in params`);
   }
   const { store, auth } = deps;
-  const done = finisher(deps);
-  const timed = deps.metrics !== null || deps.access !== null;
+  const { start: clock, done } = finisher(deps);
   return (request, rawParams, server) => {
-    const start = timed ? performance.now() : 0;
+    const start = clock();
     const state = store.state();
     let caller: Caller | null = null;
     let answer: Response | Promise<Response>;
@@ -229,9 +231,9 @@ export function fallback(routes: RouteDef[], deps: EdgeDeps) {
       allow: [...methods, ...(methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"].join(", "),
       dataset: carriesDataset(template),
     }));
-  const done = finisher(deps);
+  const { start: clock, done } = finisher(deps);
   return (request: Request): Response => {
-    const start = performance.now();
+    const start = clock();
     const path = new URL(request.url).pathname;
     const known = paths.find((p) => p.regex.test(path));
     if (!known) {

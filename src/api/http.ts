@@ -1,6 +1,8 @@
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from "node:zlib";
 import { NompdError } from "../errors";
 
+const encoder = new TextEncoder();
+
 /** Bodies below this size are sent uncompressed: the headers would outweigh the saving. */
 const COMPRESS_MIN_BYTES = 1024;
 
@@ -108,7 +110,7 @@ export class PreparedBody {
   }
 
   static fromJson(json: string, headers: Record<string, string> = {}): PreparedBody {
-    return new PreparedBody(new TextEncoder().encode(json), headers);
+    return new PreparedBody(encoder.encode(json), headers);
   }
 
   /** Bytes held: the body and every compressed form. */
@@ -181,7 +183,6 @@ export function json(value: unknown, status = 200, extraHeaders: Record<string, 
   return sized(new Response(bytes, { status, headers: { "content-type": JSON_TYPE, ...extraHeaders } }), bytes.length);
 }
 
-const encoder = new TextEncoder();
 
 export function errorResponse(status: number, message: string, extraHeaders: Record<string, string> = {}): Response {
   return json({ error: message }, status, extraHeaders);

@@ -89,7 +89,7 @@ function processMetrics(): string[] {
 }
 
 /** The whole Prometheus text of this server. */
-export interface CacheStats {
+interface CacheStats {
   bytes: number;
   count: number;
   hits: number;

@@ -6,6 +6,7 @@ import { followReport, lastSuccessfulSync } from "../follow/health";
 import { nextRun } from "../sync/cron";
 import { datasetHeaders } from "./answers";
 import type { RouteDef } from "./edge";
+import { API_PREFIX } from "./paths";
 import { json, PreparedBody, sendJson } from "./http";
 import type { RouteDeps } from "./routes";
 import { ADMIN, CONSUMER, error, notModified } from "./schemas";
@@ -30,7 +31,7 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
   return [
     {
       method: "GET",
-      path: "/api/v1/status",
+      path: `${API_PREFIX}/status`,
       scope: "read",
       summary: "The server's state: dataset, schedule, sync lock, the last 20 sync runs",
       description: "What the status page shows: the current version and dataset id, whether the sample is served, the last successful and the next scheduled sync, the sync lock (free, held by a live process, or left over by a stopped one), the documents per collection and the last 20 runs.",
@@ -66,7 +67,7 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
     },
     {
       method: "GET",
-      path: "/api/v1/versions",
+      path: `${API_PREFIX}/versions`,
       scope: "read",
       query: Type.Object({
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "How many versions (default 100)" })),
@@ -84,7 +85,7 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
     },
     {
       method: "GET",
-      path: "/api/v1/versions/:version",
+      path: `${API_PREFIX}/versions/:version`,
       scope: "read",
       params: Type.Object({ version: Type.Integer({ minimum: 1, description: "A dataset version" }) }),
       summary: "The changes of one dataset version: which items, per collection, with the kind of change",

@@ -123,6 +123,7 @@ export class SyncService {
       throw new Error(`The sync thread failed: ${reply.error}`);
     } finally {
       this.running = null;
+      this.thread = null;
       this.current = null;
     }
   }

@@ -40,7 +40,7 @@ export interface ExtraCa {
   certificates: string[];
 }
 
-export interface TransportOptions {
+interface TransportOptions {
   /** The proxy URL, or null to connect directly (whatever HTTPS_PROXY says: config.ts decided already). */
   proxy: string | null;
   /** Extra CA certificates (PEM) trusted on top of the system's, or null for the system's alone. */
@@ -59,7 +59,7 @@ export function upstreamSession({ proxy, extraCa }: TransportOptions): Bun.Fetch
 }
 
 /** What an upstream answer's body may be: at most `maxBytes`, and UTF-8 (never silently repaired). */
-export interface BodyRules {
+interface BodyRules {
   maxBytes: number;
 }
 

@@ -19,7 +19,7 @@ function listLine(what: string, before: string[], after: string[]): string[] {
   return parts.length ? [`${what}: ${parts.join("; ")}`] : [];
 }
 
-export const codingText = (c: Coding): string => [c.code, c.display].filter((x) => x !== null && x !== "").join(" ") || "(no code)";
+const codingText = (c: Coding): string => [c.code, c.display].filter((x) => x !== null && x !== "").join(" ") || "(no code)";
 export const conceptText = (cc: CodeableConcept): string => cc.coding.map(codingText).join(", ") || cc.text || "(no code)";
 export const periodText = (p: Period | null): string => (p === null ? "(none)" : `${p.start ?? "…"} – ${p.end ?? "…"}`);
 const varenummer = (ms: MedicinalReference[]) => ms.map((m) => m.identifier.value);
