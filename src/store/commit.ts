@@ -66,8 +66,8 @@ function guardError(collection: string, wouldDelete: number, live: number, maxSh
 }
 
 // A staged document and the stored one, side by side (LEFT JOIN: no stored one for a new document).
-// document_state covers what the comparison reads, so the rows that carry content are not visited.
-const STAGED_VS_STORED = `FROM temp.staging s LEFT JOIN main.document AS d INDEXED BY document_state ON d.collection = s.collection AND d.id = s.id WHERE s.collection = ?1`;
+// `document` holds no content (see migration 7), so the comparison reads small rows only.
+const STAGED_VS_STORED = `FROM temp.staging s LEFT JOIN main.document AS d ON d.collection = s.collection AND d.id = s.id WHERE s.collection = ?1`;
 const WANTS_WRITE = `(d.id IS NULL OR d.is_deleted = 1 OR d.hash <> s.hash)`;
 const GONE = `d.collection = ?1 AND d.is_deleted = 0 AND NOT EXISTS (SELECT 1 FROM temp.staging s WHERE s.collection = d.collection AND s.id = d.id)`;
 
@@ -175,15 +175,15 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
     ),
     historyOfDeletes: db.query(
       `INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
-       SELECT d.collection, d.id, ?2, ?3, 1, d.hash, d.content FROM main.document d WHERE ${GONE}`,
+       SELECT d.collection, d.id, ?2, ?3, 1, d.hash, h.content FROM main.document d
+       JOIN main.document_history h ON h.collection = d.collection AND h.id = d.id AND h.version = d.version WHERE ${GONE}`,
     ),
     markDeleted: db.query(`UPDATE main.document AS d SET version = ?2, last_changed = ?3, is_deleted = 1 WHERE ${GONE}`),
     upsert: db.query(
-      `INSERT INTO main.document (collection, id, version, last_changed, is_deleted, hash, content)
-       SELECT s.collection, s.id, ?2, ?3, 0, s.hash, s.content ${STAGED_VS_STORED} AND ${WANTS_WRITE}
+      `INSERT INTO main.document (collection, id, version, last_changed, is_deleted, hash)
+       SELECT s.collection, s.id, ?2, ?3, 0, s.hash ${STAGED_VS_STORED} AND ${WANTS_WRITE}
        ON CONFLICT (collection, id) DO UPDATE SET
-         version = excluded.version, last_changed = excluded.last_changed, is_deleted = 0,
-         hash = excluded.hash, content = excluded.content`,
+         version = excluded.version, last_changed = excluded.last_changed, is_deleted = 0, hash = excluded.hash`,
     ),
   };
 

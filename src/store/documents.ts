@@ -13,6 +13,14 @@ export interface DocumentRow {
 const COLUMNS = "id, version, last_changed, is_deleted, content";
 
 /**
+ * A document's state with its content, which lives in the history row of its current version (see
+ * migration 7): the stored document names that row by its version. CROSS JOIN keeps `document` the
+ * outer loop (its key or document_by_version gives the order), one history lookup per row.
+ */
+const CURRENT = `SELECT d.id, d.version, d.last_changed, d.is_deleted, h.content FROM document d CROSS JOIN document_history h
+  ON h.collection = d.collection AND h.id = d.id AND h.version = d.version`;
+
+/**
  * Read-only queries over the versioned documents. Each method is one statement, i.e. one snapshot;
  * Store.snapshot() puts several in one.
  */
@@ -21,10 +29,10 @@ export class Documents {
 
   constructor(db: Database) {
     this.q = {
-      live: db.query(`SELECT ${COLUMNS} FROM document WHERE collection = ? AND is_deleted = 0 ORDER BY id`),
+      live: db.query(`${CURRENT} WHERE d.collection = ? AND d.is_deleted = 0 ORDER BY d.id`),
       // Served by the index document_by_version (collection, version, id).
-      since: db.query(`SELECT ${COLUMNS} FROM document WHERE collection = ? AND version > ? ORDER BY version, id`),
-      one: db.query(`SELECT ${COLUMNS} FROM document WHERE collection = ? AND id = ?`),
+      since: db.query(`${CURRENT} WHERE d.collection = ? AND d.version > ? ORDER BY d.version, d.id`),
+      one: db.query(`${CURRENT} WHERE d.collection = ? AND d.id = ?`),
       history: db.query(`SELECT ${COLUMNS} FROM document_history WHERE collection = ? AND id = ? ORDER BY version DESC`),
       // SQLite's bare-column rule: with MAX(version), the other columns come from the row that has it.
       asOf: db.query(

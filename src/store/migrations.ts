@@ -124,6 +124,28 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database) => void)> = [
       if (hash !== row.hash) update.run(hash, row.rowid);
     }
   },
+  // 7: content is stored once, in the history row of each document's current version (the row every
+  // write makes with it); `document` keeps the state a sync compares and the version that names that
+  // row, keyed by (collection, id) itself (WITHOUT ROWID), which also serves what document_state did.
+  // A current version without its history row (only files written before history existed) gets one.
+  `
+  INSERT OR IGNORE INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
+    SELECT collection, id, version, last_changed, is_deleted, hash, content FROM document;
+  CREATE TABLE document_v7 (
+    collection   TEXT    NOT NULL,
+    id           TEXT    NOT NULL,
+    version      INTEGER NOT NULL,
+    last_changed TEXT    NOT NULL,
+    is_deleted   INTEGER NOT NULL,
+    hash         TEXT    NOT NULL,
+    PRIMARY KEY (collection, id)
+  ) WITHOUT ROWID;
+  INSERT INTO document_v7 (collection, id, version, last_changed, is_deleted, hash)
+    SELECT collection, id, version, last_changed, is_deleted, hash FROM document;
+  DROP TABLE document;
+  ALTER TABLE document_v7 RENAME TO document;
+  CREATE INDEX document_by_version ON document (collection, version, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

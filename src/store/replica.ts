@@ -83,7 +83,8 @@ const KEYS = {
 /** The meta key that marks a database as a replica (its value: the primary's shown URL). */
 export const FOLLOW_META_KEY = KEYS.primary;
 
-const COLUMNS = "collection, id, version, last_changed, is_deleted, hash, content";
+const STATE = "collection, id, version, last_changed, is_deleted, hash";
+const COLUMNS = `${STATE}, content`;
 
 /**
  * Items of a primary's feeds, as they arrive, in a TEMP table of this connection (spilled to a temp
@@ -246,10 +247,11 @@ export class Replica {
           db.exec("DELETE FROM document; DELETE FROM document_history; DELETE FROM dataset_version; DELETE FROM sync_run;");
         }
         db.exec(`INSERT OR REPLACE INTO document_history (${COLUMNS}) SELECT ${COLUMNS} FROM temp.replica_staging`);
+        // The content is in the history row just written (see migration 7).
         db.exec(
-          `INSERT INTO document (${COLUMNS}) SELECT ${COLUMNS} FROM temp.replica_staging WHERE true
+          `INSERT INTO document (${STATE}) SELECT ${STATE} FROM temp.replica_staging WHERE true
            ON CONFLICT (collection, id) DO UPDATE SET version = excluded.version, last_changed = excluded.last_changed,
-             is_deleted = excluded.is_deleted, hash = excluded.hash, content = excluded.content`,
+             is_deleted = excluded.is_deleted, hash = excluded.hash`,
         );
         if (target.version > 0 && (base === null || target.version > base)) {
           addVersion(db, target.version, at, null, counts);

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { Store } from "../../src/store/db";
 import { runSync } from "../../src/sync/run";
-import { commitDocs, sqlite } from "../support/db";
+import { commitDocs, sqlite, withoutHistory } from "../support/db";
 import { plan, smallDataset } from "../support/fhir";
 import { startServer } from "../support/server";
 import { datasetSource } from "../support/source";
@@ -63,6 +63,7 @@ describe("--history-keep-versions", () => {
     expect(versions.map((v) => v.version)).toEqual([3, 4, 5]);
     const runs = db.query("SELECT count(*) AS n FROM sync_run").get() as { n: number };
     expect(runs.n).toBe(3);
+    expect(withoutHistory(path)).toEqual([]);
     store.close();
   });
 

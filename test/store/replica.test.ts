@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { SourceError, UsageError } from "../../src/errors";
 import { Store } from "../../src/store/db";
 import type { FeedItem, ReplicaTarget } from "../../src/store/replica";
-import { commitDocs, sqlite } from "../support/db";
+import { commitDocs, sqlite, withoutHistory } from "../support/db";
 import { tempDbPath, tempDir } from "../support/tmp";
 
 /** A replica's writes: the apply of a primary's version (whole or as a diff), and what it notes about following. */
@@ -70,6 +70,7 @@ describe("apply", () => {
     ]);
     // Version 3 and 4 were taken in the same step as 5: their state is not known here.
     expect([2, 3, 4, 5].map((v) => store.replica.holdsVersion(v))).toEqual([true, false, false, true]);
+    expect(withoutHistory(store.path)).toEqual([]);
   });
 
   test("a diff from another version or dataset than the one stored applies nothing (another process moved first)", () => {
@@ -106,6 +107,7 @@ describe("apply", () => {
     expect(store.state()).toMatchObject({ diffFloor: 4, oldestVersion: 5 });
     expect(store.documents.one("treatmentGroup", "old-tombstone")).toBeNull();
     expect(store.documents.one("treatmentGroup", "a")).not.toBeNull();
+    expect(withoutHistory(store.path)).toEqual([]);
   });
 
   test("the sample mark of the primary is mirrored", () => {

@@ -6,7 +6,7 @@ import { GuardError, StoreError } from "../../src/errors";
 import { OTHERS_RECHECK_MS, Store } from "../../src/store/db";
 import { MIGRATIONS, SCHEMA_VERSION } from "../../src/store/migrations";
 import { documentHash } from "../../src/store/staging";
-import { commitDocs as commitDataset, sqlite } from "../support/db";
+import { commitDocs as commitDataset, sqlite, withoutHistory } from "../support/db";
 import { tempDbPath, tempDir } from "../support/tmp";
 
 const dir = tempDir();
@@ -22,6 +22,8 @@ describe("opening", () => {
     expect(store.datasetId).toMatch(/^[0-9a-f-]{36}$/);
     const db = sqlite(path);
     expect((db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).toBe("wal");
+    // 32 KiB pages for a new file (docs/PERFORMANCE.md); a file made before keeps its own (below).
+    expect(db.query("PRAGMA page_size").get()).toEqual({ page_size: 32_768 });
     expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
     const id = store.datasetId;
     store.close();
@@ -76,6 +78,60 @@ describe("opening", () => {
     expect(hashes.get("with-meta")).toBe(sha(JSON.stringify({ ...withMeta, meta: { source: "fest" } })));
     expect(hashes.get("with-meta")).toBe(documentHash("PlanDefinition", rows[0]![2]));
     for (const [, id, content] of rows.slice(1)) expect([id, hashes.get(id)]).toEqual([id, sha(content)]);
+  });
+
+  test("from schema 6: content moves to the history rows alone; every answer reads as before, and a current version without its history row gets one", () => {
+    const path = tempDbPath(dir);
+    const old = new Database(path);
+    old.exec("PRAGMA application_id = 1313819984"); // "NOMP"
+    for (const step of MIGRATIONS.slice(0, 6)) typeof step === "string" ? old.exec(step) : step(old);
+    old.exec("PRAGMA user_version = 6");
+    old.exec("INSERT INTO meta (key, value) VALUES ('dataset_id', 'old-dataset'), ('version', '3')");
+    const row = (id: string, version: number, deleted: number, content: string) => [id, version, `2025-01-0${version}T00:00:00Z`, deleted, documentHash("treatmentGroup", content), content] as const;
+    // a: added in 1, changed in 2. b: added in 1, deleted in 3 (the tombstone keeps its content).
+    // c: a current version whose history row is missing (as in a file written before history rows).
+    const history = [row("a", 1, 0, '{"v":1}'), row("a", 2, 0, '{"v":2}'), row("b", 1, 0, '{"b":1}'), row("b", 3, 1, '{"b":1}')];
+    const documents = [row("a", 2, 0, '{"v":2}'), row("b", 3, 1, '{"b":1}'), row("c", 1, 0, '{"c":1}')];
+    const insert = (table: string) =>
+      old.query(`INSERT INTO ${table} (collection, id, version, last_changed, is_deleted, hash, content) VALUES ('treatmentGroup', ?, ?, ?, ?, ?, ?)`);
+    for (const r of history) insert("document_history").run(...r);
+    for (const r of documents) insert("document").run(...r);
+    old.close();
+
+    const store = Store.open(path);
+    const d = store.documents;
+    const shown = (rows: Array<{ id: string; version: number; last_changed: string; is_deleted: number; content: string }>) =>
+      rows.map((r) => [r.id, r.version, r.last_changed, r.is_deleted, r.content]);
+    expect(shown(d.live("treatmentGroup"))).toEqual([row("a", 2, 0, '{"v":2}'), row("c", 1, 0, '{"c":1}')].map(([id, v, t, del, , c]) => [id, v, t, del, c]));
+    expect(shown(d.since("treatmentGroup", 1))).toEqual([
+      ["a", 2, "2025-01-02T00:00:00Z", 0, '{"v":2}'],
+      ["b", 3, "2025-01-03T00:00:00Z", 1, '{"b":1}'],
+    ]);
+    expect(shown([d.one("treatmentGroup", "b")!])).toEqual([["b", 3, "2025-01-03T00:00:00Z", 1, '{"b":1}']]);
+    expect(d.history("treatmentGroup", "a").map((r) => [r.version, r.content])).toEqual([
+      [2, '{"v":2}'],
+      [1, '{"v":1}'],
+    ]);
+    expect(d.history("treatmentGroup", "c").map((r) => [r.version, r.content])).toEqual([[1, '{"c":1}']]);
+    expect(d.asOf("treatmentGroup", 1).map((r) => [r.id, r.content])).toEqual([
+      ["a", '{"v":1}'],
+      ["b", '{"b":1}'],
+      ["c", '{"c":1}'],
+    ]);
+    const db = sqlite(path);
+    const columns = (db.query("PRAGMA table_info(document)").all() as Array<{ name: string }>).map((c) => c.name);
+    expect(columns).toEqual(["collection", "id", "version", "last_changed", "is_deleted", "hash"]);
+    const indexes = (db.query("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'document' AND sql IS NOT NULL").all() as Array<{ name: string }>).map((i) => i.name);
+    expect(indexes).toEqual(["document_by_version"]);
+    expect(withoutHistory(path)).toEqual([]);
+    expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
+    expect(db.query("PRAGMA page_size").get()).toEqual({ page_size: 4096 });
+    // A sync after the upgrade compares with the hashes kept, and deletes from the moved content.
+    const next = commitDataset(store, { treatmentGroup: [{ id: "a", json: '{"v":2}' }] }, opts);
+    expect(next).toMatchObject({ version: 4, counts: { treatmentGroup: { unchanged: 1, changed: 0, deleted: 1 } } });
+    expect(shown(d.since("treatmentGroup", 3))).toEqual([["c", 4, next.lastChanged, 1, '{"c":1}']]);
+    expect(withoutHistory(path)).toEqual([]);
+    store.close();
   });
 
   test("a file from a newer nompd is refused with a clear message", () => {
@@ -147,6 +203,30 @@ describe("versioned writes", () => {
       ["b", 2],
     ]);
     expect(d.asOf("treatmentGroup", 0)).toEqual([]);
+    expect(withoutHistory(path)).toEqual([]);
+    store.close();
+  });
+
+  test("many documents at once, in statements of many rows: each stored whole, each compared on its own", () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    // 250 is two statements of 100 rows and 50 of one, for the staging that looks up stored hashes and
+    // for the one that keeps every content (a real sync replacing the sample).
+    const many = (changed: number) => docs(...Array.from({ length: 250 }, (_, i): [string, unknown] => [`g${String(i).padStart(3, "0")}`, { i, v: i === changed ? 2 : 1 }]));
+    const first = commitDataset(store, { ...empty, treatmentGroup: many(-1) }, { ...opts, sample: true });
+    expect(first.counts.treatmentGroup).toEqual({ added: 250, changed: 0, deleted: 0, revived: 0, unchanged: 0 });
+    const replaced = commitDataset(store, { ...empty, treatmentGroup: many(-1) }, opts);
+    expect(replaced).toMatchObject({ version: 2, replacedSample: true, counts: { treatmentGroup: { added: 250 } } });
+    for (const changed of [0, 149, 249]) {
+      const next = commitDataset(store, { ...empty, treatmentGroup: many(changed) }, opts);
+      expect([changed, next.counts.treatmentGroup]).toEqual([changed, { added: 0, changed: 1, deleted: 0, revived: 0, unchanged: 249 }]);
+      expect(store.documents.since("treatmentGroup", next.version! - 1).map((r) => [r.id, JSON.parse(r.content)])).toEqual([[`g${String(changed).padStart(3, "0")}`, { i: changed, v: 2 }]]);
+      // Back to v 1 for the next round.
+      commitDataset(store, { ...empty, treatmentGroup: many(-1) }, opts);
+    }
+    const live = store.documents.live("treatmentGroup");
+    expect(live.map((r) => JSON.parse(r.content))).toEqual(Array.from({ length: 250 }, (_, i) => ({ i, v: 1 })));
+    expect(withoutHistory(path)).toEqual([]);
     store.close();
   });
 

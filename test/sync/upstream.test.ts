@@ -34,7 +34,12 @@ function bigDataset(auths: number): Dataset {
 
 const opts = { trigger: "cli" as const, force: false, maxDeleteShare: 0.5 };
 const documentsOf = (store: Store) =>
-  sqlite(store.path).query("SELECT collection, id, version, is_deleted, hash, content FROM document ORDER BY collection, id").all();
+  sqlite(store.path)
+    .query(
+      `SELECT d.collection, d.id, d.version, d.is_deleted, d.hash, h.content FROM document d
+       JOIN document_history h ON h.collection = d.collection AND h.id = d.id AND h.version = d.version ORDER BY d.collection, d.id`,
+    )
+    .all();
 
 describe("paging", () => {
   test("≥2,000 RegulatedAuthorizations at 50 a page give the same dataset as importing the same resources from files", async () => {
