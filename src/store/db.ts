@@ -20,10 +20,10 @@ import { Versions } from "./versions";
 const APPLICATION_ID = 0x4e4f4d50;
 
 /**
- * The page size of a new database file. Documents are JSON of 0.5 to 3 KiB, written a whole dataset at
- * a time: with pages 8 times SQLite's default of 4 KiB, a commit writes and checkpoints fewer pages and
- * no document spills onto overflow pages (docs/PERFORMANCE.md). Reads are served from prepared answers,
- * so a bigger page costs them little.
+ * The page size of a new database file and of a connection's temp database. Documents are JSON of 0.5
+ * to 3 KiB, written a whole dataset at a time: with pages 8 times SQLite's default of 4 KiB, a commit
+ * writes and checkpoints fewer pages and no document spills onto overflow pages (docs/PERFORMANCE.md).
+ * Reads are served from prepared answers, so a bigger page costs them little.
  */
 const PAGE_SIZE = 32_768;
 
@@ -150,8 +150,10 @@ export class Store {
       if (options.readOnly) {
         if (!options.anySchema) checkSchema(db, absolute);
       } else {
-        // Set before the first write; a file keeps the page size it was made with.
+        // Set before the first write; a file keeps the page size it was made with. The temp database
+        // (a sync's staging, made later) takes it too: each staged row then fits in its page.
         if (tables === 0) db.exec(`PRAGMA page_size = ${PAGE_SIZE}`);
+        db.exec(`PRAGMA temp.page_size = ${PAGE_SIZE}`);
         db.exec("PRAGMA journal_mode = WAL");
         db.exec("PRAGMA synchronous = NORMAL");
         db.exec("PRAGMA foreign_keys = ON");
