@@ -275,6 +275,14 @@ export class Answers {
     });
   }
 
+  /**
+   * A JSON answer made only of what the dataset holds at its version (the version records and their
+   * changes), kept as the lists are. `read` may throw an error answer; nothing is kept then.
+   */
+  json(state: StoreState, key: string, read: (snapshot: StoreState) => unknown): PreparedBody {
+    return this.answer(state, key, (s) => PreparedBody.fromJson(JSON.stringify(read(s)), datasetHeaders(s)));
+  }
+
   /** Every version of one item, newest first. An unknown id is no answer to keep. */
   history(collection: OutputCollection, id: string, state: StoreState): PreparedBody {
     return this.answer(state, `${collection} history ${id}`, (s) => {

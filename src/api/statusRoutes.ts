@@ -20,7 +20,9 @@ import { ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, VersionC
 
 /**
  * A small JSON body read in one snapshot, with ETag, 304 and compression, and the dataset headers of
- * that snapshot (as the /api/v1 answers have them).
+ * that snapshot (as the /api/v1 answers have them): for the status, which holds more than the dataset
+ * (the lock, the runs, the caller), so is made anew for each request. The version routes' answers are
+ * the dataset's own, kept in `Answers` like the lists.
  */
 function prepared(request: Request, store: Store, read: (snap: StoreState) => unknown): Response {
   return sendJson(request, store.snapshot((snap) => PreparedBody.fromJson(JSON.stringify(read(snap)), datasetHeaders(snap))));
@@ -76,12 +78,18 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
       summary: "The dataset versions, newest first, with what each changed per collection",
       tags: CONSUMER,
       responses: { 200: { description: "The versions", schema: VersionList }, 304: notModified },
-      handle: ({ request, query }) =>
-        prepared(request, store, (snap) => ({
-          currentVersion: snap.version,
-          oldestVersion: snap.oldestVersion,
-          versions: store.versions.list((query.limit as number | undefined) ?? 100, query.before as number | undefined),
-        })),
+      handle({ request, query, state }) {
+        const limit = (query.limit as number | undefined) ?? 100;
+        const before = query.before as number | undefined;
+        return sendJson(
+          request,
+          deps.answers.json(state, `versions ${limit} before ${before}`, (snap) => ({
+            currentVersion: snap.version,
+            oldestVersion: snap.oldestVersion,
+            versions: store.versions.list(limit, before),
+          })),
+        );
+      },
     },
     {
       method: "GET",
@@ -100,9 +108,9 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
         404: error("No such dataset version"),
         410: error("The version is older than the history this server keeps"),
       },
-      handle({ request, params }) {
+      handle({ request, params, state }) {
         const version = params.version as number;
-        return prepared(request, store, (snap) => {
+        const answer = deps.answers.json(state, `version ${version}`, (snap) => {
           if (version < snap.oldestVersion) {
             throw new ConflictError(`Version ${version} is older than the history this server keeps (from version ${snap.oldestVersion} on).`, 410);
           }
@@ -110,6 +118,7 @@ export function statusRoutes(deps: RouteDeps): RouteDef[] {
           if (!found) throw new NotFoundError(`There is no dataset version ${version}; the current version is ${snap.version}. GET /api/v1/versions lists them.`);
           return { version: found, changes: store.versions.changes(version) };
         });
+        return sendJson(request, answer);
       },
     },
     {

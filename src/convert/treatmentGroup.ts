@@ -1,7 +1,6 @@
 import { articleNumbers } from "../fhir/articleNumbers";
 import {
   asArray,
-  businessKey,
   datePart,
   extensionNumber,
   extensionsMatching,
@@ -34,13 +33,6 @@ export interface ActivityFacts {
  */
 export class ActivityIndex {
   private readonly byKey = new Map<string, ActivityFacts>();
-
-  constructor(activityDefinitions: Iterable<Obj> = []) {
-    for (const ad of activityDefinitions) {
-      const key = businessKey(ad);
-      if (key !== null) this.add(key, ad);
-    }
-  }
 
   /** The first ActivityDefinition with a key wins. */
   add(key: string, ad: Obj): void {

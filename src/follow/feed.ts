@@ -52,6 +52,11 @@ export class StartOver extends SourceError {}
 const FEED_TIMEOUT_MS = 120_000;
 const BATCH = 1000;
 
+/** Carries what the feed's sink threw (this replica's own failure) past the stream's error handling. */
+class OwnFailure {
+  constructor(readonly cause: unknown) {}
+}
+
 function messageOf(body: string): string {
   try {
     const parsed = JSON.parse(body) as unknown;
@@ -109,13 +114,14 @@ export async function fetchFeed(primary: PrimaryOptions, collection: Collection,
   const reader = new ItemReader(collection, where);
   const decoder = new TextDecoder();
   let batch: FeedItem[] = [];
-  let taking = false;
   const onItem = (item: FeedItem) => {
     batch.push(item);
     if (batch.length >= BATCH) {
-      taking = true;
-      take(batch);
-      taking = false;
+      try {
+        take(batch);
+      } catch (err) {
+        throw new OwnFailure(err);
+      }
       batch = [];
     }
   };
@@ -124,7 +130,7 @@ export async function fetchFeed(primary: PrimaryOptions, collection: Collection,
     reader.push(decoder.decode(), onItem);
   } catch (err) {
     // What `take` threw is this replica's own (its database), not the primary's: it passes as it is.
-    if (taking) throw err;
+    if (err instanceof OwnFailure) throw err.cause;
     return failed(err);
   }
   const currentVersion = reader.end();

@@ -12,3 +12,13 @@ export function busy(path: string): StoreError {
     `The database ${path} is busy: another process has held its write lock for more than ${BUSY_TIMEOUT_MS / 1000} s (a long sync commit, or a tool holding the file). Try again in a moment; 'nompd status' shows a running sync.`,
   );
 }
+
+/** Runs a write of the database at `path`: SQLite's busy error comes out as `busy(path)`, said as what it means. */
+export function writing<T>(path: string, write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    if (isBusy(err)) throw busy(path);
+    throw err;
+  }
+}

@@ -8,7 +8,7 @@ import { commitStaged, previewStaged, type CommitOptions, type CommitResult, typ
 import { Documents } from "./documents";
 import { Keys } from "./keys";
 import { readMeta } from "./meta";
-import { busy, isBusy } from "./busy";
+import { busy, isBusy, writing } from "./busy";
 import { BUSY_TIMEOUT_MS, checkSchema, migrate } from "./migrations";
 import { FOLLOW_META_KEY, Replica } from "./replica";
 import { Runs } from "./runs";
@@ -215,17 +215,14 @@ export class Store {
    * that is alive: both decided in one write transaction, so that a sync starting meanwhile is not caught.
    */
   closeDeadRuns(): number {
-    try {
-      return this.db
+    return writing(this.path, () =>
+      this.db
         .transaction(() => {
           const holder = this.lock.current();
           return this.runs.closeAbandoned(holder && !holder.stale ? holder.token : null);
         })
-        .immediate();
-    } catch (err) {
-      if (isBusy(err)) throw busy(this.path);
-      throw err;
-    }
+        .immediate(),
+    );
   }
 
   /** Convenience: the current dataset version. */
@@ -272,7 +269,8 @@ export class Store {
 
   /** Commits what a sync staged as one new dataset version (see commitStaged). */
   commit(collections: readonly Collection[], options: CommitOptions): CommitResult {
-    return commitStaged(this.db, collections, options);
+    // A busy database is recorded as the run's error as what it means.
+    return writing(this.path, () => commitStaged(this.db, collections, options));
   }
 }
 

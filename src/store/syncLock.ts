@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { hostname } from "node:os";
 import { NompdError, SyncAlreadyRunningError, EXIT } from "../errors";
 import { pidNamespace, processAlive, processStart } from "../platform";
-import { busy, isBusy } from "./busy";
+import { writing } from "./busy";
 import { isoSeconds } from "./time";
 
 export interface LockHolder {
@@ -94,7 +94,7 @@ export class SyncLock {
   acquire(trigger: string): HeldLock {
     const me = thisProcess();
     const token = crypto.randomUUID();
-    try {
+    writing(this.path, () =>
       this.db
         .transaction(() => {
           const row = this.row();
@@ -102,11 +102,8 @@ export class SyncLock {
           const now = isoSeconds();
           this.q.take.run(me.pid, me.host, trigger, now, me.processStart, now, token, me.pidNs);
         })
-        .immediate();
-    } catch (err) {
-      if (isBusy(err)) throw busy(this.path);
-      throw err;
-    }
+        .immediate(),
+    );
     const lost = new AbortController();
     const renewEvery = Math.max(50, Math.floor(this.leaseMs / 10));
     const timer = setInterval(() => {

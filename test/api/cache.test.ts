@@ -38,13 +38,22 @@ describe("the answer cache", () => {
   });
 
   test("compressed forms count, and a form made later can evict others", () => {
-    const cache = new AnswerCache<PreparedBody>(200_000);
     const text = new TextEncoder().encode(JSON.stringify(Array.from({ length: 500 }, (_, i) => ({ i, random: Math.random() }))));
-    const a = cache.put("v1", "a", new PreparedBody(text));
-    const before = cache.bytes;
-    a.form("gzip");
-    expect(cache.bytes).toBeGreaterThan(before);
-    expect(cache.bytes).toBe(a.size + 2 + ENTRY_OVERHEAD);
+    const cost = text.length + 2 + ENTRY_OVERHEAD; // as body() above: its bytes, a one-letter key, the overhead
+    // Room for four answers of these bytes, each a quarter of the cap, and nothing more.
+    const cache = new AnswerCache<PreparedBody>(4 * cost);
+    const [a] = ["a", "b", "c", "d"].map((key) => cache.put("v1", key, new PreparedBody(text)));
+    expect(cache.count).toBe(4);
+    // a's gzip form needs room: the oldest of the others goes, and a keeps both forms.
+    a!.form("gzip");
+    expect(["a", "b", "c", "d"].map((key) => [key, cache.get("v1", key) !== undefined])).toEqual([
+      ["a", true],
+      ["b", false],
+      ["c", true],
+      ["d", true],
+    ]);
+    expect(cache.bytes).toBeGreaterThan(3 * cost);
+    expect(cache.bytes).toBeLessThanOrEqual(4 * cost);
   });
 
   test("many small answers are capped like a few big ones: each entry costs its key and an overhead", () => {
@@ -85,5 +94,24 @@ describe("answers are kept under what they mean, not how they were spelled", () 
     expect(await entries()).toBe(n);
     await get("diseaseGroup=Revmatologi");
     expect(await entries()).toBe(n + 1);
+  });
+
+  test("the versions list and a version's changes are kept until the dataset's version moves, then made anew", async () => {
+    const get = async (path: string) => JSON.parse(await (await server.get(path, { "X-API-KEY": key })).text());
+    const list = await get("/api/v1/versions");
+    const changes = await get("/api/v1/versions/1");
+    const n = await entries();
+    expect(await get("/api/v1/versions")).toEqual(list);
+    expect(await get("/api/v1/versions/1")).toEqual(changes);
+    expect(await entries()).toBe(n);
+    // An unknown version is an error answer: nothing kept.
+    expect((await server.get("/api/v1/versions/2", { "X-API-KEY": key })).status).toBe(404);
+    expect(await entries()).toBe(n);
+    const changed = smallDataset();
+    changed.PlanDefinition.pop();
+    await runSync(store, datasetSource(dir, changed), { trigger: "import", force: false, maxDeleteShare: 0.5 });
+    const after = await get("/api/v1/versions");
+    expect([after.currentVersion, after.versions.map((v: { version: number }) => v.version)]).toEqual([2, [2, 1]]);
+    expect((await get("/api/v1/versions/2")).changes.filter((c: { change: string }) => c.change === "deleted").length).toBeGreaterThan(0);
   });
 });

@@ -256,6 +256,22 @@ describe("versioned writes", () => {
     store.close();
   });
 
+  test("a commit that waits past the busy timeout for another process's write fails saying so, and writes nothing", () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    commitDataset(store, { ...empty, treatmentGroup: docs(["a", 1]) }, opts);
+    const other = sqlite(path);
+    other.exec("BEGIN IMMEDIATE"); // another process in the middle of a write, for longer than the timeout
+    try {
+      expect(() => commitDataset(store, { ...empty, treatmentGroup: docs(["a", 2]) }, opts)).toThrow(/is busy: another process has held its write lock.*Try again/);
+    } finally {
+      other.exec("ROLLBACK");
+    }
+    expect(store.currentVersion()).toBe(1);
+    expect(store.documents.live("treatmentGroup").map((r) => r.content)).toEqual(["1"]);
+    store.close();
+  }, 30_000);
+
   test("a second connection (another process) sees the new version and generation changes", () => {
     const path = tempDbPath(dir);
     const reader = Store.open(path);
