@@ -37,17 +37,10 @@ function changeText(collection: string, json: string, parsed?: unknown): string 
  * time per connection (the sync lock sees to that, and to nobody else changing the stored documents
  * before the commit).
  */
-/** Documents per INSERT statement: one call into SQLite for many rows (the statement is prepared once). */
-const ROWS_PER_STATEMENT = 100;
-/** Documents a flush writes in one transaction. */
-const ROWS_PER_FLUSH = 1000;
-
 export class Staging {
-  /** [one row, ROWS_PER_STATEMENT rows] */
   private readonly insert;
   private readonly insertUnlessStored;
-  /** collection, id, hash, content of each queued document, one after another (the statements' parameters). */
-  private pending: string[] = [];
+  private pending: Array<[Collection, string, string, string]> = [];
 
   /** `keepContent`: stage every document's content, also when it equals the stored one (the stored ones are about to go). */
   constructor(
@@ -60,18 +53,12 @@ export class Staging {
       "CREATE TEMP TABLE IF NOT EXISTS staging (collection TEXT NOT NULL, id TEXT NOT NULL, hash TEXT NOT NULL, content TEXT, PRIMARY KEY (collection, id)) WITHOUT ROWID",
     );
     db.exec("DELETE FROM temp.staging");
-    const values = (rows: number) => Array.from({ length: rows }, () => "(?, ?, ?, ?)").join(", ");
-    const both = <T>(make: (rows: number) => T): [T, T] => [make(1), make(ROWS_PER_STATEMENT)];
-    this.insert = both((rows) => db.query(`INSERT OR REPLACE INTO temp.staging (collection, id, hash, content) VALUES ${values(rows)}`));
-    // The lookup of the stored hash and the insert in one statement.
-    this.insertUnlessStored = both((rows) =>
-      db.query(
-        `INSERT OR REPLACE INTO temp.staging (collection, id, hash, content)
-         SELECT v.column1, v.column2, v.column3,
-           CASE WHEN EXISTS (SELECT 1 FROM main.document d WHERE d.collection = v.column1 AND d.id = v.column2 AND d.is_deleted = 0 AND d.hash = v.column3)
-           THEN NULL ELSE v.column4 END
-         FROM (VALUES ${values(rows)}) AS v`,
-      ),
+    this.insert = db.query("INSERT OR REPLACE INTO temp.staging (collection, id, hash, content) VALUES (?, ?, ?, ?)");
+    // The lookup of the stored hash and the insert in one statement: one call per document.
+    this.insertUnlessStored = db.query(
+      `INSERT OR REPLACE INTO temp.staging (collection, id, hash, content) VALUES (?1, ?2, ?3,
+         CASE WHEN EXISTS (SELECT 1 FROM main.document WHERE collection = ?1 AND id = ?2 AND is_deleted = 0 AND hash = ?3)
+         THEN NULL ELSE ?4 END)`,
     );
   }
 
@@ -80,20 +67,18 @@ export class Staging {
    * `parsed`: the content as an object, when the caller has it (saves parsing it again).
    */
   put(collection: Collection, id: string, json: string, parsed?: unknown): void {
-    this.pending.push(collection, id, documentHash(collection, json, parsed), json);
-    if (this.pending.length >= 4 * ROWS_PER_FLUSH) this.flush();
+    this.pending.push([collection, id, json, documentHash(collection, json, parsed)]);
+    if (this.pending.length >= 1000) this.flush();
   }
 
   flush(): void {
     if (this.pending.length === 0) return;
-    const params = this.pending;
+    const rows = this.pending;
     this.pending = [];
-    const [one, many] = this.keepContent ? this.insert : this.insertUnlessStored;
-    const step = 4 * ROWS_PER_STATEMENT;
     this.db.transaction(() => {
-      let i = 0;
-      for (; i + step <= params.length; i += step) many.run(...params.slice(i, i + step));
-      for (; i < params.length; i += 4) one.run(params[i]!, params[i + 1]!, params[i + 2]!, params[i + 3]!);
+      for (const [collection, id, json, hash] of rows) {
+        (this.keepContent ? this.insert : this.insertUnlessStored).run(collection, id, hash, json);
+      }
     })();
   }
 

@@ -201,13 +201,18 @@ describe("the binary as the unit runs it", () => {
     const allowedFamilies = one("Service.RestrictAddressFamilies").split(/\s+/);
     expect([...families].filter((f) => !allowedFamilies.includes(f))).toEqual([]);
 
-    // ProtectSystem=strict: the state directory is the one place it may write.
-    const written = calls
-      .filter((m) => (m[1] === "openat" && /O_(WRONLY|RDWR|CREAT)/.test(m[2]!)) || ["mkdir", "mkdirat", "unlink", "unlinkat", "rename", "renameat2"].includes(m[1]!))
-      .filter((m) => !/= -1 E/.test(m[2]!))
+    // ProtectSystem=strict: the state directory is the one place it may write files of its own. SQLite's
+    // temporary files (statement journals, a sync's staging past its cache) are files without a name
+    // (O_TMPFILE) in /var/tmp or /tmp, which PrivateTmp=yes makes the service's own.
+    expect(one("Service.PrivateTmp")).toBe("yes");
+    const opened = calls.filter((m) => !/= -1 E/.test(m[2]!));
+    const written = opened
+      .filter((m) => (m[1] === "openat" && /O_(WRONLY|RDWR|CREAT)/.test(m[2]!) && !/O_TMPFILE/.test(m[2]!)) || ["mkdir", "mkdirat", "unlink", "unlinkat", "rename", "renameat2"].includes(m[1]!))
       .map((m) => /"([^"]*)"/.exec(m[2]!)?.[1] ?? "?");
     expect(written.length).toBeGreaterThan(0);
     expect(written.filter((path) => !path.startsWith(state + "/"))).toEqual([]);
+    const temporary = opened.filter((m) => m[1] === "openat" && /O_TMPFILE/.test(m[2]!)).map((m) => /"([^"]*)"/.exec(m[2]!)?.[1] ?? "?");
+    expect(temporary.filter((dir) => dir !== "/var/tmp" && dir !== "/tmp")).toEqual([]);
     // The sync lock's boot id was read, not refused.
     expect(calls.some((m) => m[1] === "openat" && m[2]!.includes('"/proc/sys/kernel/random/boot_id"') && !/= -1 E/.test(m[2]!))).toBe(true);
   }, 60_000);

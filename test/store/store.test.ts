@@ -207,11 +207,11 @@ describe("versioned writes", () => {
     store.close();
   });
 
-  test("many documents at once, in statements of many rows: each stored whole, each compared on its own", () => {
+  test("many documents at once: each stored whole, each compared on its own", () => {
     const path = tempDbPath(dir);
     const store = Store.open(path);
-    // 250 is two statements of 100 rows and 50 of one, for the staging that looks up stored hashes and
-    // for the one that keeps every content (a real sync replacing the sample).
+    // 250, staged by the staging that looks up stored hashes and by the one that keeps every content (a
+    // real sync replacing the sample).
     const many = (changed: number) => docs(...Array.from({ length: 250 }, (_, i): [string, unknown] => [`g${String(i).padStart(3, "0")}`, { i, v: i === changed ? 2 : 1 }]));
     const first = commitDataset(store, { ...empty, treatmentGroup: many(-1) }, { ...opts, sample: true });
     expect(first.counts.treatmentGroup).toEqual({ added: 250, changed: 0, deleted: 0, revived: 0, unchanged: 0 });
