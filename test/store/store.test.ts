@@ -272,6 +272,30 @@ describe("versioned writes", () => {
     store.close();
   }, 30_000);
 
+  test("a statement that fails in the middle of the commit (no trigger: a constraint) leaves the previous version whole", () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    commitDataset(store, { ...empty, treatmentGroup: docs(["a", 1], ["b", 1], ["c", 1]) }, opts);
+    const historyRows = () => (sqlite(path).query("SELECT count(*) AS n FROM document_history").get() as { n: number }).n;
+    const before = historyRows();
+    // a changed; b and c staged as unchanged, without content. Then c's stored hash goes astray (as if
+    // another writer broke the rules): c wants a history row it has no content for, after a's was written.
+    const staging = store.staging();
+    for (const [id, v] of [["a", 2], ["b", 1], ["c", 1]] as const) staging.put("treatmentGroup", id, JSON.stringify(v));
+    staging.flush();
+    sqlite(path).exec("UPDATE document SET hash = 'astray' WHERE id = 'c'");
+    expect(() => store.commit(["treatmentGroup"], opts)).toThrow(/NOT NULL constraint failed: document_history.content/);
+    staging.clear();
+    expect(store.currentVersion()).toBe(1);
+    expect(historyRows()).toBe(before);
+    expect(store.documents.live("treatmentGroup").map((r) => [r.id, r.version, r.content])).toEqual([
+      ["a", 1, "1"],
+      ["b", 1, "1"],
+      ["c", 1, "1"],
+    ]);
+    store.close();
+  });
+
   test("a second connection (another process) sees the new version and generation changes", () => {
     const path = tempDbPath(dir);
     const reader = Store.open(path);
