@@ -168,22 +168,21 @@ export function previewStaged(db: Database, collections: readonly Collection[], 
  */
 export function commitStaged(db: Database, collections: readonly Collection[], options: CommitOptions): CommitResult {
   const lastChanged = isoSeconds(options.now);
-  // OR FAIL: a statement that fails stops where it is and its error rolls the whole transaction back, so
-  // SQLite need not keep a statement journal (a copy of every page the statement changes, written to a
-  // temporary file) to undo that one statement alone.
   const q = {
     historyOfWrites: db.query(
-      `INSERT OR FAIL INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
+      `INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
        SELECT s.collection, s.id, ?2, ?3, 0, s.hash, s.content ${STAGED_VS_STORED} AND ${WANTS_WRITE}`,
     ),
+    // LEFT JOIN: a stored document without its history row (which holds its content) fails the commit on
+    // the NOT NULL of content, rather than losing its tombstone.
     historyOfDeletes: db.query(
-      `INSERT OR FAIL INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
+      `INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
        SELECT d.collection, d.id, ?2, ?3, 1, d.hash, h.content FROM main.document d
-       JOIN main.document_history h ON h.collection = d.collection AND h.id = d.id AND h.version = d.version WHERE ${GONE}`,
+       LEFT JOIN main.document_history h ON h.collection = d.collection AND h.id = d.id AND h.version = d.version WHERE ${GONE}`,
     ),
-    markDeleted: db.query(`UPDATE OR FAIL main.document AS d SET version = ?2, last_changed = ?3, is_deleted = 1 WHERE ${GONE}`),
+    markDeleted: db.query(`UPDATE main.document AS d SET version = ?2, last_changed = ?3, is_deleted = 1 WHERE ${GONE}`),
     upsert: db.query(
-      `INSERT OR FAIL INTO main.document (collection, id, version, last_changed, is_deleted, hash)
+      `INSERT INTO main.document (collection, id, version, last_changed, is_deleted, hash)
        SELECT s.collection, s.id, ?2, ?3, 0, s.hash ${STAGED_VS_STORED} AND ${WANTS_WRITE}
        ON CONFLICT (collection, id) DO UPDATE SET
          version = excluded.version, last_changed = excluded.last_changed, is_deleted = 0, hash = excluded.hash`,

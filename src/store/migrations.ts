@@ -127,10 +127,15 @@ export const MIGRATIONS: ReadonlyArray<string | ((db: Database) => void)> = [
   // 7: content is stored once, in the history row of each document's current version (the row every
   // write makes with it); `document` keeps the state a sync compares and the version that names that
   // row, keyed by (collection, id) itself (WITHOUT ROWID), which also serves what document_state did.
-  // A current version without its history row (only files written before history existed) gets one.
+  // A current version without its history row (only files written before history existed) gets one; one
+  // whose row differs (migration 6 re-hashed only the documents) gets the document's state.
   `
-  INSERT OR IGNORE INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
-    SELECT collection, id, version, last_changed, is_deleted, hash, content FROM document;
+  INSERT INTO document_history AS h (collection, id, version, last_changed, is_deleted, hash, content)
+    SELECT collection, id, version, last_changed, is_deleted, hash, content FROM document WHERE true
+    ON CONFLICT (collection, id, version) DO UPDATE SET
+      last_changed = excluded.last_changed, is_deleted = excluded.is_deleted, hash = excluded.hash, content = excluded.content
+    WHERE h.last_changed IS NOT excluded.last_changed OR h.is_deleted IS NOT excluded.is_deleted
+       OR h.hash IS NOT excluded.hash OR h.content IS NOT excluded.content;
   CREATE TABLE document_v7 (
     collection   TEXT    NOT NULL,
     id           TEXT    NOT NULL,

@@ -98,15 +98,17 @@ describe("answers are kept under what they mean, not how they were spelled", () 
 
   test("the versions list and a version's changes are kept until the dataset's version moves, then made anew", async () => {
     const get = async (path: string) => JSON.parse(await (await server.get(path, { "X-API-KEY": key })).text());
+    const n = await entries();
     const list = await get("/api/v1/versions");
     const changes = await get("/api/v1/versions/1");
-    const n = await entries();
+    // Two answers kept, then asked for again: no more.
+    expect(await entries()).toBe(n + 2);
     expect(await get("/api/v1/versions")).toEqual(list);
     expect(await get("/api/v1/versions/1")).toEqual(changes);
-    expect(await entries()).toBe(n);
+    expect(await entries()).toBe(n + 2);
     // An unknown version is an error answer: nothing kept.
     expect((await server.get("/api/v1/versions/2", { "X-API-KEY": key })).status).toBe(404);
-    expect(await entries()).toBe(n);
+    expect(await entries()).toBe(n + 2);
     const changed = smallDataset();
     changed.PlanDefinition.pop();
     await runSync(store, datasetSource(dir, changed), { trigger: "import", force: false, maxDeleteShare: 0.5 });

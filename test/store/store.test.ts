@@ -90,8 +90,9 @@ describe("opening", () => {
     const row = (id: string, version: number, deleted: number, content: string) => [id, version, `2025-01-0${version}T00:00:00Z`, deleted, documentHash("treatmentGroup", content), content] as const;
     // a: added in 1, changed in 2. b: added in 1, deleted in 3 (the tombstone keeps its content).
     // c: a current version whose history row is missing (as in a file written before history rows).
-    const history = [row("a", 1, 0, '{"v":1}'), row("a", 2, 0, '{"v":2}'), row("b", 1, 0, '{"b":1}'), row("b", 3, 1, '{"b":1}')];
-    const documents = [row("a", 2, 0, '{"v":2}'), row("b", 3, 1, '{"b":1}'), row("c", 1, 0, '{"c":1}')];
+    // d: a current history row with the hash of before migration 6, which re-hashed only the documents.
+    const history = [row("a", 1, 0, '{"v":1}'), row("a", 2, 0, '{"v":2}'), row("b", 1, 0, '{"b":1}'), row("b", 3, 1, '{"b":1}'), [...row("d", 1, 0, '{"d":1}').slice(0, 4), "old-hash", '{"d":1}'] as const];
+    const documents = [row("a", 2, 0, '{"v":2}'), row("b", 3, 1, '{"b":1}'), row("c", 1, 0, '{"c":1}'), row("d", 1, 0, '{"d":1}')];
     const insert = (table: string) =>
       old.query(`INSERT INTO ${table} (collection, id, version, last_changed, is_deleted, hash, content) VALUES ('treatmentGroup', ?, ?, ?, ?, ?, ?)`);
     for (const r of history) insert("document_history").run(...r);
@@ -102,7 +103,7 @@ describe("opening", () => {
     const d = store.documents;
     const shown = (rows: Array<{ id: string; version: number; last_changed: string; is_deleted: number; content: string }>) =>
       rows.map((r) => [r.id, r.version, r.last_changed, r.is_deleted, r.content]);
-    expect(shown(d.live("treatmentGroup"))).toEqual([row("a", 2, 0, '{"v":2}'), row("c", 1, 0, '{"c":1}')].map(([id, v, t, del, , c]) => [id, v, t, del, c]));
+    expect(shown(d.live("treatmentGroup"))).toEqual([row("a", 2, 0, '{"v":2}'), row("c", 1, 0, '{"c":1}'), row("d", 1, 0, '{"d":1}')].map(([id, v, t, del, , c]) => [id, v, t, del, c]));
     expect(shown(d.since("treatmentGroup", 1))).toEqual([
       ["a", 2, "2025-01-02T00:00:00Z", 0, '{"v":2}'],
       ["b", 3, "2025-01-03T00:00:00Z", 1, '{"b":1}'],
@@ -117,6 +118,7 @@ describe("opening", () => {
       ["a", '{"v":1}'],
       ["b", '{"b":1}'],
       ["c", '{"c":1}'],
+      ["d", '{"d":1}'],
     ]);
     const db = sqlite(path);
     const columns = (db.query("PRAGMA table_info(document)").all() as Array<{ name: string }>).map((c) => c.name);
@@ -127,8 +129,8 @@ describe("opening", () => {
     expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
     expect(db.query("PRAGMA page_size").get()).toEqual({ page_size: 4096 });
     // A sync after the upgrade compares with the hashes kept, and deletes from the moved content.
-    const next = commitDataset(store, { treatmentGroup: [{ id: "a", json: '{"v":2}' }] }, opts);
-    expect(next).toMatchObject({ version: 4, counts: { treatmentGroup: { unchanged: 1, changed: 0, deleted: 1 } } });
+    const next = commitDataset(store, { treatmentGroup: [{ id: "a", json: '{"v":2}' }, { id: "d", json: '{"d":1}' }] }, opts);
+    expect(next).toMatchObject({ version: 4, counts: { treatmentGroup: { unchanged: 2, changed: 0, deleted: 1 } } });
     expect(shown(d.since("treatmentGroup", 3))).toEqual([["c", 4, next.lastChanged, 1, '{"c":1}']]);
     expect(withoutHistory(path)).toEqual([]);
     store.close();
@@ -272,7 +274,7 @@ describe("versioned writes", () => {
     store.close();
   }, 30_000);
 
-  test("a statement that fails in the middle of the commit (no trigger: a constraint) leaves the previous version whole", () => {
+  test("a statement that fails in the middle of the commit on a constraint (not a trigger) leaves the previous version whole", () => {
     const path = tempDbPath(dir);
     const store = Store.open(path);
     commitDataset(store, { ...empty, treatmentGroup: docs(["a", 1], ["b", 1], ["c", 1]) }, opts);
@@ -293,6 +295,17 @@ describe("versioned writes", () => {
       ["b", 1, "1"],
       ["c", 1, "1"],
     ]);
+    store.close();
+  });
+
+  test("a document gone upstream whose history row is missing fails the commit rather than losing its tombstone", () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    commitDataset(store, { ...empty, treatmentGroup: docs(["a", 1], ["b", 1], ["c", 1]) }, opts);
+    sqlite(path).exec("DELETE FROM document_history WHERE id = 'c'"); // as if another writer broke the rules
+    expect(() => commitDataset(store, { ...empty, treatmentGroup: docs(["a", 1], ["b", 1]) }, opts)).toThrow(/NOT NULL constraint failed: document_history.content/);
+    expect(store.currentVersion()).toBe(1);
+    expect((sqlite(path).query("SELECT version, is_deleted FROM document WHERE id = 'c'").get())).toEqual({ version: 1, is_deleted: 0 });
     store.close();
   });
 
