@@ -36,6 +36,11 @@ export const datasetHeaders = perState((state): Readonly<Record<string, string>>
   return Object.freeze(headers);
 });
 
+/** A JSON body of `value`, read at `state`, with that state's dataset headers. */
+export function datasetJson(state: StoreState, value: unknown): PreparedBody {
+  return PreparedBody.fromJson(JSON.stringify(value), datasetHeaders(state));
+}
+
 /** An envelope's bytes, and where each item sits in them (so that a filtered list is a copy of slices). */
 class Envelope {
   readonly bytes: Uint8Array;
@@ -280,7 +285,7 @@ export class Answers {
    * changes), kept as the lists are. `read` may throw an error answer; nothing is kept then.
    */
   json(state: StoreState, key: string, read: (snapshot: StoreState) => unknown): PreparedBody {
-    return this.answer(state, key, (s) => PreparedBody.fromJson(JSON.stringify(read(s)), datasetHeaders(s)));
+    return this.answer(state, key, (s) => datasetJson(s, read(s)));
   }
 
   /** Every version of one item, newest first. An unknown id is no answer to keep. */

@@ -4,10 +4,10 @@ import type { Store, StoreState } from "../store/db";
 import { ApiKey, type Scope } from "../models";
 import { followReport, lastSuccessfulSync } from "../follow/health";
 import { nextRun } from "../sync/cron";
-import { datasetHeaders } from "./answers";
+import { datasetJson } from "./answers";
 import type { RouteDef } from "./edge";
 import { API_PREFIX } from "./paths";
-import { json, PreparedBody, sendJson } from "./http";
+import { json, sendJson } from "./http";
 import type { RouteDeps } from "./routes";
 import { ADMIN, CONSUMER, error, notModified } from "./schemas";
 import { ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, VersionChanges, VersionList } from "./statusSchemas";
@@ -25,7 +25,7 @@ import { ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, VersionC
  * the dataset's own, kept in `Answers` like the lists.
  */
 function prepared(request: Request, store: Store, read: (snap: StoreState) => unknown): Response {
-  return sendJson(request, store.snapshot((snap) => PreparedBody.fromJson(JSON.stringify(read(snap)), datasetHeaders(snap))));
+  return sendJson(request, store.snapshot((snap) => datasetJson(snap, read(snap))));
 }
 
 export function statusRoutes(deps: RouteDeps): RouteDef[] {

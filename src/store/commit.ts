@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import type { Collection } from "../collections";
 import { ConflictError, GuardError } from "../errors";
 import type { CollectionCounts } from "../models";
+import { ITS_HISTORY_ROW } from "./documents";
 import { readMeta, writeMeta } from "./meta";
 import { isoSeconds } from "./time";
 
@@ -178,7 +179,7 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
     historyOfDeletes: db.query(
       `INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
        SELECT d.collection, d.id, ?2, ?3, 1, d.hash, h.content FROM main.document d
-       LEFT JOIN main.document_history h ON h.collection = d.collection AND h.id = d.id AND h.version = d.version WHERE ${GONE}`,
+       LEFT JOIN main.document_history h ON ${ITS_HISTORY_ROW} WHERE ${GONE}`,
     ),
     markDeleted: db.query(`UPDATE main.document AS d SET version = ?2, last_changed = ?3, is_deleted = 1 WHERE ${GONE}`),
     upsert: db.query(

@@ -13,12 +13,16 @@ export interface DocumentRow {
 const COLUMNS = "id, version, last_changed, is_deleted, content";
 
 /**
- * A document's state with its content, which lives in the history row of its current version (see
- * migration 7): the stored document names that row by its version. CROSS JOIN keeps `document` the
- * outer loop (its key or document_by_version gives the order), one history lookup per row.
+ * Where a stored document `d` finds its content: the history row `h` of its current version (see
+ * migration 7), which the document names by its version.
  */
-const CURRENT = `SELECT d.id, d.version, d.last_changed, d.is_deleted, h.content FROM document d CROSS JOIN document_history h
-  ON h.collection = d.collection AND h.id = d.id AND h.version = d.version`;
+export const ITS_HISTORY_ROW = "h.collection = d.collection AND h.id = d.id AND h.version = d.version";
+
+/**
+ * A document's state with its content. CROSS JOIN keeps `document` the outer loop (its key or
+ * document_by_version gives the order), one history lookup per row.
+ */
+const CURRENT = `SELECT d.id, d.version, d.last_changed, d.is_deleted, h.content FROM document d CROSS JOIN document_history h ON ${ITS_HISTORY_ROW}`;
 
 /**
  * Read-only queries over the versioned documents. Each method is one statement, i.e. one snapshot;

@@ -12,8 +12,8 @@ import { isoSeconds } from "./time";
  * command on the file, `nompd status` among them, can tell that the database follows someone).
  *
  * A replica's documents are its primary's, row for row: the same ids, versions, lastChanged, deletions
- * and content text (the content in the history row of each document's version). Every answer made from it (lists, diffs, items) is then the primary's,
- * byte for byte. Its history holds a row for every version of a document that the replica applied;
+ * and content text (the content in the history row of each document's version). Every answer made
+ * from it (lists, diffs, items) is then the primary's, byte for byte. Its history holds a row for every version of a document that the replica applied;
  * versions it took in one step (two primary syncs between two pulls) leave out the rows in between.
  */
 

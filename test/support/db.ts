@@ -3,6 +3,7 @@ import { afterAll } from "bun:test";
 import type { Collection } from "../../src/collections";
 import type { CommitOptions, CommitResult } from "../../src/store/commit";
 import type { Store } from "../../src/store/db";
+import { ITS_HISTORY_ROW } from "../../src/store/documents";
 
 /**
  * A second connection to a database file, for tests that look at (or set up) what is stored, as another
@@ -37,7 +38,7 @@ export function withoutHistory(path: string): Array<{ collection: string; id: st
   return sqlite(path)
     .query(
       `SELECT d.collection, d.id, d.version FROM document d
-       LEFT JOIN document_history h ON h.collection = d.collection AND h.id = d.id AND h.version = d.version
+       LEFT JOIN document_history h ON ${ITS_HISTORY_ROW}
        WHERE h.id IS NULL OR h.is_deleted <> d.is_deleted OR h.hash <> d.hash OR h.last_changed <> d.last_changed`,
     )
     .all() as Array<{ collection: string; id: string; version: number }>;

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Store } from "../../src/store/db";
+import { ITS_HISTORY_ROW } from "../../src/store/documents";
 import { runSync } from "../../src/sync/run";
 import { fhirSource, resolveNext, type UpstreamOptions } from "../../src/upstream/fhirSource";
 import type { FetchProgress } from "../../src/upstream/source";
@@ -37,7 +38,7 @@ const documentsOf = (store: Store) =>
   sqlite(store.path)
     .query(
       `SELECT d.collection, d.id, d.version, d.is_deleted, d.hash, h.content FROM document d
-       JOIN document_history h ON h.collection = d.collection AND h.id = d.id AND h.version = d.version ORDER BY d.collection, d.id`,
+       JOIN document_history h ON ${ITS_HISTORY_ROW} ORDER BY d.collection, d.id`,
     )
     .all();
 
