@@ -3,6 +3,7 @@ import type { Collection } from "../collections";
 import { ConflictError, GuardError } from "../errors";
 import type { CollectionCounts } from "../models";
 import { ITS_HISTORY_ROW } from "./documents";
+import { datasetBase } from "./staging";
 import { readMeta, writeMeta } from "./meta";
 import { isoSeconds } from "./time";
 
@@ -67,10 +68,28 @@ function guardError(collection: string, wouldDelete: number, live: number, maxSh
 }
 
 // A staged document and the stored one, side by side (LEFT JOIN: no stored one for a new document).
-// `document` holds no content (see migration 7), so the comparison reads small rows only.
+// `document` holds no content (see migration 7), so the comparison reads small rows only. Staged are
+// only the documents that did not arrive unchanged (see Staging).
 const STAGED_VS_STORED = `FROM temp.staging s LEFT JOIN main.document AS d ON d.collection = s.collection AND d.id = s.id WHERE s.collection = ?1`;
 const WANTS_WRITE = `(d.id IS NULL OR d.is_deleted = 1 OR d.hash <> s.hash)`;
-const GONE = `d.collection = ?1 AND d.is_deleted = 0 AND NOT EXISTS (SELECT 1 FROM temp.staging s WHERE s.collection = d.collection AND s.id = d.id)`;
+// A live document that did not arrive (Staging.finish lists them).
+const GONE_FROM = `FROM temp.staging_gone g JOIN main.document AS d ON d.collection = g.collection AND d.id = g.id`;
+const GONE_WHERE = `WHERE g.collection = ?1 AND d.is_deleted = 0`;
+
+/**
+ * Throws unless the database is at the version the staging compared with: the documents it ticked off
+ * as unchanged were compared with the hashes of that version (see Staging). The sync lock keeps other
+ * writers out, so this holds but for a writer that broke the rules, or a dry run (which takes no lock).
+ */
+function assertStagedAgainst(db: Database): void {
+  const base = (db.query("SELECT base FROM temp.staging_base").get() as { base: string } | null)?.base ?? null;
+  const now = datasetBase(db);
+  if (base !== now) {
+    throw new ConflictError(
+      `The database changed while this sync read its source (${base === null ? "it held the sample dataset then" : `from ${base}`} to ${now}: another process wrote to it). Nothing was written; run it again.`,
+    );
+  }
+}
 
 /** Steps 1 and 2 of a commit: what it would do, and the guard's verdict. Only reads. */
 interface Decision {
@@ -90,7 +109,8 @@ function decide(db: Database, collections: readonly Collection[], options: Previ
       `SELECT count(*) AS staged, coalesce(sum(d.id IS NULL), 0) AS added, coalesce(sum(d.is_deleted = 1), 0) AS revived,
               coalesce(sum(d.is_deleted = 0 AND d.hash <> s.hash), 0) AS changed ${STAGED_VS_STORED}`,
     ),
-    gone: db.query(`SELECT count(*) AS live, coalesce(sum(NOT EXISTS (SELECT 1 FROM temp.staging s WHERE s.collection = d.collection AND s.id = d.id)), 0) AS deleted FROM main.document d WHERE d.collection = ?1 AND d.is_deleted = 0`),
+    unchanged: db.query("SELECT coalesce(sum(n), 0) AS n FROM temp.staging_unchanged WHERE collection = ?"),
+    gone: db.query(`SELECT count(*) AS n ${GONE_FROM} ${GONE_WHERE}`),
   };
   const previousVersion = Number(readMeta(db, "version") ?? 0);
   if (options.sample && previousVersion !== 0) {
@@ -117,15 +137,17 @@ function decide(db: Database, collections: readonly Collection[], options: Previ
   }
 
   // 1. Compare with what is stored.
+  assertStagedAgainst(db);
   let changes = 0;
   const live: Record<string, number> = {};
   for (const collection of collections) {
     const c = q.compare.get(collection) as { staged: number; added: number; revived: number; changed: number };
-    const g = q.gone.get(collection) as { live: number; deleted: number };
-    const unchanged = c.staged - c.added - c.revived - c.changed;
-    counts[collection] = { added: c.added, changed: c.changed, deleted: g.deleted, revived: c.revived, unchanged };
-    live[collection] = g.live;
-    changes += c.added + c.changed + c.revived + g.deleted;
+    const deleted = (q.gone.get(collection) as { n: number }).n;
+    // A staged document equal to its stored one (it arrived twice, say) is unchanged too.
+    const unchanged = (q.unchanged.get(collection) as { n: number }).n + c.staged - c.added - c.revived - c.changed;
+    counts[collection] = { added: c.added, changed: c.changed, deleted, revived: c.revived, unchanged };
+    live[collection] = (q.live.get(collection) as { n: number }).n;
+    changes += c.added + c.changed + c.revived + deleted;
   }
   // 2. The mass-deletion guard, for every collection.
   if (!options.force) {
@@ -178,10 +200,12 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
     // the NOT NULL of content, rather than losing its tombstone.
     historyOfDeletes: db.query(
       `INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content)
-       SELECT d.collection, d.id, ?2, ?3, 1, d.hash, h.content FROM main.document d
-       LEFT JOIN main.document_history h ON ${ITS_HISTORY_ROW} WHERE ${GONE}`,
+       SELECT d.collection, d.id, ?2, ?3, 1, d.hash, h.content ${GONE_FROM} LEFT JOIN main.document_history h ON ${ITS_HISTORY_ROW} ${GONE_WHERE}`,
     ),
-    markDeleted: db.query(`UPDATE main.document AS d SET version = ?2, last_changed = ?3, is_deleted = 1 WHERE ${GONE}`),
+    markDeleted: db.query(
+      `UPDATE main.document SET version = ?2, last_changed = ?3, is_deleted = 1
+       WHERE collection = ?1 AND is_deleted = 0 AND id IN (SELECT id FROM temp.staging_gone WHERE collection = ?1)`,
+    ),
     upsert: db.query(
       `INSERT INTO main.document (collection, id, version, last_changed, is_deleted, hash)
        SELECT s.collection, s.id, ?2, ?3, 0, s.hash ${STAGED_VS_STORED} AND ${WANTS_WRITE}

@@ -1,5 +1,6 @@
 import { isRawCollection, type Collection } from "../collections";
 import { isObj } from "../fhir/read";
+import { readMeta } from "./meta";
 import type { Database } from "bun:sqlite";
 
 function contentHash(json: string): string {
@@ -28,46 +29,76 @@ function changeText(collection: string, json: string, parsed?: unknown): string 
   return JSON.stringify({ ...(content as object), meta: rest });
 }
 
+/** The dataset as it stands, "dataset id@version": every write of documents moves it. */
+export function datasetBase(db: Database): string {
+  return `${readMeta(db, "dataset_id") ?? ""}@${readMeta(db, "version") ?? 0}`;
+}
+
 /**
  * Where a sync puts the documents it wants, as they arrive, before it compares and commits them: a
  * TEMP table of this connection. It lives in SQLite's temp database (spilled to a temp file past a
  * small cache), so a sync's memory stays bounded whatever the upstream's size, and filling it takes
- * no lock on the database file. A document whose hash equals the stored live one is staged without its
- * content (only its presence counts), so a sync that changes little writes little. One Staging at a
- * time per connection (the sync lock sees to that, and to nobody else changing the stored documents
- * before the commit).
+ * no lock on the database file. One Staging at a time per connection (the sync lock sees to that, and
+ * to nobody else changing the stored documents before the commit).
+ *
+ * What a sync that changes little costs is set by the documents that did not change. So, when the
+ * first document arrives, the live documents' hashes are read into memory (about 40 bytes each), and a
+ * document whose hash equals its stored one is only ticked off there and counted: it is never staged.
+ * A changed or new document is staged with its content as it arrives. finish() stages what is left in
+ * memory, the live documents that did not arrive, as gone (temp.staging_gone), the counts of unchanged
+ * ones (temp.staging_unchanged), and the dataset version the hashes were read at (temp.staging_base):
+ * the commit refuses to go on from another version (see commit.ts), as the ticks would no longer be true.
  */
 export class Staging {
   private readonly insert;
-  private readonly insertUnlessStored;
+  private readonly gone;
   private pending: Array<[Collection, string, string, string]> = [];
+  /** Live documents' stored hashes by collection and id, less those that arrived since; null until the first document arrives. */
+  private stored: Map<string, Map<string, string>> | null = null;
+  /** The dataset version `stored` was read at (see datasetBase). */
+  private storedAt = "";
+  /** Documents that arrived unchanged, by collection. */
+  private unchanged = new Map<string, number>();
 
-  /** `keepContent`: stage every document's content, also when it equals the stored one (the stored ones are about to go). */
+  /** `replacing`: what is stored is about to go (the sample), so every document is staged with its content and nothing is compared. */
   constructor(
     private readonly db: Database,
-    private readonly keepContent = false,
+    private readonly replacing = false,
   ) {
     // WITHOUT ROWID: the table is its key, one B-tree rather than a table and an index, so both the
     // staging and the commit's comparison touch half the pages.
     db.exec(
       "CREATE TEMP TABLE IF NOT EXISTS staging (collection TEXT NOT NULL, id TEXT NOT NULL, hash TEXT NOT NULL, content TEXT, PRIMARY KEY (collection, id)) WITHOUT ROWID",
     );
-    db.exec("DELETE FROM temp.staging");
-    this.insert = db.query("INSERT OR REPLACE INTO temp.staging (collection, id, hash, content) VALUES (?, ?, ?, ?)");
-    // The lookup of the stored hash and the insert in one statement: one call per document.
-    this.insertUnlessStored = db.query(
-      `INSERT OR REPLACE INTO temp.staging (collection, id, hash, content) VALUES (?1, ?2, ?3,
-         CASE WHEN EXISTS (SELECT 1 FROM main.document WHERE collection = ?1 AND id = ?2 AND is_deleted = 0 AND hash = ?3)
-         THEN NULL ELSE ?4 END)`,
+    db.exec(
+      `CREATE TEMP TABLE IF NOT EXISTS staging_gone (collection TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID;
+       CREATE TEMP TABLE IF NOT EXISTS staging_unchanged (collection TEXT PRIMARY KEY, n INTEGER NOT NULL);
+       CREATE TEMP TABLE IF NOT EXISTS staging_base (base TEXT NOT NULL);`,
     );
+    this.clear();
+    this.insert = db.query("INSERT OR REPLACE INTO temp.staging (collection, id, hash, content) VALUES (?, ?, ?, ?)");
+    this.gone = db.query("INSERT OR IGNORE INTO temp.staging_gone (collection, id) VALUES (?, ?)");
   }
 
   /**
-   * Queues a document; flush() writes the queue in one transaction (a page at a time is cheap).
-   * `parsed`: the content as an object, when the caller has it (saves parsing it again).
+   * Takes a document: unchanged ones are ticked off, the others queued; flush() writes the queue in one
+   * transaction (a page at a time is cheap). `parsed`: the content as an object, when the caller has it
+   * (saves parsing it again).
    */
   put(collection: Collection, id: string, json: string, parsed?: unknown): void {
-    this.pending.push([collection, id, json, documentHash(collection, json, parsed)]);
+    const hash = documentHash(collection, json, parsed);
+    if (!this.replacing) {
+      const ids = (this.stored ??= this.readStored()).get(collection);
+      const was = ids?.get(id);
+      if (was !== undefined) {
+        ids!.delete(id);
+        if (was === hash) {
+          this.unchanged.set(collection, (this.unchanged.get(collection) ?? 0) + 1);
+          return;
+        }
+      }
+    }
+    this.pending.push([collection, id, json, hash]);
     if (this.pending.length >= 1000) this.flush();
   }
 
@@ -76,14 +107,41 @@ export class Staging {
     const rows = this.pending;
     this.pending = [];
     this.db.transaction(() => {
-      for (const [collection, id, json, hash] of rows) {
-        (this.keepContent ? this.insert : this.insertUnlessStored).run(collection, id, hash, json);
-      }
+      for (const [collection, id, json, hash] of rows) this.insert.run(collection, id, hash, json);
+    })();
+  }
+
+  /** Ends the staging, before the commit or the preview: flushes, and stages what is gone, the counts and the version compared with. */
+  finish(): void {
+    this.flush();
+    if (this.replacing) return;
+    const gone = this.stored ?? this.readStored();
+    this.stored = null;
+    this.db.transaction(() => {
+      for (const [collection, ids] of gone) for (const id of ids.keys()) this.gone.run(collection, id);
+      for (const [collection, n] of this.unchanged) this.db.query("INSERT INTO temp.staging_unchanged (collection, n) VALUES (?, ?)").run(collection, n);
+      this.db.query("INSERT INTO temp.staging_base (base) VALUES (?)").run(this.storedAt);
     })();
   }
 
   clear(): void {
     this.pending = [];
-    this.db.exec("DELETE FROM temp.staging");
+    this.stored = null;
+    this.unchanged = new Map();
+    this.db.exec("DELETE FROM temp.staging; DELETE FROM temp.staging_gone; DELETE FROM temp.staging_unchanged; DELETE FROM temp.staging_base;");
+  }
+
+  /** The live documents' hashes, read in one snapshot with the version they are of. */
+  private readStored(): Map<string, Map<string, string>> {
+    return this.db.transaction(() => {
+      this.storedAt = datasetBase(this.db);
+      const stored = new Map<string, Map<string, string>>();
+      for (const [collection, id, hash] of this.db.query("SELECT collection, id, hash FROM main.document WHERE is_deleted = 0").values() as Array<[string, string, string]>) {
+        let ids = stored.get(collection);
+        if (!ids) stored.set(collection, (ids = new Map()));
+        ids.set(id, hash);
+      }
+      return stored;
+    })();
   }
 }

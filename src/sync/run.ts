@@ -108,7 +108,7 @@ async function stageAll(
   if (options.collectGarbage) Bun.gc(true);
   builder.finish();
   if (options.collectGarbage) Bun.gc(true);
-  staging.flush();
+  staging.finish();
   for (const c of ALL_COLLECTIONS) {
     const reasons = builder.skipped[c];
     counts[c]!.skippedReasons = reasons;
@@ -195,8 +195,8 @@ export type { DryRunReport };
 export async function dryRunSync(store: Store, source: Source, options: Omit<SyncOptions, "trigger" | "now">): Promise<DryRunReport> {
   refuseOnReplica(store);
   const counts = newCounts();
-  // Staged as a sync stages: the comparison needs only the hashes, never the content.
-  const staging = store.staging();
+  // Staged as a sync stages (see runSync).
+  const staging = store.staging(!options.sample && store.state().sample);
   const check = () => {
     if (options.signal?.aborted) throw new ShutdownError();
   };

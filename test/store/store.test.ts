@@ -280,16 +280,16 @@ describe("versioned writes", () => {
     commitDataset(store, { ...empty, treatmentGroup: docs(["a", 1], ["b", 1], ["c", 1]) }, opts);
     const historyRows = () => (sqlite(path).query("SELECT count(*) AS n FROM document_history").get() as { n: number }).n;
     const before = historyRows();
-    // a changed; b and c staged as unchanged, without content. Then c's stored hash goes astray (as if
-    // another writer broke the rules): c wants a history row it has no content for, after a's was written.
+    // a and c changed, b unchanged. Then a history row of c at the version the commit will make appears (as
+    // if another writer broke the rules): c's history row fails on the key, after a's was written.
     const staging = store.staging();
-    for (const [id, v] of [["a", 2], ["b", 1], ["c", 1]] as const) staging.put("treatmentGroup", id, JSON.stringify(v));
-    staging.flush();
-    sqlite(path).exec("UPDATE document SET hash = 'astray' WHERE id = 'c'");
-    expect(() => store.commit(["treatmentGroup"], opts)).toThrow(/NOT NULL constraint failed: document_history.content/);
+    for (const [id, v] of [["a", 2], ["b", 1], ["c", 2]] as const) staging.put("treatmentGroup", id, JSON.stringify(v));
+    staging.finish();
+    sqlite(path).exec("INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content) VALUES ('treatmentGroup', 'c', 2, '2025-01-01T00:00:00Z', 0, 'x', '2')");
+    expect(() => store.commit(["treatmentGroup"], opts)).toThrow(/UNIQUE constraint failed: document_history/);
     staging.clear();
     expect(store.currentVersion()).toBe(1);
-    expect(historyRows()).toBe(before);
+    expect(historyRows()).toBe(before + 1);
     expect(store.documents.live("treatmentGroup").map((r) => [r.id, r.version, r.content])).toEqual([
       ["a", 1, "1"],
       ["b", 1, "1"],

@@ -23,7 +23,7 @@ export function commitDocs(store: Store, desired: Partial<Record<Collection, Arr
   try {
     const collections = Object.keys(desired) as Collection[];
     for (const collection of collections) for (const doc of desired[collection]!) staging.put(collection, doc.id, doc.json);
-    staging.flush();
+    staging.finish();
     return store.commit(collections, options);
   } finally {
     staging.clear();

@@ -8,7 +8,7 @@ import { dryRunSync, runSync } from "../../src/sync/run";
 import { fileSource } from "../../src/upstream/files";
 import type { Source } from "../../src/upstream/source";
 import { plan, smallDataset } from "../support/fhir";
-import { sqlite } from "../support/db";
+import { commitDocs, sqlite } from "../support/db";
 import { datasetSource } from "../support/source";
 import { tempDbPath, tempDir } from "../support/tmp";
 
@@ -116,6 +116,44 @@ describe("dry runs", () => {
     expect(forced).toMatchObject({ outcome: "would_succeed", wouldBeVersion: 2, guard: null });
     expect(store.documents.live("treatmentGroup")).toHaveLength(4);
     store.close();
+  });
+
+  test("a writer that ignores the sync lock and commits while a sync reads: the sync fails saying so, and writes nothing", async () => {
+    // The sync ticks off documents that arrive unchanged against the hashes it read when the first one
+    // came; a version written meanwhile would make those ticks untrue.
+    for (const dry of [false, true]) {
+      const path = tempDbPath(dir);
+      const store = Store.open(path);
+      await runSync(store, datasetSource(dir, smallDataset()), opts);
+      const other = Store.open(path);
+      const files = datasetSource(dir, smallDataset());
+      const meanwhile: Source = {
+        async fetch(sink, progress, signal) {
+          let first = true;
+          return files.fetch(
+            (collection, resources) => {
+              sink(collection, resources);
+              if (first) commitDocs(other, { treatmentGroup: [{ id: "intruder", json: "{}" }] }, { maxDeleteShare: 1, force: true, runId: null });
+              first = false;
+            },
+            progress,
+            signal,
+          );
+        },
+      };
+      const changed = /The database changed while this sync read its source \(from .*@1 to .*@2: another process wrote to it\)\. Nothing was written; run it again\./;
+      if (dry) {
+        await expect(dryRunSync(store, meanwhile, { force: false, maxDeleteShare: 0.5 })).rejects.toThrow(changed);
+      } else {
+        const { run, failure } = await runSync(store, meanwhile, opts);
+        expect(failure).toBe("internal");
+        expect(run.status).toBe("failed");
+        expect(run.error).toMatch(changed);
+      }
+      expect(store.currentVersion()).toBe(2);
+      other.close();
+      store.close();
+    }
   });
 
   test("a sync that commits while a dry run fetches: the report's current version is the one it compared with", async () => {
