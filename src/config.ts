@@ -1,8 +1,8 @@
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors";
-import { foreignPath, readableByOthers } from "./platform";
+import { foreignPath, modeBits, othersMayRead } from "./platform";
 import { DEFAULT_LEASE_MS } from "./store/syncLock";
 import { checkCron, nextRun } from "./sync/cron";
 import { chooseProxy, parseProxyUrl, type ProxyChoice, type ProxyEnvironment } from "./upstream/proxy";
@@ -244,9 +244,9 @@ function isLoopback(hostname: string): boolean {
 /** A file that holds a secret, and who else may read it (POSIX modes; Windows has access lists instead). */
 function exposure(path: string): string | null {
   try {
-    if (readableByOthers(path) !== true) return null;
-    const mode = statSync(path).mode;
-    return `${path} can be read by ${mode & 0o004 ? "every user" : "its group"} (mode ${(mode & 0o777).toString(8)}); make it readable by its owner only: chmod 600 ${path}`;
+    const mode = modeBits(path);
+    if (mode === null || !othersMayRead(mode)) return null;
+    return `${path} can be read by ${mode & 0o004 ? "every user" : "its group"} (mode ${mode.toString(8)}); make it readable by its owner only: chmod 600 ${path}`;
   } catch {
     return null;
   }

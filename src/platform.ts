@@ -140,8 +140,18 @@ export function createPrivateFile(path: string, platform: Platform = process.pla
  * the file system's error when the file cannot be looked at.
  */
 export function readableByOthers(path: string, platform: Platform = process.platform): boolean | null {
-  if (platform === "win32") return null;
-  return (statSync(path).mode & 0o044) !== 0;
+  const mode = modeBits(path, platform);
+  return mode === null ? null : othersMayRead(mode);
+}
+
+/** Whether permission bits let the group or others read. */
+export function othersMayRead(mode: number): boolean {
+  return (mode & 0o044) !== 0;
+}
+
+/** An existing file's permission bits (0o640, say), or null on Windows, where they do not decide access (see readableByOthers). */
+export function modeBits(path: string, platform: Platform = process.platform): number | null {
+  return platform === "win32" ? null : statSync(path).mode & 0o777;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -193,26 +193,21 @@ export class Answers {
   }
 
   /**
-   * The cached answer for `key`, or `build` run and kept. `build` reads the dataset in one read snapshot,
-   * or with `read` at the state of what it is made from (a filtered list: the live list's, without a
-   * snapshot of its own). If a sync committed between the request's look at the state and that read, the
-   * answer (of the newer version) serves this request only.
+   * The cached answer for `key`, or `build` run in one read snapshot and kept. If a sync committed
+   * between the request's look at the state and the snapshot, the answer (of the newer version) serves
+   * this request only.
    */
-  private answer<T extends PreparedBody>(
-    state: StoreState,
-    key: string,
-    build: (snapshot: StoreState) => T,
-    { pinned = false, read = (run) => this.store.snapshot(run) }: { pinned?: boolean; read?: (run: (state: StoreState) => T) => T } = {},
-  ): T {
+  private answer<T extends PreparedBody>(state: StoreState, key: string, build: (snapshot: StoreState) => T, { pinned = false } = {}): T {
+    return this.kept(state, key, pinned, () => this.store.snapshot((snapshot) => ({ body: build(snapshot), at: snapshot })));
+  }
+
+  /** As answer(), with `make` telling the state its body was made at (the answer is kept only when that is `state`). */
+  private kept<T extends PreparedBody>(state: StoreState, key: string, pinned: boolean, make: () => { body: T; at: StoreState }): T {
     const stamp = stampOf(state);
     const hit = this.cache.get(stamp, key);
     if (hit) return hit as T;
-    let fresh = "";
-    const body = read((snapshot) => {
-      fresh = stampOf(snapshot);
-      return build(snapshot);
-    });
-    if (fresh === stamp) this.cache.put(stamp, key, body, pinned);
+    const { body, at } = make();
+    if (stampOf(at) === stamp) this.cache.put(stamp, key, body, pinned);
     return body;
   }
 
@@ -233,13 +228,9 @@ export class Answers {
   filtered(collection: OutputCollection, filters: Array<[string, string]>, state: StoreState): PreparedBody {
     const normalised = filters.map(([name, value]): [string, string] => [name, normalizeFilterValue(name, value)]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     // Cut from the live list (kept, or built in its own snapshot), at that list's state.
-    let list: LiveList;
-    const cut = (s: StoreState) => new PreparedBody(list.matching(collection, normalised), datasetHeaders(s));
-    return this.answer(state, `${collection} where ${JSON.stringify(normalised)}`, cut, {
-      read: (build) => {
-        list = this.liveList(collection, state);
-        return build(list.state);
-      },
+    return this.kept(state, `${collection} where ${JSON.stringify(normalised)}`, false, () => {
+      const list = this.liveList(collection, state);
+      return { body: new PreparedBody(list.matching(collection, normalised), datasetHeaders(list.state)), at: list.state };
     });
   }
 

@@ -200,12 +200,17 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
       }),
       summary: "Run a sync now (or a dry run)",
       description:
-        "Answers when the sync is done (it may take minutes): 200 when it succeeded or changed nothing; 409 when a sync is already running or no upstream is set; 502 when upstream failed; 422 when the mass-deletion guard stopped it. " +
+        "Answers when the sync is done (it may take minutes): 200 when it succeeded or changed nothing; 409 when a sync is already running, no upstream is set, or another process wrote meanwhile; 502 when upstream failed; 422 when the mass-deletion guard stopped it. " +
         "With dryRun=true: 200 with what the sync would do (the guard's verdict included), written nowhere.",
       tags: ADMIN,
       responses: {
         200: { description: "The run (succeeded, or no changes), or with dryRun the report", schema: Type.Union([SyncRun, DryRunReport]) },
-        409: error("A sync is already running, no upstream is configured, or this server follows another Nompd (a replica never syncs by itself)"),
+        409: {
+          description:
+            "A sync is already running, no upstream is configured, this server follows another Nompd (a replica never syncs by itself), " +
+            "or another process wrote to the database while the sync read its source (nothing was written; run it again; a sync's answer carries its failed run)",
+          schema: Type.Union([ErrorBody, runFailure()]),
+        },
         422: { description: "Stopped by the mass-deletion guard; nothing was written", schema: runFailure() },
         500: { description: "The sync failed for another reason; nothing was written", schema: runFailure() },
         502: { description: "The upstream failed; nothing was written (with dryRun: just the error)", schema: Type.Union([runFailure(), ErrorBody]) },
@@ -218,7 +223,7 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
         const { run, failure } = await deps.sync.run("http", query.force === true);
         if (failure === null) return json(run, 200);
         if (failure === "internal") deps.log.error("sync failed", { run: run.id, error: run.error });
-        const status = failure === "guard" ? 422 : failure === "source" ? 502 : failure === "aborted" ? 503 : 500;
+        const status = failure === "guard" ? 422 : failure === "source" ? 502 : failure === "aborted" ? 503 : failure === "conflict" ? 409 : 500;
         return json({ error: run.error, run }, status);
       },
     },

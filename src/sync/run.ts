@@ -1,6 +1,6 @@
 import { ALL_COLLECTIONS, OUTPUT_COLLECTIONS, type Collection } from "../collections";
 import { DatasetBuilder } from "../convert/dataset";
-import { GuardError, NompdError, SourceError } from "../errors";
+import { ConflictError, GuardError, NompdError, SourceError } from "../errors";
 import type { DryRunReport, Fallbacks } from "../models";
 import { emptyCounts, type CollectionCounts } from "../store/commit";
 import type { Store } from "../store/db";
@@ -46,8 +46,8 @@ export interface SyncOutcome {
   failure: FailureKind | null;
 }
 
-/** How a failed run failed: the source (network, upstream, files), the guard, a stop, or anything else. */
-export type FailureKind = "source" | "guard" | "aborted" | "internal";
+/** How a failed run failed: the source (network, upstream, files), the guard, a stop, another process's write (see Staging), or anything else. */
+export type FailureKind = "source" | "guard" | "aborted" | "conflict" | "internal";
 
 /** A sync stopped because the process is shutting down. */
 export class ShutdownError extends NompdError {
@@ -60,6 +60,7 @@ function failureOf(err: unknown): { kind: FailureKind; status: Exclude<RunStatus
   if (err instanceof GuardError) return { kind: "guard", status: "aborted_by_guard" };
   if (err instanceof ShutdownError) return { kind: "aborted", status: "aborted" };
   if (err instanceof SourceError) return { kind: "source", status: "failed" };
+  if (err instanceof ConflictError) return { kind: "conflict", status: "failed" };
   return { kind: "internal", status: "failed" };
 }
 

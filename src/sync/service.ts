@@ -50,7 +50,8 @@ export type SyncReply =
   | { outcome: SyncOutcome }
   | { report: DryRunReport }
   | { alreadyRunning: SyncAlreadyRunningError["holder"] }
-  | { sourceError: string };
+  | { sourceError: string }
+  | { conflict: string };
 
 /**
  * The server's one way to start a sync, for the schedule and the HTTP trigger alike. Each sync runs in
@@ -91,7 +92,7 @@ export class SyncService {
     throw new Error("the sync thread answered a sync with a dry run's report");
   }
 
-  /** What a sync would do now, written nowhere; throws SourceError when the upstream fails. */
+  /** What a sync would do now, written nowhere; throws SourceError when the upstream fails, ConflictError when another process wrote meanwhile. */
   async dryRun(force: boolean): Promise<DryRunReport> {
     const reply = await this.start({ trigger: "http", force, dryRun: true });
     if ("report" in reply) return reply.report;
@@ -117,6 +118,7 @@ export class SyncService {
       if ("outcome" in reply || "report" in reply) return reply;
       if ("alreadyRunning" in reply) throw alreadyRunning(reply.alreadyRunning);
       if ("sourceError" in reply) throw new SourceError(reply.sourceError);
+      if ("conflict" in reply) throw new ConflictError(reply.conflict);
       // The thread died without finishing: free the lock it took, by the token it reported, so that the
       // next sync can run. That sync also closes the dead one's run record, once it holds the lock.
       if (this.lockToken) this.store.lock.releaseLeftover(this.lockToken);

@@ -5,7 +5,7 @@
  * `stop` message (the server is shutting down) aborts the sync before it commits.
  */
 import { Store } from "../store/db";
-import { SourceError, SyncAlreadyRunningError } from "../errors";
+import { ConflictError, SourceError, SyncAlreadyRunningError } from "../errors";
 import { fhirSource } from "../upstream/fhirSource";
 import type { FetchProgress } from "../upstream/source";
 import { workerEntry } from "../workers";
@@ -29,6 +29,8 @@ workerEntry<SyncJob, SyncReply>(async (job, stop) => {
   } catch (err) {
     if (err instanceof SyncAlreadyRunningError) return { alreadyRunning: err.holder };
     if (err instanceof SourceError) return { sourceError: err.message };
+    // A dry run during which another process wrote (see Staging): answered as the conflict it is.
+    if (err instanceof ConflictError) return { conflict: err.message };
     throw err;
   } finally {
     store.close();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { hostname } from "node:os";
 import { Store } from "../../src/store/db";
 import { runSync } from "../../src/sync/run";
-import { sqlite } from "../support/db";
+import { commitDocs, sqlite } from "../support/db";
 import { startFakeUpstream, type FakeUpstream } from "../support/fakeUpstream";
 import { authorization, plan, smallDataset } from "../support/fhir";
 import { startServer } from "../support/server";
@@ -259,5 +259,40 @@ describe("the OpenAPI document", () => {
     expect(Object.keys(create.responses)).toEqual(["201", "400", "401", "403", "409", "413", "415"]);
     // The page is no API operation.
     expect(doc.paths["/"]).toBeUndefined();
+  });
+});
+
+describe("a dry run during which another process writes", () => {
+  // Its own database, upstream and server (started at the top level, stopped after the file).
+  const path = tempDbPath(dir);
+  const own = Store.open(path);
+  const ownUpstream = startFakeUpstream({ data: v3, apiKey: UPSTREAM_KEY, pageSize: 2 });
+  afterAll(() => ownUpstream.stop());
+  const ownServer = startServer(own, {
+    upstream: { baseUrl: ownUpstream.url, apiKey: UPSTREAM_KEY, keyHeader: "X-API-KEY", timeoutMs: 10_000, retries: 0, backoffMs: 10, maxPageBytes: 1 << 26 },
+  });
+
+  test("a dry run or a sync answers 409 saying so, and nothing is written", async () => {
+    expect((await runSync(own, datasetSource(dir, v3), { trigger: "import", force: false, maxDeleteShare: 0.5 })).run.version).toBe(1);
+    const key = own.keys.create("ops", "admin");
+    for (const [dryRun, from] of [[true, 1], [false, 2]] as const) {
+      ownUpstream.addFault({ collection: "RegulatedAuthorization", page: 2, kind: "slow", delayMs: 1500, times: 1 });
+      const running = ownServer.post(`/api/internal/sync?dryRun=${dryRun}`, as(key));
+      let seen: any = null;
+      for (let i = 0; i < 200 && !seen?.sync?.collections?.RegulatedAuthorization; i++) {
+        seen = await json(await ownServer.get("/api/internal/sync/progress", as(key)));
+        await Bun.sleep(20);
+      }
+      // It has compared its first page; now a writer that takes no lock makes the next version.
+      const other = Store.open(path);
+      commitDocs(other, { treatmentGroup: [{ id: `intruder-${from}`, json: "{}" }] }, { maxDeleteShare: 1, force: true, runId: null });
+      other.close();
+      const res = await running;
+      expect(res.status).toBe(409);
+      const body = (await res.json()) as { error: string; run?: { status: string } };
+      expect(body.error).toMatch(new RegExp(`The database changed while this sync read its source \\(from .*@${from} to .*@${from + 1}: another process wrote to it\\)\\. Nothing was written; run it again\\.`));
+      expect(body.run?.status).toBe(dryRun ? undefined : "failed");
+      expect(own.currentVersion()).toBe(from + 1);
+    }
   });
 });

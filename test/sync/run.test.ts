@@ -146,7 +146,7 @@ describe("dry runs", () => {
         await expect(dryRunSync(store, meanwhile, { force: false, maxDeleteShare: 0.5 })).rejects.toThrow(changed);
       } else {
         const { run, failure } = await runSync(store, meanwhile, opts);
-        expect(failure).toBe("internal");
+        expect(failure).toBe("conflict");
         expect(run.status).toBe("failed");
         expect(run.error).toMatch(changed);
       }
