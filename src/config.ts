@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors";
-import { foreignPath, modeBits, othersMayRead } from "./platform";
+import { foreignPath, modeBits, readersBesidesOwner } from "./platform";
 import { DEFAULT_LEASE_MS } from "./store/syncLock";
 import { checkCron, nextRun } from "./sync/cron";
 import { chooseProxy, parseProxyUrl, type ProxyChoice, type ProxyEnvironment } from "./upstream/proxy";
@@ -245,8 +245,9 @@ function isLoopback(hostname: string): boolean {
 function exposure(path: string): string | null {
   try {
     const mode = modeBits(path);
-    if (mode === null || !othersMayRead(mode)) return null;
-    return `${path} can be read by ${mode & 0o004 ? "every user" : "its group"} (mode ${mode.toString(8)}); make it readable by its owner only: chmod 600 ${path}`;
+    const readers = mode === null ? null : readersBesidesOwner(mode);
+    if (readers === null) return null;
+    return `${path} can be read by ${readers} (mode ${mode!.toString(8)}); make it readable by its owner only: chmod 600 ${path}`;
   } catch {
     return null;
   }

@@ -141,12 +141,12 @@ export function createPrivateFile(path: string, platform: Platform = process.pla
  */
 export function readableByOthers(path: string, platform: Platform = process.platform): boolean | null {
   const mode = modeBits(path, platform);
-  return mode === null ? null : othersMayRead(mode);
+  return mode === null ? null : readersBesidesOwner(mode) !== null;
 }
 
-/** Whether permission bits let the group or others read. */
-export function othersMayRead(mode: number): boolean {
-  return (mode & 0o044) !== 0;
+/** Who besides the owner permission bits let read: every user, the file's group, or nobody (null). */
+export function readersBesidesOwner(mode: number): "every user" | "its group" | null {
+  return mode & 0o004 ? "every user" : mode & 0o040 ? "its group" : null;
 }
 
 /** An existing file's permission bits (0o640, say), or null on Windows, where they do not decide access (see readableByOthers). */

@@ -3,7 +3,7 @@ import type { Collection } from "../collections";
 import { ConflictError, GuardError } from "../errors";
 import type { CollectionCounts } from "../models";
 import { ITS_HISTORY_ROW } from "./documents";
-import { datasetBase } from "./staging";
+import { datasetBase, type DatasetBase } from "./staging";
 import { readMeta, writeMeta } from "./meta";
 import { isoSeconds } from "./time";
 
@@ -79,14 +79,17 @@ const GONE_WHERE = `WHERE g.collection = ?1 AND d.is_deleted = 0`;
 /**
  * Throws unless the database is at the version the staging compared with: the documents it ticked off
  * as unchanged were compared with the hashes of that version (see Staging). The sync lock keeps other
- * writers out, so this holds but for a writer that broke the rules, or a dry run (which takes no lock).
+ * syncs out, so this holds for a sync but for a program that writes to the file without the lock; a
+ * dry run takes no lock, so a sync that commits while it reads makes it refuse.
  */
 function assertStagedAgainst(db: Database): void {
-  const base = (db.query("SELECT base FROM temp.staging_base").get() as { base: string } | null)?.base ?? null;
+  const base = db.query("SELECT dataset_id AS datasetId, version FROM temp.staging_base").get() as DatasetBase | null;
+  if (base === null) throw new Error("The staging was not finished (Staging.finish) before the commit.");
   const now = datasetBase(db);
-  if (base !== now) {
+  if (base.datasetId !== now.datasetId || base.version !== now.version) {
     throw new ConflictError(
-      `The database changed while this sync read its source (${base === null ? "it held the sample dataset then" : `from ${base}`} to ${now}: another process wrote to it). Nothing was written; run it again.`,
+      `The database changed while this sync read its source: it compared with version ${base.version}, and version ${now.version}${base.datasetId === now.datasetId ? "" : " of another dataset"} was committed meanwhile ` +
+        `(by a sync, if this was a dry run; otherwise by a program writing to the file without Nompd's sync lock). Nothing was written; run it again.`,
     );
   }
 }

@@ -256,10 +256,11 @@ export class Store {
 
   /**
    * A new staging area for a sync's documents (one at a time per connection; the sync lock sees to it).
-   * `replacing`: the commit will replace what is stored (the sample), so nothing stored is reused.
+   * `sample`: what will be committed is the embedded sample dataset. A real sync into the stored sample
+   * replaces it whole (see commitStaged), so nothing stored is compared then.
    */
-  staging(replacing = false): Staging {
-    return new Staging(this.db, replacing);
+  staging(sample = false): Staging {
+    return new Staging(this.db, !sample && this.state().sample);
   }
 
   /** What committing what a dry run staged would do; writes nothing (see previewStaged). */

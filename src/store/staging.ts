@@ -29,21 +29,31 @@ function changeText(collection: string, json: string, parsed?: unknown): string 
   return JSON.stringify({ ...(content as object), meta: rest });
 }
 
-/** The dataset as it stands, "dataset id@version": every write of documents moves it. */
-export function datasetBase(db: Database): string {
-  return `${readMeta(db, "dataset_id") ?? ""}@${readMeta(db, "version") ?? 0}`;
+/** The dataset as it stands, read inside the caller's transaction: every write of documents moves it. */
+export interface DatasetBase {
+  datasetId: string;
+  version: number;
 }
+
+export function datasetBase(db: Database): DatasetBase {
+  return { datasetId: readMeta(db, "dataset_id") ?? "", version: Number(readMeta(db, "version") ?? 0) };
+}
+
+/** In the Map of stored hashes: a document that arrived unchanged, or arrived and was staged. */
+const TICKED = "ticked";
+const STAGED = "staged";
 
 /**
  * Where a sync puts the documents it wants, as they arrive, before it compares and commits them: a
  * TEMP table of this connection. It lives in SQLite's temp database (spilled to a temp file past a
- * small cache), so a sync's memory stays bounded whatever the upstream's size, and filling it takes
- * no lock on the database file. One Staging at a time per connection (the sync lock sees to that, and
+ * small cache), so the documents' content stays out of a sync's memory whatever the upstream's size,
+ * and filling it takes no lock on the database file. One Staging at a time per connection (the sync lock sees to that, and
  * to nobody else changing the stored documents before the commit).
  *
  * What a sync that changes little costs is set by the documents that did not change. So, when the
- * first document arrives, the live documents' hashes are read into memory (about 40 bytes each), and a
- * document whose hash equals its stored one is only ticked off there and counted: it is never staged.
+ * first document arrives, the live documents' hashes are read into memory (a few hundred bytes each:
+ * docs/PERFORMANCE.md), and a document whose hash equals its stored one is only ticked off there and
+ * counted: it is never staged.
  * A changed or new document is staged with its content as it arrives. finish() stages what is left in
  * memory, the live documents that did not arrive, as gone (temp.staging_gone), the counts of unchanged
  * ones (temp.staging_unchanged), and the dataset version the hashes were read at (temp.staging_base):
@@ -53,10 +63,11 @@ export class Staging {
   private readonly insert;
   private readonly gone;
   private pending: Array<[Collection, string, string, string]> = [];
-  /** Live documents' stored hashes by collection and id, less those that arrived since; null until the first document arrives. */
+  /** Live documents' stored hashes by collection and id (TICKED or STAGED once arrived); null until the first document arrives. */
   private stored: Map<string, Map<string, string>> | null = null;
-  /** The dataset version `stored` was read at (see datasetBase). */
-  private storedAt = "";
+  /** The dataset version `stored` was read at. */
+  private storedAt: DatasetBase = { datasetId: "", version: 0 };
+  private finished = false;
   /** Documents that arrived unchanged, by collection. */
   private unchanged = new Map<string, number>();
 
@@ -73,9 +84,10 @@ export class Staging {
     db.exec(
       `CREATE TEMP TABLE IF NOT EXISTS staging_gone (collection TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID;
        CREATE TEMP TABLE IF NOT EXISTS staging_unchanged (collection TEXT PRIMARY KEY, n INTEGER NOT NULL);
-       CREATE TEMP TABLE IF NOT EXISTS staging_base (base TEXT NOT NULL);`,
+       CREATE TEMP TABLE IF NOT EXISTS staging_base (dataset_id TEXT NOT NULL, version INTEGER NOT NULL);`,
     );
     this.clear();
+    if (replacing) this.storedAt = datasetBase(db);
     this.insert = db.query("INSERT OR REPLACE INTO temp.staging (collection, id, hash, content) VALUES (?, ?, ?, ?)");
     this.gone = db.query("INSERT OR IGNORE INTO temp.staging_gone (collection, id) VALUES (?, ?)");
   }
@@ -86,17 +98,19 @@ export class Staging {
    * (saves parsing it again).
    */
   put(collection: Collection, id: string, json: string, parsed?: unknown): void {
+    if (this.finished) throw new Error("Staging.put after finish(): start a new staging");
     const hash = documentHash(collection, json, parsed);
     if (!this.replacing) {
       const ids = (this.stored ??= this.readStored()).get(collection);
       const was = ids?.get(id);
-      if (was !== undefined) {
-        ids!.delete(id);
-        if (was === hash) {
-          this.unchanged.set(collection, (this.unchanged.get(collection) ?? 0) + 1);
-          return;
-        }
+      if (was === hash) {
+        ids!.set(id, TICKED);
+        this.count(collection, 1);
+        return;
       }
+      // Arrived again (the last arrival counts, as staged rows replace each other): it is staged now.
+      if (was === TICKED) this.count(collection, -1);
+      if (was !== undefined) ids!.set(id, STAGED);
     }
     this.pending.push([collection, id, json, hash]);
     if (this.pending.length >= 1000) this.flush();
@@ -113,22 +127,29 @@ export class Staging {
 
   /** Ends the staging, before the commit or the preview: flushes, and stages what is gone, the counts and the version compared with. */
   finish(): void {
+    if (this.finished) throw new Error("Staging.finish() twice: start a new staging");
+    this.finished = true;
     this.flush();
-    if (this.replacing) return;
-    const gone = this.stored ?? this.readStored();
+    // Replacing, nothing was compared: the version is what the staging began at (the sample's).
+    const stored = this.replacing ? new Map<string, Map<string, string>>() : (this.stored ?? this.readStored());
     this.stored = null;
     this.db.transaction(() => {
-      for (const [collection, ids] of gone) for (const id of ids.keys()) this.gone.run(collection, id);
+      for (const [collection, ids] of stored) for (const [id, was] of ids) if (was !== TICKED && was !== STAGED) this.gone.run(collection, id);
       for (const [collection, n] of this.unchanged) this.db.query("INSERT INTO temp.staging_unchanged (collection, n) VALUES (?, ?)").run(collection, n);
-      this.db.query("INSERT INTO temp.staging_base (base) VALUES (?)").run(this.storedAt);
+      this.db.query("INSERT INTO temp.staging_base (dataset_id, version) VALUES (?, ?)").run(this.storedAt.datasetId, this.storedAt.version);
     })();
   }
 
   clear(): void {
     this.pending = [];
     this.stored = null;
+    this.finished = false;
     this.unchanged = new Map();
     this.db.exec("DELETE FROM temp.staging; DELETE FROM temp.staging_gone; DELETE FROM temp.staging_unchanged; DELETE FROM temp.staging_base;");
+  }
+
+  private count(collection: string, n: number): void {
+    this.unchanged.set(collection, (this.unchanged.get(collection) ?? 0) + n);
   }
 
   /** The live documents' hashes, read in one snapshot with the version they are of. */

@@ -75,7 +75,8 @@ const COLLECT_EVERY_RESOURCES = 25_000;
 
 /**
  * Fetch → check → convert → stage, page by page as resources arrive: the sync never holds a large
- * upstream in memory, and the comparison with what is stored runs in SQL at commit. Fills `counts`
+ * upstream in memory; each document is compared with its stored hash as it arrives (see Staging), and
+ * the commit decides from what was staged. Fills `counts`
  * (fetched, skipped) as it goes; `check` is called for every page and may throw to stop.
  */
 async function stageAll(
@@ -135,8 +136,7 @@ export async function runSync(store: Store, source: Source, options: SyncOptions
   const counts = newCounts();
   let runId: number | null = null;
   let ignored: Record<string, number> = {};
-  // A real sync into the sample replaces it whole (see commitStaged): stage every document's content.
-  const staging = store.staging(!options.sample && store.state().sample);
+  const staging = store.staging(options.sample);
   // The sync stops when the process shuts down or when another process took the lock over.
   const stop = AbortSignal.any([lock.lostSignal, ...(options.signal ? [options.signal] : [])]);
   const check = () => {
@@ -189,15 +189,16 @@ export async function runSync(store: Store, source: Source, options: SyncOptions
 export type { DryRunReport };
 
 /**
- * Everything a sync does except writing: fetch, convert, compare and the guard. The comparison reads
- * one snapshot in a read transaction; nothing is written to the database, no lock is taken and no run
- * is recorded. A source that fails is thrown (SourceError): there is nothing to report about the data then.
+ * Everything a sync does except writing: fetch, convert, compare and the guard. The documents are
+ * compared with the stored hashes read when the first one arrived, and the report is made in one read
+ * transaction; nothing is written to the database, no lock is taken and no run is recorded. A source
+ * that fails is thrown (SourceError): there is nothing to report about the data then; so is a
+ * ConflictError when a sync committed while this one read (see Staging).
  */
 export async function dryRunSync(store: Store, source: Source, options: Omit<SyncOptions, "trigger" | "now">): Promise<DryRunReport> {
   refuseOnReplica(store);
   const counts = newCounts();
-  // Staged as a sync stages (see runSync).
-  const staging = store.staging(!options.sample && store.state().sample);
+  const staging = store.staging(options.sample);
   const check = () => {
     if (options.signal?.aborted) throw new ShutdownError();
   };
@@ -208,7 +209,7 @@ export async function dryRunSync(store: Store, source: Source, options: Omit<Syn
     return {
       dryRun: true,
       outcome: preview.guard ? "stopped_by_guard" : preview.version === null ? "no_changes" : "would_succeed",
-      // The version the comparison was made with, whatever a sync committed while this one fetched.
+      // The version the comparison was made with: a sync that committed before the first document came.
       currentVersion: preview.previousVersion,
       wouldBeVersion: preview.version,
       counts,

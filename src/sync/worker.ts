@@ -29,7 +29,7 @@ workerEntry<SyncJob, SyncReply>(async (job, stop) => {
   } catch (err) {
     if (err instanceof SyncAlreadyRunningError) return { alreadyRunning: err.holder };
     if (err instanceof SourceError) return { sourceError: err.message };
-    // A dry run during which another process wrote (see Staging): answered as the conflict it is.
+    // A replica's refusal, or a dry run during which a sync committed (see Staging): answered as the conflict it is.
     if (err instanceof ConflictError) return { conflict: err.message };
     throw err;
   } finally {

@@ -274,19 +274,40 @@ describe("versioned writes", () => {
     store.close();
   }, 30_000);
 
+  test("a document staged twice counts once, as its last arrival; a staging is finished once", () => {
+    const store = Store.open(tempDbPath(dir));
+    commitDataset(store, { ...empty, treatmentGroup: docs(["a", 1], ["b", 1]) }, opts);
+    const staging = store.staging();
+    // a: unchanged, then changed; b: changed, then unchanged; c: new, twice.
+    for (const [id, v] of [["a", 1], ["b", 2], ["c", 1], ["a", 2], ["b", 1], ["c", 3]] as const) staging.put("treatmentGroup", id, JSON.stringify(v));
+    staging.finish();
+    expect(() => staging.finish()).toThrow("Staging.finish() twice");
+    expect(() => staging.put("treatmentGroup", "d", "1")).toThrow("Staging.put after finish()");
+    const result = store.commit(["treatmentGroup"], opts);
+    staging.clear();
+    expect(result.counts.treatmentGroup).toEqual({ added: 1, changed: 1, deleted: 0, revived: 0, unchanged: 1 });
+    expect(store.documents.live("treatmentGroup").map((r) => [r.id, r.version, r.content])).toEqual([
+      ["a", 2, "2"],
+      ["b", 1, "1"],
+      ["c", 2, "3"],
+    ]);
+    store.close();
+  });
+
   test("a statement that fails in the middle of the commit on a constraint (not a trigger) leaves the previous version whole", () => {
     const path = tempDbPath(dir);
     const store = Store.open(path);
     commitDataset(store, { ...empty, treatmentGroup: docs(["a", 1], ["b", 1], ["c", 1]) }, opts);
     const historyRows = () => (sqlite(path).query("SELECT count(*) AS n FROM document_history").get() as { n: number }).n;
     const before = historyRows();
-    // a and c changed, b unchanged. Then a history row of c at the version the commit will make appears (as
-    // if another writer broke the rules): c's history row fails on the key, after a's was written.
+    // a changed, b unchanged, c gone. Then a history row of c at the version the commit will make appears
+    // (as if another writer broke the rules): c's tombstone fails on the key, in the statement after the
+    // one that wrote a's history row.
     const staging = store.staging();
-    for (const [id, v] of [["a", 2], ["b", 1], ["c", 2]] as const) staging.put("treatmentGroup", id, JSON.stringify(v));
+    for (const [id, v] of [["a", 2], ["b", 1]] as const) staging.put("treatmentGroup", id, JSON.stringify(v));
     staging.finish();
     sqlite(path).exec("INSERT INTO document_history (collection, id, version, last_changed, is_deleted, hash, content) VALUES ('treatmentGroup', 'c', 2, '2025-01-01T00:00:00Z', 0, 'x', '2')");
-    expect(() => store.commit(["treatmentGroup"], opts)).toThrow(/UNIQUE constraint failed: document_history/);
+    expect(() => store.commit(["treatmentGroup"], { ...opts, maxDeleteShare: 1 })).toThrow(/UNIQUE constraint failed: document_history/);
     staging.clear();
     expect(store.currentVersion()).toBe(1);
     expect(historyRows()).toBe(before + 1);

@@ -18,8 +18,7 @@ export function sqlite(path: string): Database {
 
 /** Stages the given documents (id, JSON text) and commits them through the store, as a sync does. */
 export function commitDocs(store: Store, desired: Partial<Record<Collection, Array<{ id: string; json: string }>>>, options: CommitOptions): CommitResult {
-  // As runSync: a real commit over the sample replaces it, so every content is staged.
-  const staging = store.staging(!options.sample && store.state().sample);
+  const staging = store.staging(options.sample);
   try {
     const collections = Object.keys(desired) as Collection[];
     for (const collection of collections) for (const doc of desired[collection]!) staging.put(collection, doc.id, doc.json);
