@@ -39,10 +39,6 @@ export function datasetBase(db: Database): DatasetBase {
   return { datasetId: readMeta(db, "dataset_id") ?? "", version: Number(readMeta(db, "version") ?? 0) };
 }
 
-/** In the Map of stored hashes: a document that arrived unchanged, or arrived and was staged. */
-const TICKED = "ticked";
-const STAGED = "staged";
-
 /**
  * Where a sync puts the documents it wants, as they arrive, before it compares and commits them: a
  * TEMP table of this connection. It lives in SQLite's temp database (spilled to a temp file past a
@@ -62,8 +58,10 @@ const STAGED = "staged";
 export class Staging {
   private readonly insert;
   private readonly gone;
+  private readonly isLive;
+  private readonly isStaged;
   private pending: Array<[Collection, string, string, string]> = [];
-  /** Live documents' stored hashes by collection and id (TICKED or STAGED once arrived); null until the first document arrives. */
+  /** Live documents' stored hashes by collection and id, less those that arrived since; null until the first document arrives. */
   private stored: Map<string, Map<string, string>> | null = null;
   /** The dataset version `stored` was read at. */
   private storedAt: DatasetBase = { datasetId: "", version: 0 };
@@ -90,6 +88,8 @@ export class Staging {
     if (replacing) this.storedAt = datasetBase(db);
     this.insert = db.query("INSERT OR REPLACE INTO temp.staging (collection, id, hash, content) VALUES (?, ?, ?, ?)");
     this.gone = db.query("INSERT OR IGNORE INTO temp.staging_gone (collection, id) VALUES (?, ?)");
+    this.isLive = db.query("SELECT 1 FROM main.document WHERE collection = ? AND id = ? AND is_deleted = 0");
+    this.isStaged = db.query("SELECT 1 FROM temp.staging WHERE collection = ? AND id = ?");
   }
 
   /**
@@ -103,14 +103,14 @@ export class Staging {
     if (!this.replacing) {
       const ids = (this.stored ??= this.readStored()).get(collection);
       const was = ids?.get(id);
-      if (was === hash) {
-        ids!.set(id, TICKED);
-        this.count(collection, 1);
-        return;
-      }
-      // Arrived again (the last arrival counts, as staged rows replace each other): it is staged now.
-      if (was === TICKED) this.count(collection, -1);
-      if (was !== undefined) ids!.set(id, STAGED);
+      if (was !== undefined) {
+        ids!.delete(id);
+        if (was === hash) {
+          this.count(collection, 1);
+          return;
+        }
+        // Arrived again after it was ticked off (the last arrival counts, as staged rows replace each other): staged now instead.
+      } else if (ids !== undefined && this.tickedBefore(collection, id)) this.count(collection, -1);
     }
     this.pending.push([collection, id, json, hash]);
     if (this.pending.length >= 1000) this.flush();
@@ -134,7 +134,7 @@ export class Staging {
     const stored = this.replacing ? new Map<string, Map<string, string>>() : (this.stored ?? this.readStored());
     this.stored = null;
     this.db.transaction(() => {
-      for (const [collection, ids] of stored) for (const [id, was] of ids) if (was !== TICKED && was !== STAGED) this.gone.run(collection, id);
+      for (const [collection, ids] of stored) for (const id of ids.keys()) this.gone.run(collection, id);
       for (const [collection, n] of this.unchanged) this.db.query("INSERT INTO temp.staging_unchanged (collection, n) VALUES (?, ?)").run(collection, n);
       this.db.query("INSERT INTO temp.staging_base (dataset_id, version) VALUES (?, ?)").run(this.storedAt.datasetId, this.storedAt.version);
     })();
@@ -146,6 +146,18 @@ export class Staging {
     this.finished = false;
     this.unchanged = new Map();
     this.db.exec("DELETE FROM temp.staging; DELETE FROM temp.staging_gone; DELETE FROM temp.staging_unchanged; DELETE FROM temp.staging_base;");
+  }
+
+  /**
+   * Whether a document missing from the stored hashes arrived before and was ticked off: it is live
+   * (the database is still as the hashes were read: the commit checks it) and not staged. A new
+   * document costs one lookup; only one that arrives again, which a sync's conversion never sends,
+   * costs a flush.
+   */
+  private tickedBefore(collection: string, id: string): boolean {
+    if (this.isLive.get(collection, id) === null) return false;
+    this.flush();
+    return this.isStaged.get(collection, id) === null;
   }
 
   private count(collection: string, n: number): void {
