@@ -122,6 +122,15 @@ export const syncPart: Part = {
           `unchanged: ${again.nompd[0]!.footprint}`,
         ...(problems(again.limit, again.nompd) ? { broken: problems(again.limit, again.nompd)! } : {}),
       });
+      // No target of its own: the stored hashes it holds while it reads (src/store/staging.ts) show here.
+      const againPeaks = again.nompd.map((r) => r.peakMb);
+      ctx.report.addJudged({
+        part: "sync",
+        what: "peak RSS of the no-change re-sync",
+        result: `${fmt(median(againPeaks))} MB (runs ${spread(againPeaks, 0)} MB)`,
+        target: "none",
+        met: null,
+      });
       for (const db of dbs.slice(1)) rmSync(db, { force: true });
 
       // 3. Reads while the server syncs 65,000 changed RegulatedAuthorizations (and so 65,000 changed
