@@ -77,18 +77,24 @@ const GONE_FROM = `FROM temp.staging_gone g JOIN main.document AS d ON d.collect
 const GONE_WHERE = `WHERE g.collection = ?1 AND d.is_deleted = 0`;
 
 /**
- * Throws unless the database is at the version the staging compared with: the documents it ticked off
- * as unchanged were compared with the hashes of that version (see Staging). The sync lock keeps other
- * syncs out, so this holds for a sync but for a program that writes to the file without the lock; a
- * dry run takes no lock, so a sync that commits while it reads makes it refuse.
+ * Throws unless the database is at the version the staging compared with, and the staging was made to
+ * replace the sample exactly when the commit replaces it: the documents it ticked off as unchanged were
+ * compared with the hashes of that version, and a staging that replaces the sample ticks off none (see
+ * Staging). The sync lock keeps other syncs out, so this holds for a sync but for a program that writes
+ * to the file without the lock; a dry run takes no lock, so a sync that commits while it reads makes it
+ * refuse.
  */
-function assertStagedAgainst(db: Database): void {
-  const base = db.query("SELECT dataset_id AS datasetId, version FROM temp.staging_base").get() as DatasetBase | null;
+function assertStagedAgainst(db: Database, replacing: boolean): void {
+  const base = db.query("SELECT dataset_id AS datasetId, version, replacing FROM temp.staging_base").get() as (DatasetBase & { replacing: number }) | null;
   if (base === null) throw new Error("The staging was not finished (Staging.finish) before the commit.");
   const now = datasetBase(db);
-  if (base.datasetId !== now.datasetId || base.version !== now.version) {
+  const moved = base.datasetId !== now.datasetId || base.version !== now.version;
+  if (moved || (base.replacing === 1) !== replacing) {
+    const what = moved
+      ? `it compared with version ${base.version}, and version ${now.version}${base.datasetId === now.datasetId ? "" : " of another dataset"} was committed meanwhile`
+      : "the embedded sample dataset was loaded into it after this sync began";
     throw new ConflictError(
-      `The database changed while this sync read its source: it compared with version ${base.version}, and version ${now.version}${base.datasetId === now.datasetId ? "" : " of another dataset"} was committed meanwhile ` +
+      `The database changed while this sync read its source: ${what} ` +
         `(by a sync, if this was a dry run; otherwise by a program writing to the file without Nompd's sync lock). Nothing was written; run it again.`,
     );
   }
@@ -122,6 +128,7 @@ function decide(db: Database, collections: readonly Collection[], options: Previ
   }
   const counts: Record<string, ChangeCounts> = {};
   if (!options.sample && readMeta(db, "sample") === "1") {
+    assertStagedAgainst(db, true);
     // The sample goes entirely, so every staged document is added and nothing is compared; not
     // counted by the guard either, but an empty answer must not replace it.
     for (const collection of collections) {
@@ -140,7 +147,7 @@ function decide(db: Database, collections: readonly Collection[], options: Previ
   }
 
   // 1. Compare with what is stored.
-  assertStagedAgainst(db);
+  assertStagedAgainst(db, false);
   let changes = 0;
   const live: Record<string, number> = {};
   for (const collection of collections) {

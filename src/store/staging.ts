@@ -52,7 +52,8 @@ export function datasetBase(db: Database): DatasetBase {
  * counted: it is never staged.
  * A changed or new document is staged with its content as it arrives. finish() stages what is left in
  * memory, the live documents that did not arrive, as gone (temp.staging_gone), the counts of unchanged
- * ones (temp.staging_unchanged), and the dataset version the hashes were read at (temp.staging_base):
+ * ones (temp.staging_unchanged), and the dataset version the hashes were read at, with whether it
+ * staged to replace the sample (temp.staging_base):
  * the commit refuses to go on from another version (see commit.ts), as the ticks would no longer be true.
  */
 export class Staging {
@@ -82,7 +83,7 @@ export class Staging {
     db.exec(
       `CREATE TEMP TABLE IF NOT EXISTS staging_gone (collection TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID;
        CREATE TEMP TABLE IF NOT EXISTS staging_unchanged (collection TEXT PRIMARY KEY, n INTEGER NOT NULL);
-       CREATE TEMP TABLE IF NOT EXISTS staging_base (dataset_id TEXT NOT NULL, version INTEGER NOT NULL);`,
+       CREATE TEMP TABLE IF NOT EXISTS staging_base (dataset_id TEXT NOT NULL, version INTEGER NOT NULL, replacing INTEGER NOT NULL);`,
     );
     this.clear();
     if (replacing) this.storedAt = datasetBase(db);
@@ -136,7 +137,7 @@ export class Staging {
     this.db.transaction(() => {
       for (const [collection, ids] of stored) for (const id of ids.keys()) this.gone.run(collection, id);
       for (const [collection, n] of this.unchanged) this.db.query("INSERT INTO temp.staging_unchanged (collection, n) VALUES (?, ?)").run(collection, n);
-      this.db.query("INSERT INTO temp.staging_base (dataset_id, version) VALUES (?, ?)").run(this.storedAt.datasetId, this.storedAt.version);
+      this.db.query("INSERT INTO temp.staging_base (dataset_id, version, replacing) VALUES (?, ?, ?)").run(this.storedAt.datasetId, this.storedAt.version, this.replacing ? 1 : 0);
     })();
   }
 

@@ -158,6 +158,22 @@ describe("dry runs", () => {
     }
   });
 
+  test("the sample loaded into an empty database after a dry run began: the dry run refuses, rather than count against it", async () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    const other = Store.open(path);
+    const meanwhile: Source = {
+      async fetch(sink, progress, signal) {
+        // Before the first document arrives: the dry run reads the sample's hashes then.
+        expect((await runSync(other, datasetSource(dir, smallDataset()), { ...opts, sample: true })).run.version).toBe(1);
+        return datasetSource(dir, smallDataset()).fetch(sink, progress, signal);
+      },
+    };
+    await expect(dryRunSync(store, meanwhile, dry)).rejects.toThrow(/The database changed while this sync read its source: the embedded sample dataset was loaded into it after this sync began/);
+    other.close();
+    store.close();
+  });
+
   test("a sync that commits while a dry run fetches: the report's current version is the one it compared with", async () => {
     const path = tempDbPath(dir);
     const store = Store.open(path);
