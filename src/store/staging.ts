@@ -110,8 +110,10 @@ export class Staging {
           this.count(collection, 1);
           return;
         }
+      } else if (ids !== undefined && this.tickedBefore(collection, id)) {
         // Arrived again after it was ticked off (the last arrival counts, as staged rows replace each other): staged now instead.
-      } else if (ids !== undefined && this.tickedBefore(collection, id)) this.count(collection, -1);
+        this.count(collection, -1);
+      }
     }
     this.pending.push([collection, id, json, hash]);
     if (this.pending.length >= 1000) this.flush();

@@ -274,6 +274,9 @@ describe("versioned writes", () => {
     store.close();
   }, 30_000);
 
+  /** The live treatment groups as [id, version, content]. */
+  const liveGroups = (store: Store) => store.documents.live("treatmentGroup").map((r) => [r.id, r.version, r.content]);
+
   test("a document staged twice counts once, as its last arrival; a staging is finished once", () => {
     const store = Store.open(tempDbPath(dir));
     commitDataset(store, { ...empty, treatmentGroup: docs(["a", 1], ["b", 1]) }, opts);
@@ -286,7 +289,7 @@ describe("versioned writes", () => {
     const result = store.commit(["treatmentGroup"], opts);
     staging.clear();
     expect(result.counts.treatmentGroup).toEqual({ added: 1, changed: 1, deleted: 0, revived: 0, unchanged: 1 });
-    expect(store.documents.live("treatmentGroup").map((r) => [r.id, r.version, r.content])).toEqual([
+    expect(liveGroups(store)).toEqual([
       ["a", 2, "2"],
       ["b", 1, "1"],
       ["c", 2, "3"],
@@ -311,7 +314,7 @@ describe("versioned writes", () => {
     staging.clear();
     expect(store.currentVersion()).toBe(1);
     expect(historyRows()).toBe(before + 1);
-    expect(store.documents.live("treatmentGroup").map((r) => [r.id, r.version, r.content])).toEqual([
+    expect(liveGroups(store)).toEqual([
       ["a", 1, "1"],
       ["b", 1, "1"],
       ["c", 1, "1"],
