@@ -4,12 +4,19 @@ import type { Store } from "../store/db";
 import type { Scope } from "../models";
 import { hashKey, type StoredKey } from "../store/keys";
 import { isoSeconds } from "../store/time";
+import { preparedError } from "./http";
 import type { QueryPairs } from "./query";
 
 export const INVALID_KEY = "Invalid or missing API key.";
 /** RFC 9110 asks a 401 to name the scheme it wants: an API key in this header. */
 const WWW_AUTHENTICATE = 'ApiKey header="X-API-KEY"';
 const URL_KEY_PARAMS = new Set(["x-api-key", "apikey", "api_key", "api-key", "key"]);
+
+/** The first query parameter whose name carries an API key (URLs end up in logs), or null. */
+export function urlKeyParameter(pairs: QueryPairs): string | null {
+  for (const [name] of pairs) if (URL_KEY_PARAMS.has(name.toLowerCase())) return name;
+  return null;
+}
 
 /** Last use is written at most this often (no write per request). */
 const LAST_USE_EVERY_MS = 60_000;
@@ -30,8 +37,11 @@ function activeKey(key: Omit<StoredKey, "id"> & { id: number | null }): ActiveKe
   return { id: key.id, hash: key.hash, caller: Object.freeze({ name: key.name, scope: key.scope }) };
 }
 
-/** One error for every 401: made once, as building an Error (and its stack) per refused request costs. */
-const UNAUTHORIZED = new NompdError(INVALID_KEY, { status: 401, exit: EXIT.usage }, Object.freeze({ "www-authenticate": WWW_AUTHENTICATE }));
+/**
+ * One error for every 401: made once, as building an Error (and its stack) per refused request costs,
+ * and its answer made once too (preparedError).
+ */
+const UNAUTHORIZED = preparedError(new NompdError(INVALID_KEY, { status: 401, exit: EXIT.usage }, Object.freeze({ "www-authenticate": WWW_AUTHENTICATE })));
 
 /**
  * Who is calling: the X-API-KEY header checked against the stored keys (reloaded whenever the file
@@ -67,22 +77,19 @@ export class Authenticator {
   }
 
   /**
-   * The caller allowed `scope`, or a NompdError: 400 for a key in the URL (URLs end up in proxy and
-   * access logs), 401 (exact body of the reference service) for a missing or unknown key, 403 for a key
+   * The caller allowed `scope`, or the NompdError that refuses the request (returned, not thrown: most
+   * refusals are 401s, and a throw per request costs): 400 for a key in the URL (`keyParameter`, see
+   * urlKeyParameter), 401 (exact body of the reference service) for a missing or unknown key, 403 for a key
    * without the scope.
    */
-  check(request: Request, query: QueryPairs | null, scope: Scope, generation: string): Caller {
-    if (query !== null) {
-      for (const [name] of query) {
-        if (URL_KEY_PARAMS.has(name.toLowerCase())) {
-          throw new UsageError(`API keys are not accepted in the URL (query parameter "${name}"): URLs end up in logs. Send the key in the X-API-KEY header instead.`);
-        }
-      }
+  check(request: Request, keyParameter: string | null, scope: Scope, generation: string): Caller | NompdError {
+    if (keyParameter !== null) {
+      return new UsageError(`API keys are not accepted in the URL (query parameter "${keyParameter}"): URLs end up in logs. Send the key in the X-API-KEY header instead.`);
     }
     const caller = this.verify(request.headers.get("x-api-key"), generation);
-    if (!caller) throw UNAUTHORIZED;
+    if (!caller) return UNAUTHORIZED;
     if (scope === "admin" && caller.scope !== "admin") {
-      throw new NompdError(
+      return new NompdError(
         `The key "${caller.name}" has read scope; this endpoint needs a key with admin scope. Create one with 'nompd keys create NAME --scope admin'.`,
         { status: 403, exit: EXIT.usage },
       );

@@ -5,13 +5,13 @@ import type { Logger } from "../log";
 import type { Store, StoreState } from "../store/db";
 import type { Scope } from "../models";
 import { datasetHeaders } from "./answers";
-import type { Authenticator, Caller } from "./auth";
+import { urlKeyParameter, type Authenticator, type Caller } from "./auth";
 import type { Cors } from "./cors";
 import { readBody } from "./body";
-import { bodyLength, errorAnswer, errorResponse } from "./http";
+import { bodyLength, errorAnswer, errorResponse, recordBodyLengths } from "./http";
 import { OTHER_ROUTE, type RequestMetrics } from "./metrics";
 import { API_PREFIX } from "./paths";
-import { paramsReader, queryPairs, queryReader, type Query } from "./query";
+import { paramsReader, queryReader, type Query } from "./query";
 
 export type Method = "GET" | "POST" | "DELETE";
 
@@ -105,6 +105,7 @@ export interface EdgeDeps {
  */
 function finisher(deps: EdgeDeps) {
   const { cors, metrics, access } = deps;
+  if (access) recordBodyLengths();
   const start = metrics || access ? () => performance.now() : () => 0;
   const done = (request: Request, response: Response, route: string, start: number, caller: Caller | null): Response => {
     if (cors) cors.decorate(request, response);
@@ -133,6 +134,7 @@ const BAD_PERCENT = "The path holds invalid percent-encoding (such as a lone %).
 
 /** Refuses a path whose percent-encoding is broken (Bun's router would pass it on with U+FFFD in it). */
 function checkPercentEncoding(url: string): void {
+  if (!url.includes("%")) return;
   const start = url.indexOf("/", url.indexOf("//") + 2);
   const end = url.indexOf("?", start);
   const path = url.slice(start, end === -1 ? undefined : end);
@@ -167,7 +169,7 @@ function labelsOf(store: Store, dataset: boolean, state: StoreState | null = nul
 
 /** The chain every route runs, compiled once per route into a plain (request) => Response. */
 export function compile(route: RouteDef, deps: EdgeDeps): Handler {
-  const reader = queryReader(route.query);
+  const reader = queryReader(route.query, urlKeyParameter);
   const readParams = paramsReader(route.params);
   // Path parameters come decoded from the router: their encoding is checked first.
   const hasParams = route.path.includes(":");
@@ -183,9 +185,14 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     let caller: Caller | null = null;
     let answer: Response | Promise<Response>;
     try {
-      const pairs = queryPairs(request.url);
-      if (route.scope) caller = auth.check(request, pairs, route.scope, state.generation);
-      const query = reader.read(pairs);
+      const read = reader.read(request.url);
+      if (route.scope) {
+        const admitted = auth.check(request, read.keyParameter, route.scope, state.generation);
+        if (admitted instanceof NompdError) return done(request, errorAnswer(admitted, labelsOf(store, dataset, state)), route.path, start, null);
+        caller = admitted;
+      }
+      if (read.query instanceof UsageError) throw read.query;
+      const query = read.query;
       if (hasParams) checkPercentEncoding(request.url);
       const params = readParams(rawParams);
       const idle = route.idleTimeout?.(query);

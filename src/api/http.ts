@@ -69,6 +69,8 @@ export function etagOf(bytes: Uint8Array): string {
 
 /** True when If-None-Match names this tag (weak comparison, as RFC 9110 asks for If-None-Match). */
 export function notModified(ifNoneMatch: string, etag: string): boolean {
+  // What a client sends back most: the tag as it was given (no list to split).
+  if (ifNoneMatch === etag) return true;
   const opaque = etag.slice(2);
   for (const t of ifNoneMatch.split(",")) {
     const tag = t.trim();
@@ -80,11 +82,15 @@ export function notModified(ifNoneMatch: string, etag: string): boolean {
 /** 304 carries the validators and caching headers of the 200 it stands for, but no body headers. */
 const NOT_MODIFIED_DROPS = new Set(["content-type", "content-encoding", "content-length"]);
 
+/**
+ * One encoding of a prepared body. Its headers are Headers objects, made once: a Response copies them
+ * natively, where a plain object is read property by property on every answer.
+ */
 interface Form {
   bytes: Uint8Array;
-  headers: Record<string, string>;
+  headers: Headers;
   /** The headers of its 304: the validators and caching headers, no body headers. */
-  notModifiedHeaders: Record<string, string>;
+  notModifiedHeaders: Headers;
   /** Compressed at the fast level: recompressed at the best level when asked for again. */
   fast: boolean;
 }
@@ -138,7 +144,7 @@ export class PreparedBody {
     if (bytes !== this.bytes) headers["content-encoding"] = encoding;
     const notModifiedHeaders: Record<string, string> = {};
     for (const k in headers) if (!NOT_MODIFIED_DROPS.has(k)) notModifiedHeaders[k] = headers[k]!;
-    form = { bytes, headers, notModifiedHeaders, fast: compressible };
+    form = { bytes, headers: new Headers(headers), notModifiedHeaders: new Headers(notModifiedHeaders), fast: compressible };
     this.forms.set(encoding, form);
     if (bytes !== this.bytes) this.onGrow?.(bytes.length);
     return form;
@@ -155,15 +161,23 @@ function compress(bytes: Uint8Array, encoding: "gzip" | "br", level: "fast" | "b
   });
 }
 
-/** The length of the bodies this module made (for the access log); other answers are not known. */
-const lengths = new WeakMap<Response, number>();
+/**
+ * The length of the bodies this module made, for the access log; other answers are not known. Recorded
+ * only once an access log asks for them (recordBodyLengths), as the record costs on every answer.
+ */
+let lengths: WeakMap<Response, number> | null = null;
+
+/** From now on, the bodies this module makes have a known length (for as long as the process runs). */
+export function recordBodyLengths(): void {
+  lengths ??= new WeakMap();
+}
 
 export function bodyLength(response: Response): number | null {
-  return lengths.get(response) ?? (response.body === null ? 0 : null);
+  return lengths?.get(response) ?? (response.body === null ? 0 : null);
 }
 
 function sized(response: Response, length: number): Response {
-  lengths.set(response, length);
+  lengths?.set(response, length);
   return response;
 }
 
@@ -188,7 +202,35 @@ export function errorResponse(status: number, message: string, extraHeaders: Rec
   return json({ error: message }, status, extraHeaders);
 }
 
+/**
+ * The answer of an error made once and met by many requests (the 401): its body encoded once, and its
+ * headers made once per set of extra headers (the dataset headers, one object per dataset state).
+ */
+class PreparedError {
+  private readonly bytes: Uint8Array;
+  private last: { extra: Record<string, string>; headers: Headers } | null = null;
+
+  constructor(private readonly err: NompdError) {
+    this.bytes = encoder.encode(JSON.stringify({ error: err.message }));
+  }
+
+  answer(extra: Record<string, string>): Response {
+    if (this.last?.extra !== extra) this.last = { extra, headers: new Headers({ "content-type": JSON_TYPE, ...extra, ...this.err.headers }) };
+    return sized(new Response(this.bytes, { status: this.err.status, headers: this.last.headers }), this.bytes.length);
+  }
+}
+
+const prepared = new WeakMap<NompdError, PreparedError>();
+
+/** Marks an error made once (a module constant) whose answer is then made once, not per request. */
+export function preparedError<E extends NompdError>(err: E): E {
+  prepared.set(err, new PreparedError(err));
+  return err;
+}
+
 /** The answer to an error: a NompdError as it says; anything else is the caller's to log (500). */
 export function errorAnswer(err: NompdError, extraHeaders: Record<string, string> = {}): Response {
+  const answer = prepared.get(err);
+  if (answer) return answer.answer(extraHeaders);
   return errorResponse(err.status, err.message, { ...extraHeaders, ...err.headers });
 }

@@ -42,12 +42,6 @@ function readerFor(name: string, schema: TSchema): Reader {
 /** A query string's name/value pairs in order, decoded as URLSearchParams decodes them. */
 export type QueryPairs = ReadonlyArray<readonly [string, string]>;
 
-/** A compiled reader of one route's query: (the query's pairs) → typed values. */
-export interface QueryReader {
-  /** `pairs`: the parsed query string, or null when the URL has none. */
-  read(pairs: QueryPairs | null): Query;
-}
-
 function readersOf(schema: TObject | undefined): Map<string, Reader> {
   const properties = (schema?.properties ?? {}) as Record<string, TSchema>;
   return new Map(Object.entries(properties).map(([name, s]) => [name, readerFor(name, s)]));
@@ -55,34 +49,79 @@ function readersOf(schema: TObject | undefined): Map<string, Reader> {
 
 const none: Query = Object.freeze({});
 
-export function queryReader(schema: TObject | undefined): QueryReader {
+/** A request's query, as its route reads it. */
+export interface ReadQuery {
+  /** The first query parameter that carries an API key (queryReader's `keyParameter`), or null. */
+  keyParameter: string | null;
+  /** The typed values, or the error that refuses the query (unknown or repeated name, bad value). */
+  query: Query | UsageError;
+}
+
+/** A compiled reader of one route's query: (the request URL) → its ReadQuery. */
+export interface QueryReader {
+  read(url: string): ReadQuery;
+}
+
+/**
+ * Distinct query strings a reader remembers, each of at most REMEMBERED_QUERY_LENGTH characters: clients
+ * repeat a few (their version, their filters), so each is read once; past this many the reader forgets
+ * them all and starts again, and a longer string is read every time (memory stays within about a
+ * megabyte a route, whatever clients send).
+ */
+export const REMEMBERED_QUERIES = 1000;
+export const REMEMBERED_QUERY_LENGTH = 256;
+
+const NO_QUERY: ReadQuery = Object.freeze({ keyParameter: null, query: none });
+
+/**
+ * `keyParameter`: which parameter of the pairs carries an API key, if one does (the key check refuses
+ * those, before the schema's own checks).
+ */
+export function queryReader(schema: TObject | undefined, keyParameter: (pairs: QueryPairs) => string | null = () => null): QueryReader {
   const readers = readersOf(schema);
   const names = [...readers.keys()];
+  const typed = (pairs: QueryPairs): Query => {
+    // Only the schema's names are ever set (any other is refused first), so a plain object is safe.
+    const query: Query = {};
+    for (const [name, raw] of pairs) {
+      const reader = readers.get(name);
+      if (!reader) throw new UsageError(`Unknown query parameter "${name}". Allowed here: ${names.length ? names.join(", ") : "none"}.`);
+      if (query[name] !== undefined) throw new UsageError(`Give ${name} once; it was given more than once.`);
+      query[name] = reader(raw);
+    }
+    return Object.freeze(query);
+  };
+  const remembered = new Map<string, ReadQuery>();
   return {
-    read(pairs) {
-      if (pairs === null) return none;
-      // Only the schema's names are ever set (any other is refused first), so a plain object is safe.
-      const query: Query = {};
-      for (const [name, raw] of pairs) {
-        const reader = readers.get(name);
-        if (!reader) throw new UsageError(`Unknown query parameter "${name}". Allowed here: ${names.length ? names.join(", ") : "none"}.`);
-        if (query[name] !== undefined) throw new UsageError(`Give ${name} once; it was given more than once.`);
-        query[name] = reader(raw);
+    read(url) {
+      const at = url.indexOf("?");
+      if (at === -1 || at === url.length - 1) return NO_QUERY;
+      const raw = url.slice(at + 1);
+      let read = remembered.get(raw);
+      if (read !== undefined) return read;
+      const pairs = queryPairs(raw);
+      let query: Query | UsageError;
+      try {
+        query = typed(pairs);
+      } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        query = err;
       }
-      return query;
+      read = Object.freeze({ keyParameter: keyParameter(pairs), query });
+      if (raw.length > REMEMBERED_QUERY_LENGTH) return read;
+      if (remembered.size >= REMEMBERED_QUERIES) remembered.clear();
+      remembered.set(raw, read);
+      return read;
     },
   };
 }
 
 /**
- * The query string of a URL as name/value pairs, or null when it has none (one indexOf). A query with
- * nothing encoded in it (no % and no +, as clients send version numbers and plain filter values) is
- * split here; any other is decoded by URLSearchParams, so that both give the same pairs.
+ * A query string's name/value pairs (the part after "?"). One with nothing encoded in it (no % and no
+ * +, as clients send version numbers and plain filter values) is split here; any other is decoded by
+ * URLSearchParams, so that both give the same pairs.
  */
-export function queryPairs(url: string): QueryPairs | null {
-  const at = url.indexOf("?");
-  if (at === -1 || at === url.length - 1) return null;
-  const query = url.slice(at + 1);
+export function queryPairs(query: string): QueryPairs {
   if (query.includes("%") || query.includes("+")) return [...new URLSearchParams(query)];
   const pairs: Array<[string, string]> = [];
   for (const part of query.split("&")) {

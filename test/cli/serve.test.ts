@@ -90,7 +90,7 @@ describe("who uses it", () => {
     const server = await serveInProcess(["--db", db, "--access-log"]);
     const ok = await fetch(`${server.url}/api/v1/treatmentGroup?sinceVersion=0`, { headers: { "X-API-KEY": made.key, "Accept-Encoding": "gzip" }, decompress: false } as RequestInit);
     const okBytes = (await ok.arrayBuffer()).byteLength;
-    await fetch(`${server.url}/api/v1/reimbursementGroup`);
+    const refusedBytes = (await (await fetch(`${server.url}/api/v1/reimbursementGroup`)).arrayBuffer()).byteLength;
     await fetch(`${server.url}/nothing`, { method: "DELETE" });
     expect(await server.stop()).toBe(0);
     const lines = server.stdout().trim().split("\n").map((l) => JSON.parse(l));
@@ -98,7 +98,8 @@ describe("who uses it", () => {
     expect(lines[0]).toMatchObject({ method: "GET", path: "/api/v1/treatmentGroup?sinceVersion=0", status: 200, bytes: okBytes, key: "pharmacy" });
     expect(lines[0].time).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(typeof lines[0].ms).toBe("number");
-    expect(lines[1]).toMatchObject({ path: "/api/v1/reimbursementGroup", status: 401, key: null });
+    expect(lines[1]).toMatchObject({ path: "/api/v1/reimbursementGroup", status: 401, bytes: refusedBytes, key: null });
+    expect(refusedBytes).toBeGreaterThan(0);
     expect(lines[2]).toMatchObject({ method: "DELETE", path: "/nothing", status: 404 });
     expect(server.stdout() + server.stderr()).not.toContain(made.key);
   });

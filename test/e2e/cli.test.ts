@@ -128,6 +128,9 @@ describe("the sample dataset can never pass for real data", () => {
     const after = await fetch(server.url + "/api/v1/treatmentGroup", { headers: withKey });
     expect(after.headers.get("x-nompd-sample")).toBeNull();
     expect(after.headers.get("x-nompd-dataset")).not.toBe(sampleDataset);
+    // The 401, made once per dataset state, follows the dataset too.
+    const refused = await fetch(server.url + "/api/v1/treatmentGroup");
+    expect([refused.status, refused.headers.get("x-nompd-sample"), refused.headers.get("x-nompd-dataset")]).toEqual([401, null, after.headers.get("x-nompd-dataset")]);
     const body = (await after.json()) as any;
     expect(body.items.map((i: any) => i.data.id)).toEqual(["4077eb19-b094-4712-89b1-c3b5a021ef8d"]);
     expect(body.currentVersion).toBe(2);
