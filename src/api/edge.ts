@@ -186,21 +186,22 @@ export function compile(route: RouteDef, deps: EdgeDeps): Handler {
     let answer: Response | Promise<Response>;
     try {
       const read = reader.read(request.url);
-      if (route.scope) {
-        const admitted = auth.check(request, read.keyParameter, route.scope, state.generation);
-        if (admitted instanceof NompdError) return done(request, errorAnswer(admitted, labelsOf(store, dataset, state)), route.path, start, null);
+      const admitted = route.scope ? auth.check(request, read.keyParameter, route.scope, state.generation) : null;
+      if (admitted instanceof NompdError) {
+        answer = errorAnswer(admitted, labelsOf(store, dataset, state));
+      } else {
         caller = admitted;
+        if (read.query instanceof UsageError) throw read.query;
+        const query = read.query;
+        if (hasParams) checkPercentEncoding(request.url);
+        const params = readParams(rawParams);
+        const idle = route.idleTimeout?.(query);
+        if (idle !== undefined && server) server.timeout(request, idle);
+        const schema = route.body;
+        answer = schema
+          ? readBody(request, schema).then((body) => route.handle({ request, query, params, body, caller, state, server }))
+          : route.handle({ request, query, params, body: undefined, caller, state, server });
       }
-      if (read.query instanceof UsageError) throw read.query;
-      const query = read.query;
-      if (hasParams) checkPercentEncoding(request.url);
-      const params = readParams(rawParams);
-      const idle = route.idleTimeout?.(query);
-      if (idle !== undefined && server) server.timeout(request, idle);
-      const schema = route.body;
-      answer = schema
-        ? readBody(request, schema).then((body) => route.handle({ request, query, params, body, caller, state, server }))
-        : route.handle({ request, query, params, body: undefined, caller, state, server });
     } catch (err) {
       return done(request, failure(err, request, deps.log, labelsOf(store, dataset, state)), route.path, start, caller);
     }

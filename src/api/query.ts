@@ -63,13 +63,14 @@ export interface QueryReader {
 }
 
 /**
- * Distinct query strings a reader remembers, each of at most REMEMBERED_QUERY_LENGTH characters: clients
- * repeat a few (their version, their filters), so each is read once; past this many the reader forgets
- * them all and starts again, and a longer string is read every time (memory stays within about a
- * megabyte a route, whatever clients send).
+ * Distinct query strings a reader remembers: clients repeat a few (their version, their filters), so
+ * each is read once; past this many the reader forgets them all and starts again. Only the query of a
+ * URL of at most REMEMBERED_URL_LENGTH characters is remembered (the query string shares the memory of
+ * the whole URL, Host and path included); a longer one is read every time. So a route holds at most
+ * about 256 × 512 bytes of URLs whatever clients send, and the 23 routes a few megabytes together.
  */
-export const REMEMBERED_QUERIES = 1000;
-export const REMEMBERED_QUERY_LENGTH = 256;
+export const REMEMBERED_QUERIES = 256;
+export const REMEMBERED_URL_LENGTH = 512;
 
 const NO_QUERY: ReadQuery = Object.freeze({ keyParameter: null, query: none });
 
@@ -108,7 +109,7 @@ export function queryReader(schema: TObject | undefined, keyParameter: (pairs: Q
         query = err;
       }
       read = Object.freeze({ keyParameter: keyParameter(pairs), query });
-      if (raw.length > REMEMBERED_QUERY_LENGTH) return read;
+      if (url.length > REMEMBERED_URL_LENGTH) return read;
       if (remembered.size >= REMEMBERED_QUERIES) remembered.clear();
       remembered.set(raw, read);
       return read;

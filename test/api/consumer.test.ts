@@ -71,10 +71,12 @@ describe("authentication", () => {
     expect((await server.get("/api/internal/sync", withKey(adminKey))).status).toBe(200);
   });
 
-  test("a key in the URL is refused, even a valid one", async () => {
-    const res = await server.get(`/api/v1/treatmentGroup?apiKey=${readKey}`);
-    expect(res.status).toBe(400);
-    expect((await body(res)).error).toContain("X-API-KEY header");
+  test("a key in the URL is refused, even a valid one, and before anything else the query has wrong", async () => {
+    for (const path of [`/api/v1/treatmentGroup?apiKey=${readKey}`, `/api/v1/treatmentGroup?bogus=1&key=${readKey}`]) {
+      const res = await server.get(path, withKey());
+      expect(res.status).toBe(400);
+      expect((await body(res)).error).toContain("X-API-KEY header");
+    }
   });
 
   test("keys are stored only as hashes", () => {

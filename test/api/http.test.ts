@@ -38,7 +38,7 @@ describe("status codes by method, path, key and query", () => {
     ["GET", "/api/v1/treatmentGroup?constructor=1", "read", 400],
     ["GET", "/api/v1/treatmentGroup?sinceVersion=1&sinceVersion=1", "read", 400],
     ["GET", "/api/v1/treatmentGroup?x-api-key=abc", "none", 400],
-    ["GET", "/api/v1/treatmentGroup?x-api-key=abc&bogus=1", "read", 400],
+    ["GET", "/api/v1/treatmentGroup?bogus=1", "none", 401],
     ["GET", "/api/v1/treatmentGroup/pd-000", "read", 200],
     ["GET", "/api/v1/treatmentGroup/nope", "read", 404],
     ["GET", "/api/v1/treatmentGroup/%", "read", 400],

@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { Type } from "@sinclair/typebox";
 import { UsageError } from "../../src/errors";
 import { urlKeyParameter } from "../../src/api/auth";
-import { queryPairs, queryReader, REMEMBERED_QUERIES, REMEMBERED_QUERY_LENGTH } from "../../src/api/query";
+import { queryPairs, queryReader, REMEMBERED_QUERIES, REMEMBERED_URL_LENGTH } from "../../src/api/query";
 
 const schema = Type.Object({ sinceVersion: Type.Optional(Type.Integer({ minimum: 0 })), name: Type.Optional(Type.String({ maxLength: 5 })) });
 const url = (query: string) => `http://127.0.0.1:8080/api/v1/treatmentGroup${query}`;
@@ -19,8 +19,9 @@ describe("queryReader", () => {
     expect(reader.read(url("?")).query).toEqual({});
   });
 
-  test("a refused query is refused again, each time with the same reason", () => {
+  test("a refused query is refused again, each time with the same reason (remembered too)", () => {
     const reader = queryReader(schema, urlKeyParameter);
+    expect(reader.read(url("?since=1"))).toBe(reader.read(url("?since=1")));
     for (const [query, reason] of [
       ["?since=1", 'Unknown query parameter "since". Allowed here: sinceVersion, name.'],
       ["?sinceVersion=1&sinceVersion=1", "Give sinceVersion once; it was given more than once."],
@@ -39,6 +40,7 @@ describe("queryReader", () => {
     const reader = queryReader(schema, urlKeyParameter);
     expect(reader.read(url("?sinceVersion=1&ApiKey=x")).keyParameter).toBe("ApiKey");
     expect(reader.read(url("?bogus=1&key=x")).keyParameter).toBe("key");
+    expect(reader.read(url("?X-API-KEY=x&apikey=y")).keyParameter).toBe("X-API-KEY");
     expect(reader.read(url("?sinceVersion=1")).keyParameter).toBeNull();
   });
 
@@ -46,7 +48,7 @@ describe("queryReader", () => {
     const reader = queryReader(schema, urlKeyParameter);
     const first = reader.read(url("?sinceVersion=1"));
     expect(reader.read(url("?sinceVersion=1"))).toBe(first);
-    expect(Object.isFrozen(first.query)).toBe(true);
+    expect([Object.isFrozen(first), Object.isFrozen(first.query)]).toEqual([true, true]);
     // REMEMBERED_QUERIES strings fill it; one more empties it.
     for (let i = 2; i <= REMEMBERED_QUERIES + 1; i++) reader.read(url(`?sinceVersion=${i}`));
     const again = reader.read(url("?sinceVersion=1"));
@@ -55,14 +57,22 @@ describe("queryReader", () => {
     expect(reader.read(url(`?sinceVersion=${REMEMBERED_QUERIES + 1}`)).query).toEqual({ sinceVersion: REMEMBERED_QUERIES + 1 });
   });
 
-  test("a query string longer than REMEMBERED_QUERY_LENGTH is read every time, never remembered", () => {
+  test("the query of a URL longer than REMEMBERED_URL_LENGTH is read every time, never remembered", () => {
     const reader = queryReader(schema, urlKeyParameter);
-    const long = url(`?sinceVersion=${"0".repeat(REMEMBERED_QUERY_LENGTH)}1`);
-    const first = reader.read(long);
-    expect(first.query).toEqual({ sinceVersion: 1 });
-    expect(reader.read(long)).not.toBe(first);
-    const short = url(`?sinceVersion=${"0".repeat(REMEMBERED_QUERY_LENGTH - 20)}1`);
-    expect(reader.read(short)).toBe(reader.read(short));
+    // The query shares the URL's memory: a long path or Host counts, not only the query.
+    const sized = (length: number, version: number) => {
+      const tail = `?sinceVersion=${version}`;
+      const at = "http://127.0.0.1:8080/api/v1/treatmentGroup/";
+      return at + "a".repeat(length - at.length - tail.length) + tail;
+    };
+    const longest = sized(REMEMBERED_URL_LENGTH, 1);
+    expect(longest).toHaveLength(REMEMBERED_URL_LENGTH);
+    expect(reader.read(longest)).toBe(reader.read(longest));
+    const over = sized(REMEMBERED_URL_LENGTH + 1, 2);
+    const first = reader.read(over);
+    expect(first.query).toEqual({ sinceVersion: 2 });
+    expect(reader.read(over)).not.toBe(first);
+    expect(reader.read(over)).toEqual(first);
   });
 });
 
