@@ -204,7 +204,8 @@ export function errorResponse(status: number, message: string, extraHeaders: Rec
 
 /**
  * The answer of an error made once and met by many requests (the 401): its body encoded once, and its
- * headers made once per set of extra headers (the dataset headers, one object per dataset state).
+ * headers made once per set of extra headers (the dataset headers: one frozen object per dataset state).
+ * Extra headers that are not frozen could change under the same object, so they are read every time.
  */
 class PreparedError {
   private readonly bytes: Uint8Array;
@@ -215,8 +216,12 @@ class PreparedError {
   }
 
   answer(extra: Record<string, string>): Response {
-    if (this.last?.extra !== extra) this.last = { extra, headers: new Headers({ "content-type": JSON_TYPE, ...extra, ...this.err.headers }) };
-    return sized(new Response(this.bytes, { status: this.err.status, headers: this.last.headers }), this.bytes.length);
+    let headers = this.last?.extra === extra ? this.last.headers : null;
+    if (headers === null) {
+      headers = new Headers({ "content-type": JSON_TYPE, ...extra, ...this.err.headers });
+      if (Object.isFrozen(extra)) this.last = { extra, headers };
+    }
+    return sized(new Response(this.bytes, { status: this.err.status, headers }), this.bytes.length);
   }
 }
 

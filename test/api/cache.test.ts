@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { AnswerCache, ENTRY_OVERHEAD } from "../../src/api/cache";
-import { PreparedBody } from "../../src/api/http";
+import { errorAnswer, PreparedBody, preparedError } from "../../src/api/http";
+import { EXIT, NompdError } from "../../src/errors";
 import { Store } from "../../src/store/db";
 import { runSync } from "../../src/sync/run";
 import { smallDataset } from "../support/fhir";
@@ -115,5 +116,21 @@ describe("answers are kept under what they mean, not how they were spelled", () 
     const after = await get("/api/v1/versions");
     expect([after.currentVersion, after.versions.map((v: { version: number }) => v.version)]).toEqual([2, [2, 1]]);
     expect((await get("/api/v1/versions/2")).changes.filter((c: { change: string }) => c.change === "deleted").length).toBeGreaterThan(0);
+  });
+});
+
+describe("an error answer made once (preparedError)", () => {
+  test("has the error's body, status and headers, with the extra headers as they are at each answer", async () => {
+    const err = preparedError(new NompdError("Made once.", { status: 401, exit: EXIT.usage }, { "www-authenticate": "ApiKey" }));
+    const frozen = Object.freeze({ "x-nompd-dataset": "d1" });
+    const changing: Record<string, string> = { "x-nompd-dataset": "d1" };
+    for (const extra of [frozen, changing]) {
+      const first = errorAnswer(err, extra);
+      expect([first.status, await first.text(), first.headers.get("www-authenticate"), first.headers.get("x-nompd-dataset")]).toEqual([401, '{"error":"Made once."}', "ApiKey", "d1"]);
+    }
+    changing["x-nompd-dataset"] = "d2";
+    expect(errorAnswer(err, changing).headers.get("x-nompd-dataset")).toBe("d2");
+    expect(errorAnswer(err, Object.freeze({ "x-nompd-dataset": "d3" })).headers.get("x-nompd-dataset")).toBe("d3");
+    expect(errorAnswer(err, frozen).headers.get("x-nompd-dataset")).toBe("d1");
   });
 });
