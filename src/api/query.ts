@@ -67,7 +67,7 @@ export interface QueryReader {
  * each is read once; past this many the reader forgets them all and starts again. Only the query of a
  * URL of at most REMEMBERED_URL_LENGTH characters is remembered (the query string shares the memory of
  * the whole URL, Host and path included); a longer one is read every time. So a route holds at most
- * about 256 × 512 bytes of URLs whatever clients send, and the 23 routes a few megabytes together.
+ * about 256 × 512 bytes of URLs (some 130 KB), whatever clients send.
  */
 export const REMEMBERED_QUERIES = 256;
 export const REMEMBERED_URL_LENGTH = 512;
