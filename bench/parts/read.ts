@@ -27,6 +27,11 @@ interface ReadPath {
   target: Target;
   /** What is wrong with Nompd's answer, or null when it is the answer this path must give. */
   check(answer: Captured): string | null;
+  /**
+   * A small answer: also measured against a limit that reads the request as Nompd must (see
+   * bench/static-server.ts --reads-request), shown beside the row (no target of its own).
+   */
+  small?: boolean;
 }
 
 type Envelope = { currentVersion: number; items: Array<{ data: Record<string, unknown>; version: number; isDeleted: boolean }> };
@@ -68,6 +73,7 @@ function readPaths(key: string, current: { version: number; etag: string }): Rea
     { what: "full list, br", path: list, headers: { ...auth, "Accept-Encoding": "br" }, target: ratio("≥", 0.9), check: expect(200, "br", fullList) },
     {
       what: "empty diff (?sinceVersion=currentVersion)",
+      small: true,
       path: `${list}?sinceVersion=${current.version}`,
       headers: auth,
       target: ratio("≥", 0.9),
@@ -78,6 +84,7 @@ function readPaths(key: string, current: { version: number; etag: string }): Rea
     },
     {
       what: "If-None-Match revalidation (304)",
+      small: true,
       path: list,
       headers: { ...auth, "If-None-Match": current.etag },
       target: ratio("≥", 0.9),
@@ -96,6 +103,7 @@ function readPaths(key: string, current: { version: number; etag: string }): Rea
     },
     {
       what: "item by id",
+      small: true,
       path: `${list}/00000001-0000-4000-8000-0000000001f3`,
       headers: auth,
       target: ratio("≥", 0.8),
@@ -106,6 +114,7 @@ function readPaths(key: string, current: { version: number; etag: string }): Rea
     },
     {
       what: "401 (no key)",
+      small: true,
       path: list,
       headers: {},
       target: ratio("≥", 0.9),
@@ -127,27 +136,41 @@ async function measurePath(ctx: Context, nompdUrl: string, p: ReadPath): Promise
 
   const file = join(ctx.work, `capture-${p.what.replace(/\W+/g, "-")}.json`);
   writeFileSync(file, JSON.stringify({ status: ours.status, headers: ours.headers, body: Buffer.from(ours.body).toString("base64") }));
-  const staticServer = spawn([BUN, join(ROOT, "bench", "static-server.ts"), file]);
+  const servers = [spawn([BUN, join(ROOT, "bench", "static-server.ts"), file]), ...(p.small ? [spawn([BUN, join(ROOT, "bench", "static-server.ts"), file, "--reads-request"])] : [])];
   try {
-    const port = await waitFor(staticServer, staticServer.stdout, /listening (\d+)/, "the static server");
-    const limitLoad: Load = { ...load, url: `http://127.0.0.1:${port}${p.path}` };
-    const differs = difference(ours, await capture(limitLoad.url, await wrkRequestBytes(limitLoad)));
-    if (differs) return ctx.report.add({ ...row, value: NaN, detail: "", broken: `the limit does not answer the same bytes: ${differs}` });
-
-    await wrk(limitLoad, 1);
+    const loads: Load[] = [];
+    for (const server of servers) {
+      const port = await waitFor(server, server.stdout, /listening (\d+)/, "the static server");
+      const limitLoad: Load = { ...load, url: `http://127.0.0.1:${port}${p.path}` };
+      const differs = difference(ours, await capture(limitLoad.url, await wrkRequestBytes(limitLoad)));
+      if (differs) return ctx.report.add({ ...row, value: NaN, detail: "", broken: `the limit does not answer the same bytes: ${differs}` });
+      await wrk(limitLoad, 1);
+      loads.push(limitLoad);
+    }
+    // Each round: the limit, the limit that reads the request (small answers), then Nompd.
     const runs = await alternate(
-      () => wrk(limitLoad, ctx.seconds),
+      async () => {
+        const round: WrkResult[] = [];
+        for (const limitLoad of loads) round.push(await wrk(limitLoad, ctx.seconds));
+        return round;
+      },
       () => wrk(load, ctx.seconds),
     );
-    const limitRun = medianBy(runs.limit, (r) => r.rps);
+    const limitRuns = runs.limit.map((round) => round[0]!);
+    const limitRun = medianBy(limitRuns, (r) => r.rps);
     const nompdRun = medianBy(runs.nompd, (r) => r.rps);
-    const detail =
+    let detail =
       `Nompd ${fmt(nompdRun.rps)} req/s (${spread(runs.nompd.map((r) => r.rps), 0)}), p99 ${fmt(nompdRun.p99, 2)} ms; ` +
-      `limit ${fmt(limitRun.rps)} req/s (${spread(runs.limit.map((r) => r.rps), 0)}), p99 ${fmt(limitRun.p99, 2)} ms; ${fmt(ours.body.length)} B body`;
-    const invalid = loadProblem(ours.status, runs.limit, runs.nompd);
+      `limit ${fmt(limitRun.rps)} req/s (${spread(limitRuns.map((r) => r.rps), 0)}), p99 ${fmt(limitRun.p99, 2)} ms; ${fmt(ours.body.length)} B body`;
+    const readingRuns = p.small ? runs.limit.map((round) => round[1]!) : [];
+    if (readingRuns.length > 0) {
+      const readingRun = medianBy(readingRuns, (r) => r.rps);
+      detail += `; a limit that reads the request ${fmt(readingRun.rps)} req/s (${spread(readingRuns.map((r) => r.rps), 0)}), Nompd ÷ it ${fmt(nompdRun.rps / readingRun.rps, 2)}×`;
+    }
+    const invalid = loadProblem(ours.status, [...limitRuns, ...readingRuns], runs.nompd);
     ctx.report.add({ ...row, value: nompdRun.rps / limitRun.rps, detail, ...(invalid ? { broken: invalid } : {}) });
   } finally {
-    await stop(staticServer);
+    for (const server of servers) await stop(server);
   }
 }
 
@@ -205,6 +228,7 @@ export const diffPart: Part = {
     try {
       await measurePath(ctx, server.url, {
         what: "diff, 10 of 10,000 changed (?sinceVersion=1)",
+      small: true,
         path: "/api/v1/reimbursementGroup?sinceVersion=1",
         headers: { "X-API-KEY": key },
         target: ratio("≥", 0.8),
