@@ -246,8 +246,8 @@ function exposure(path: string): string | null {
   try {
     const mode = modeBits(path);
     const readers = mode === null ? null : readersBesidesOwner(mode);
-    if (readers === null) return null;
-    return `${path} can be read by ${readers} (mode ${mode!.toString(8)}); make it readable by its owner only: chmod 600 ${path}`;
+    if (mode === null || readers === null) return null;
+    return `${path} can be read by ${readers} (mode ${mode.toString(8)}); make it readable by its owner only: chmod 600 ${path}`;
   } catch {
     return null;
   }

@@ -191,37 +191,50 @@ export function sendJson(request: Request, body: PreparedBody, status = 200): Re
   return sized(new Response(form.bytes, { status, headers: form.headers }), form.bytes.length);
 }
 
-/** A small JSON answer without caching headers: errors, health, admin answers. */
-export function json(value: unknown, status = 200, extraHeaders: Record<string, string> = {}): Response {
-  const bytes = encoder.encode(JSON.stringify(value));
-  return sized(new Response(bytes, { status, headers: { "content-type": JSON_TYPE, ...extraHeaders } }), bytes.length);
+type Parts = { bytes: Uint8Array; headers: Record<string, string> | Headers };
+
+/** A JSON body and its headers (Content-Type first, then `extraHeaders`). */
+function jsonParts(value: unknown, extraHeaders: Record<string, string>): Parts {
+  return { bytes: encoder.encode(JSON.stringify(value)), headers: { "content-type": JSON_TYPE, ...extraHeaders } };
 }
 
+/** An error's body, `{"error": message}`, and its headers. */
+function errorParts(message: string, extraHeaders: Record<string, string>): Parts {
+  return jsonParts({ error: message }, extraHeaders);
+}
+
+function respond(status: number, { bytes, headers }: Parts): Response {
+  return sized(new Response(bytes, { status, headers }), bytes.length);
+}
+
+/** A small JSON answer without caching headers: errors, health, admin answers. */
+export function json(value: unknown, status = 200, extraHeaders: Record<string, string> = {}): Response {
+  return respond(status, jsonParts(value, extraHeaders));
+}
 
 export function errorResponse(status: number, message: string, extraHeaders: Record<string, string> = {}): Response {
-  return json({ error: message }, status, extraHeaders);
+  return respond(status, errorParts(message, extraHeaders));
 }
 
 /**
- * The answer of an error made once and met by many requests (the 401): its body encoded once, and its
- * headers made once per set of extra headers (the dataset headers: one frozen object per dataset state).
- * Extra headers that are not frozen could change under the same object, so they are read every time.
+ * The answer of an error made once and met by many requests (the 401): its body and headers made once
+ * per set of extra headers (the dataset headers: one frozen object per dataset state). Extra headers
+ * that are not frozen could change under the same object, so they are read every time.
  */
 class PreparedError {
-  private readonly bytes: Uint8Array;
-  private last: { extra: Record<string, string>; headers: Headers } | null = null;
+  private last: (Parts & { extra: Record<string, string> }) | null = null;
 
-  constructor(private readonly err: NompdError) {
-    this.bytes = encoder.encode(JSON.stringify({ error: err.message }));
-  }
+  constructor(private readonly err: NompdError) {}
 
   answer(extra: Record<string, string>): Response {
-    let headers = this.last?.extra === extra ? this.last.headers : null;
-    if (headers === null) {
-      headers = new Headers({ "content-type": JSON_TYPE, ...extra, ...this.err.headers });
-      if (Object.isFrozen(extra)) this.last = { extra, headers };
+    let made = this.last?.extra === extra ? this.last : null;
+    if (made === null) {
+      const { bytes, headers } = errorParts(this.err.message, { ...extra, ...this.err.headers });
+      // Headers, not a record: a Response copies them natively.
+      made = { extra, bytes, headers: new Headers(headers) };
+      if (Object.isFrozen(extra)) this.last = made;
     }
-    return sized(new Response(this.bytes, { status: this.err.status, headers }), this.bytes.length);
+    return respond(this.err.status, made);
   }
 }
 

@@ -6,6 +6,7 @@ import type { Logger } from "../log";
 import { DryRunReport, SyncRun } from "../models";
 import type { Store, StoreState } from "../store/db";
 import { nextRun } from "../sync/cron";
+import type { FailureKind } from "../sync/run";
 import type { SyncService } from "../sync/service";
 import { followHealth } from "../follow/health";
 import type { Answers } from "./answers";
@@ -171,6 +172,9 @@ function healthOf(store: Store, state: StoreState, schedule: RouteDeps["schedule
 
 const OPS = ["Operations"];
 
+/** The status of POST /api/internal/sync for each way a sync can fail (its responses document them). */
+const STATUS_OF_FAILURE: Record<FailureKind, number> = { guard: 422, source: 502, aborted: 503, conflict: 409, internal: 500 };
+
 /** Every route of the server, in the order of the OpenAPI document. */
 export function routeTable(deps: RouteDeps): RouteDef[] {
   const routes: RouteDef[] = [
@@ -223,8 +227,7 @@ export function routeTable(deps: RouteDeps): RouteDef[] {
         const { run, failure } = await deps.sync.run("http", query.force === true);
         if (failure === null) return json(run, 200);
         if (failure === "internal") deps.log.error("sync failed", { run: run.id, error: run.error });
-        const status = failure === "guard" ? 422 : failure === "source" ? 502 : failure === "aborted" ? 503 : failure === "conflict" ? 409 : 500;
-        return json({ error: run.error, run }, status);
+        return json({ error: run.error, run }, STATUS_OF_FAILURE[failure]);
       },
     },
     {

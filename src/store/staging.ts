@@ -43,18 +43,17 @@ export function datasetBase(db: Database): DatasetBase {
  * Where a sync puts the documents it wants, as they arrive, before it compares and commits them: a
  * TEMP table of this connection. It lives in SQLite's temp database (spilled to a temp file past a
  * small cache), so the documents' content stays out of a sync's memory whatever the upstream's size,
- * and filling it takes no lock on the database file. One Staging at a time per connection (the sync lock sees to that, and
- * to nobody else changing the stored documents before the commit).
+ * and filling it takes no lock on the database file. One Staging at a time per connection (the sync
+ * lock sees to that, and to nobody else changing the stored documents before the commit).
  *
  * What a sync that changes little costs is set by the documents that did not change. So, when the
  * first document arrives, the live documents' hashes are read into memory (a few hundred bytes each:
  * docs/PERFORMANCE.md), and a document whose hash equals its stored one is only ticked off there and
- * counted: it is never staged.
- * A changed or new document is staged with its content as it arrives. finish() stages what is left in
- * memory, the live documents that did not arrive, as gone (temp.staging_gone), the counts of unchanged
- * ones (temp.staging_unchanged), and the dataset version the hashes were read at, with whether it
- * staged to replace the sample (temp.staging_base):
- * the commit refuses to go on from another version (see commit.ts), as the ticks would no longer be true.
+ * counted: it is never staged. A changed or new document is staged with its content as it arrives.
+ * finish() stages what is left in memory, the live documents that did not arrive, as gone
+ * (temp.staging_gone), the counts of unchanged ones (temp.staging_unchanged), and the dataset version
+ * the hashes were read at, with whether it staged to replace the sample (temp.staging_base): the
+ * commit refuses to go on from another version (see commit.ts), as the ticks would no longer be true.
  */
 export class Staging {
   private readonly insert;
