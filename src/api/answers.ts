@@ -1,16 +1,11 @@
-import { isOutputCollection, normalizeFilterValue, OUTPUT, type Collection, type OutputCollection } from "../collections";
+import { normalizeFilterValue, OUTPUT, type Collection, type OutputCollection } from "../collections";
 import { ConflictError, NotFoundError, UsageError } from "../errors";
 import type { Store, StoreState } from "../store/db";
-import type { DocumentRow } from "../store/documents";
 import { AnswerCache } from "./cache";
 import { PreparedBody } from "./http";
 
 const encoder = new TextEncoder();
-
-/** `{"data":…,"version":…,"lastChanged":…,"isDeleted":…}`, the stored content spliced in unparsed. */
-function versionedItemJson(row: DocumentRow): string {
-  return `{"data":${row.content},"version":${row.version},"lastChanged":"${row.last_changed}","isDeleted":${row.is_deleted ? "true" : "false"}}`;
-}
+const decoder = new TextDecoder();
 
 /**
  * `derive`, made once per state: the store hands out one state object until the dataset changes, so the
@@ -41,15 +36,17 @@ export function datasetJson(state: StoreState, value: unknown): PreparedBody {
   return PreparedBody.fromJson(JSON.stringify(value), datasetHeaders(state));
 }
 
-/** An envelope's bytes, and where each item sits in them (so that a filtered list is a copy of slices). */
+/**
+ * An envelope's bytes, `{"currentVersion":…,"items":[…]}` around versioned items as the store reads them
+ * (Documents.items), and where each item sits in them (so that a filtered list is a copy of slices).
+ */
 class Envelope {
   readonly bytes: Uint8Array;
   /** Start and end of item i at [2i] and [2i+1]. */
   readonly spans: Uint32Array;
 
-  constructor(currentVersion: number, rows: DocumentRow[]) {
+  constructor(currentVersion: number, items: Uint8Array[]) {
     const head = encoder.encode(`{"currentVersion":${currentVersion},"items":[`);
-    const items = rows.map((row) => encoder.encode(versionedItemJson(row)));
     let length = head.length + 2 + Math.max(0, items.length - 1);
     for (const item of items) length += item.length;
     const bytes = new Uint8Array(length);
@@ -71,6 +68,15 @@ class Envelope {
   }
 
   private readonly headLength: number;
+
+  get count(): number {
+    return this.spans.length / 2;
+  }
+
+  /** Item i, parsed. */
+  item(i: number): { data: unknown } {
+    return JSON.parse(decoder.decode(this.bytes.subarray(this.spans[2 * i]!, this.spans[2 * i + 1]!))) as { data: unknown };
+  }
 
   /** The same envelope with only the items at `indexes` (ascending). */
   select(indexes: number[]): Uint8Array {
@@ -95,21 +101,16 @@ class Envelope {
 class LiveList extends PreparedBody {
   private index: Map<string, Map<string, number[]>> | null = null;
   private indexBytes = 0;
-  /** The rows' content, held only until the filter index is built from it. */
-  private rowBytes: number;
 
   constructor(
     private readonly envelope: Envelope,
-    private rows: DocumentRow[] | null,
     readonly state: StoreState,
   ) {
     super(envelope.bytes, datasetHeaders(state));
-    // JavaScript strings: two bytes a character.
-    this.rowBytes = (rows ?? []).reduce((n, r) => n + 2 * r.content.length, 0);
   }
 
   override get size(): number {
-    return super.size + this.envelope.spans.byteLength + this.indexBytes + this.rowBytes;
+    return super.size + this.envelope.spans.byteLength + this.indexBytes;
   }
 
   /** Items matching every filter (AND), in id order. */
@@ -128,8 +129,8 @@ class LiveList extends PreparedBody {
     const index = new Map<string, Map<string, number[]>>();
     const filters = OUTPUT[collection].filters as Record<string, { keys(item: unknown): string[] }>;
     let bytes = 0;
-    (this.rows ?? []).forEach((row, i) => {
-      const item = JSON.parse(row.content) as unknown;
+    for (let i = 0; i < this.envelope.count; i++) {
+      const item = this.envelope.item(i).data;
       for (const [name, filter] of Object.entries(filters)) {
         let byValue = index.get(name);
         if (!byValue) index.set(name, (byValue = new Map()));
@@ -143,11 +144,9 @@ class LiveList extends PreparedBody {
           bytes += 8;
         }
       }
-    });
+    }
     this.indexBytes = bytes;
-    this.onGrow?.(bytes - this.rowBytes);
-    this.rows = null;
-    this.rowBytes = 0;
+    this.onGrow?.(bytes);
     return index;
   }
 }
@@ -217,11 +216,7 @@ export class Answers {
   }
 
   private liveList(collection: Collection, state: StoreState): LiveList {
-    return this.answer(state, `${collection} list`, (s) => {
-      const rows = this.store.documents.live(collection);
-      // Only output collections are filtered: keep their rows until the index is built.
-      return new LiveList(new Envelope(s.version, rows), isOutputCollection(collection) ? rows : null, s);
-    }, { pinned: true });
+    return this.answer(state, `${collection} list`, (s) => new LiveList(new Envelope(s.version, this.store.documents.items.live(collection)), s), { pinned: true });
   }
 
   /** Live items matching every filter; `filters` as given (normalised here). */
@@ -241,7 +236,7 @@ export class Answers {
     // between the request's first look and the snapshot.
     return this.answer(state, `${collection} since ${since}`, (s) => {
       checkSince(since, s);
-      return new PreparedBody(new Envelope(s.version, this.store.documents.since(collection, since)).bytes, datasetHeaders(s));
+      return new PreparedBody(new Envelope(s.version, this.store.documents.items.since(collection, since)).bytes, datasetHeaders(s));
     });
   }
 
@@ -258,16 +253,16 @@ export class Answers {
           410,
         );
       }
-      return new PreparedBody(new Envelope(s.version, this.store.documents.asOf(collection, asOf)).bytes, datasetHeaders(s));
+      return new PreparedBody(new Envelope(s.version, this.store.documents.items.asOf(collection, asOf)).bytes, datasetHeaders(s));
     });
   }
 
   /** One item: its current versioned item, and whether it is deleted (410). An unknown id is no answer to keep. */
   item(collection: OutputCollection, id: string, state: StoreState): ItemBody {
     return this.answer(state, `${collection} item ${id}`, (s) => {
-      const row = this.store.documents.one(collection, id);
+      const row = this.store.documents.items.one(collection, id);
       if (!row) throw notFound(collection, id);
-      return new ItemBody(encoder.encode(versionedItemJson(row)), datasetHeaders(s), row.is_deleted === 1);
+      return new ItemBody(row.item, datasetHeaders(s), row.deleted);
     });
   }
 
@@ -282,9 +277,9 @@ export class Answers {
   /** Every version of one item, newest first. An unknown id is no answer to keep. */
   history(collection: OutputCollection, id: string, state: StoreState): PreparedBody {
     return this.answer(state, `${collection} history ${id}`, (s) => {
-      const rows = this.store.documents.history(collection, id);
-      if (rows.length === 0) throw notFound(collection, id);
-      return new PreparedBody(new Envelope(s.version, rows).bytes, datasetHeaders(s));
+      const items = this.store.documents.items.history(collection, id);
+      if (items.length === 0) throw notFound(collection, id);
+      return new PreparedBody(new Envelope(s.version, items).bytes, datasetHeaders(s));
     });
   }
 }

@@ -151,11 +151,16 @@ export class PreparedBody {
   }
 }
 
+/**
+ * The fast level is the first answer's (the first request for a new version's full list waits for it):
+ * brotli 1 and gzip 1 take a few milliseconds for the 2.8 MiB list of 1,000 groups, brotli 4 four times
+ * as long (docs/PERFORMANCE.md).
+ */
 function compress(bytes: Uint8Array, encoding: "gzip" | "br", level: "fast" | "best"): Uint8Array {
   if (encoding === "gzip") return gzipSync(bytes, { level: level === "fast" ? 1 : 6 });
   return brotliCompressSync(bytes, {
     params: {
-      [zlibConstants.BROTLI_PARAM_QUALITY]: level === "fast" ? 4 : 9,
+      [zlibConstants.BROTLI_PARAM_QUALITY]: level === "fast" ? 1 : 9,
       [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
     },
   });
