@@ -1,4 +1,4 @@
-import { brotliCompressSync, constants as zlibConstants, gzipSync } from "node:zlib";
+import { brotliCompress, brotliCompressSync, constants as zlibConstants, gzip, gzipSync } from "node:zlib";
 import { NompdError } from "../errors";
 
 const encoder = new TextEncoder();
@@ -83,27 +83,37 @@ export function notModified(ifNoneMatch: string, etag: string): boolean {
 const NOT_MODIFIED_DROPS = new Set(["content-type", "content-encoding", "content-length"]);
 
 /**
- * One encoding of a prepared body. Its headers are Headers objects, made once: a Response copies them
+ * One encoding of a prepared body. Its headers are a Headers object, made once: a Response copies them
  * natively, where a plain object is read property by property on every answer.
  */
 interface Form {
   bytes: Uint8Array;
   headers: Headers;
-  /** The headers of its 304: the validators and caching headers, no body headers. */
-  notModifiedHeaders: Headers;
   /** Compressed at the fast level: recompressed at the best level when asked for again. */
   fast: boolean;
 }
 
 /**
+ * From this size on, a body is compressed on a thread of Bun's pool (node:zlib's callbacks), not on the
+ * thread that answers requests: the best level takes tens of milliseconds for a list of a few MiB, and
+ * every other request would wait that long. Below it, compressing costs less than the hand-over.
+ */
+export const COMPRESS_OFF_THREAD_BYTES = 64 * 1024;
+
+/**
  * A JSON body held once in memory with its compressed forms and the response headers of each: the
  * precomputed answer for one question at one dataset version. A form is first compressed at a fast
  * level (most answers are asked for once); asked for again, it is recompressed at the best level once,
- * so that answers many clients fetch cost the fewest bytes.
+ * so that answers many clients fetch cost the fewest bytes. A large body is compressed off the thread:
+ * its first requests in an encoding wait for the fast form, and the fast form answers until the best is
+ * made.
  */
 export class PreparedBody {
   readonly etag: string;
   private readonly forms = new Map<Encoding, Form>();
+  /** Forms being compressed off the thread: every request for one waits for the same work. */
+  private readonly pending = new Map<Encoding, Promise<Form>>();
+  private notModifiedHeaders: Headers | null = null;
   /** Told how many bytes a new or better form added (the answer cache counts them). */
   onGrow: ((delta: number) => void) | null = null;
 
@@ -126,28 +136,63 @@ export class PreparedBody {
     return n;
   }
 
-  form(encoding: Encoding): Form {
-    let form = this.forms.get(encoding);
-    if (form && !form.fast) return form;
-    const compressible = encoding !== "identity" && this.bytes.length >= COMPRESS_MIN_BYTES;
-    if (form && compressible) {
-      // Asked for again: worth the best compression, once.
-      const before = form.bytes.length;
-      form.bytes = compress(this.bytes, encoding, "best");
-      form.fast = false;
-      this.onGrow?.(form.bytes.length - before);
-      return form;
-    }
-    if (form) return form;
-    const bytes = compressible ? compress(this.bytes, encoding, "fast") : this.bytes;
+  /** The headers of every form, in this order: the body's type, the validators and caching headers, the extra headers. */
+  private headersOf(encoding: Encoding, compressed: boolean): Record<string, string> {
     const headers: Record<string, string> = { "content-type": JSON_TYPE, etag: this.etag, vary: "Accept-Encoding", "cache-control": "no-cache", ...this.headers };
-    if (bytes !== this.bytes) headers["content-encoding"] = encoding;
-    const notModifiedHeaders: Record<string, string> = {};
-    for (const k in headers) if (!NOT_MODIFIED_DROPS.has(k)) notModifiedHeaders[k] = headers[k]!;
-    form = { bytes, headers: new Headers(headers), notModifiedHeaders: new Headers(notModifiedHeaders), fast: compressible };
+    if (compressed) headers["content-encoding"] = encoding;
+    return headers;
+  }
+
+  /** The headers of a 304 for this body: those of its 200 but the body headers (the same for every encoding). */
+  notModified(): Headers {
+    if (this.notModifiedHeaders === null) {
+      const headers = this.headersOf("identity", false);
+      for (const k of NOT_MODIFIED_DROPS) delete headers[k];
+      this.notModifiedHeaders = new Headers(headers);
+    }
+    return this.notModifiedHeaders;
+  }
+
+  /** The form in `encoding`: made now, or (a large body's first) once compressed off the thread. */
+  form(encoding: Encoding): Form | Promise<Form> {
+    const form = this.forms.get(encoding);
+    if (form === undefined) return this.pending.get(encoding) ?? this.firstForm(encoding);
+    if (form.fast) this.improve(form, encoding);
+    return form;
+  }
+
+  private firstForm(encoding: Encoding): Form | Promise<Form> {
+    if (encoding === "identity" || this.bytes.length < COMPRESS_MIN_BYTES) return this.keep(encoding, this.bytes, false);
+    if (this.bytes.length < COMPRESS_OFF_THREAD_BYTES) return this.keep(encoding, compressSync(this.bytes, encoding, "fast"), true);
+    const made = compressOffThread(this.bytes, encoding, "fast")
+      .then(
+        (bytes) => this.keep(encoding, bytes, true),
+        // Compression failed (out of memory, say): the body as it is answers; a later request tries again.
+        () => this.forms.get("identity") ?? this.keep("identity", this.bytes, false),
+      )
+      .finally(() => this.pending.delete(encoding));
+    this.pending.set(encoding, made);
+    return made;
+  }
+
+  private keep(encoding: Encoding, bytes: Uint8Array, fast: boolean): Form {
+    const form: Form = { bytes, headers: new Headers(this.headersOf(encoding, bytes !== this.bytes)), fast };
     this.forms.set(encoding, form);
     if (bytes !== this.bytes) this.onGrow?.(bytes.length);
     return form;
+  }
+
+  /** A fast form asked for again is worth the best compression, once; the fast form answers until it is made. */
+  private improve(form: Form, encoding: Encoding): void {
+    form.fast = false;
+    const better = (bytes: Uint8Array) => {
+      const before = form.bytes.length;
+      form.bytes = bytes;
+      this.onGrow?.(bytes.length - before);
+    };
+    const codec = encoding as Exclude<Encoding, "identity">;
+    if (this.bytes.length < COMPRESS_OFF_THREAD_BYTES) better(compressSync(this.bytes, codec, "best"));
+    else compressOffThread(this.bytes, codec, "best").then(better, () => {});
   }
 }
 
@@ -156,13 +201,25 @@ export class PreparedBody {
  * brotli 1 and gzip 1 take a few milliseconds for the 2.8 MiB list of 1,000 groups, brotli 4 four times
  * as long (docs/PERFORMANCE.md).
  */
-function compress(bytes: Uint8Array, encoding: "gzip" | "br", level: "fast" | "best"): Uint8Array {
-  if (encoding === "gzip") return gzipSync(bytes, { level: level === "fast" ? 1 : 6 });
-  return brotliCompressSync(bytes, {
+function zlibOptions(bytes: Uint8Array, encoding: "gzip" | "br", level: "fast" | "best") {
+  if (encoding === "gzip") return { level: level === "fast" ? 1 : 6 };
+  return {
     params: {
       [zlibConstants.BROTLI_PARAM_QUALITY]: level === "fast" ? 1 : 9,
       [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
     },
+  };
+}
+
+function compressSync(bytes: Uint8Array, encoding: "gzip" | "br", level: "fast" | "best"): Uint8Array {
+  return encoding === "gzip" ? gzipSync(bytes, zlibOptions(bytes, encoding, level)) : brotliCompressSync(bytes, zlibOptions(bytes, encoding, level));
+}
+
+function compressOffThread(bytes: Uint8Array, encoding: "gzip" | "br", level: "fast" | "best"): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, out: Uint8Array) => (err ? reject(err) : resolve(out));
+    if (encoding === "gzip") gzip(bytes, zlibOptions(bytes, encoding, level), done);
+    else brotliCompress(bytes, zlibOptions(bytes, encoding, level), done);
   });
 }
 
@@ -186,13 +243,21 @@ function sized(response: Response, length: number): Response {
   return response;
 }
 
-/** Answers a prepared JSON body with ETag / 304 and content negotiation. */
-export function sendJson(request: Request, body: PreparedBody, status = 200): Response {
-  const form = body.form(negotiateEncoding(request.headers.get("accept-encoding")));
+/**
+ * Answers a prepared JSON body with ETag / 304 and content negotiation; once its form is made, when a
+ * large body's first request in an encoding waits for it (see PreparedBody).
+ */
+export function sendJson(request: Request, body: PreparedBody, status = 200): Response | Promise<Response> {
   if (status === 200) {
     const ifNoneMatch = request.headers.get("if-none-match");
-    if (ifNoneMatch !== null && notModified(ifNoneMatch, body.etag)) return new Response(null, { status: 304, headers: form.notModifiedHeaders });
+    if (ifNoneMatch !== null && notModified(ifNoneMatch, body.etag)) return new Response(null, { status: 304, headers: body.notModified() });
   }
+  const form = body.form(negotiateEncoding(request.headers.get("accept-encoding")));
+  if (form instanceof Promise) return form.then((made) => formAnswer(made, status));
+  return formAnswer(form, status);
+}
+
+function formAnswer(form: Form, status: number): Response {
   return sized(new Response(form.bytes, { status, headers: form.headers }), form.bytes.length);
 }
 

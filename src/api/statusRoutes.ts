@@ -24,7 +24,7 @@ import { ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, VersionC
  * (the lock, the runs, the caller), so is made anew for each request. The version routes' answers are
  * the dataset's own, kept in `Answers` like the lists.
  */
-function prepared(request: Request, store: Store, read: (snap: StoreState) => unknown): Response {
+function prepared(request: Request, store: Store, read: (snap: StoreState) => unknown): Response | Promise<Response> {
   return sendJson(request, store.snapshot((snap) => datasetJson(snap, read(snap))));
 }
 

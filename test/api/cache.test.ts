@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { AnswerCache, ENTRY_OVERHEAD } from "../../src/api/cache";
-import { errorAnswer, PreparedBody, preparedError } from "../../src/api/http";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { COMPRESS_OFF_THREAD_BYTES, errorAnswer, PreparedBody, preparedError, sendJson } from "../../src/api/http";
 import { EXIT, NompdError } from "../../src/errors";
 import { Store } from "../../src/store/db";
 import { runSync } from "../../src/sync/run";
@@ -132,5 +133,87 @@ describe("an error answer made once (preparedError)", () => {
     expect(errorAnswer(err, changing).headers.get("x-nompd-dataset")).toBe("d2");
     expect(errorAnswer(err, Object.freeze({ "x-nompd-dataset": "d3" })).headers.get("x-nompd-dataset")).toBe("d3");
     expect(errorAnswer(err, frozen).headers.get("x-nompd-dataset")).toBe("d1");
+  });
+});
+
+describe("a large body is compressed off the thread that answers requests", () => {
+  /** A JSON body of `bytes` or more, varied enough that compressing it takes milliseconds. */
+  function largeBody(bytes: number): Uint8Array {
+    const items: string[] = [];
+    let length = 2;
+    for (let i = 0; length < bytes; i++) {
+      const item = JSON.stringify({ id: `group-${i}`, score: (i * 7919) % 10007, name: `Gruppe ${(i * 104729) % 99991}` });
+      items.push(item);
+      length += item.length + 1;
+    }
+    return new TextEncoder().encode(`[${items.join(",")}]`);
+  }
+
+  /** Resolves once `done()` holds, looking at every turn of the event loop (for work running on another thread). */
+  async function until(done: () => boolean): Promise<void> {
+    for (let turns = 0; !done(); turns++) {
+      if (turns > 1_000_000) throw new Error("the background compression never finished");
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  test("its first requests in an encoding wait for one compression, while the thread goes on answering", async () => {
+    const bytes = largeBody(4 * COMPRESS_OFF_THREAD_BYTES + 1);
+    for (const [encoding, decompress] of [
+      ["br", brotliDecompressSync],
+      ["gzip", gunzipSync],
+    ] as const) {
+      const body = new PreparedBody(bytes);
+      const first = body.form(encoding);
+      expect(first).toBeInstanceOf(Promise);
+      expect(body.form(encoding)).toBe(first);
+      let settled = false;
+      let turns = 0;
+      void (first as Promise<unknown>).then(() => (settled = true));
+      const turn = () => {
+        if (settled) return;
+        turns++;
+        setImmediate(turn);
+      };
+      setImmediate(turn);
+      const form = await first;
+      expect(turns).toBeGreaterThan(0);
+      expect(form.headers.get("content-encoding")).toBe(encoding);
+      expect(new Uint8Array(decompress(form.bytes))).toEqual(bytes);
+      // Made: answered at once from now on.
+      expect(body.form(encoding)).toBe(form);
+    }
+    // A body below the size is compressed at once.
+    expect(new PreparedBody(largeBody(COMPRESS_OFF_THREAD_BYTES / 2)).form("br")).not.toBeInstanceOf(Promise);
+  });
+
+  test("asked for again, it is recompressed at the best level in the background; the fast form answers meanwhile, and the cache counts the change", async () => {
+    const bytes = largeBody(4 * COMPRESS_OFF_THREAD_BYTES);
+    const cache = new AnswerCache<PreparedBody>(100 * bytes.length);
+    const body = cache.put("v1", "list", new PreparedBody(bytes), true);
+    const fast = await body.form("br");
+    const fastBytes = fast.bytes;
+    const before = cache.bytes;
+    const again = body.form("br");
+    expect(again).toBe(fast);
+    expect((again as typeof fast).bytes).toBe(fastBytes);
+    await until(() => fast.bytes !== fastBytes);
+    expect(new Uint8Array(brotliDecompressSync(fast.bytes))).toEqual(bytes);
+    expect(fast.bytes.length).toBeLessThan(fastBytes.length);
+    expect(cache.bytes - before).toBe(fast.bytes.length - fastBytes.length);
+    // Once is enough.
+    const best = fast.bytes;
+    body.form("br");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fast.bytes).toBe(best);
+  });
+
+  test("a 304 needs no form: answered at once, with the validators and no body headers", () => {
+    const body = new PreparedBody(largeBody(4 * COMPRESS_OFF_THREAD_BYTES), { "x-nompd-dataset": "d1" });
+    const request = new Request("http://localhost/x", { headers: { "if-none-match": body.etag, "accept-encoding": "br" } });
+    const res = sendJson(request, body);
+    expect(res).not.toBeInstanceOf(Promise);
+    const headers = Object.fromEntries((res as Response).headers);
+    expect([(res as Response).status, headers]).toEqual([304, { etag: body.etag, vary: "Accept-Encoding", "cache-control": "no-cache", "x-nompd-dataset": "d1" }]);
   });
 });
