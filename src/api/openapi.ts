@@ -102,8 +102,12 @@ function operationId(route: RouteDef): string {
   return route.method.toLowerCase() + words.join("");
 }
 
-/** The document's top: everything but the paths, which the framework adds from the routes. */
+/**
+ * The document's top: everything but the paths, which the framework adds from the routes. Its components
+ * are made when the document is first asked for (the framework reads them then), not when Nompd starts.
+ */
 export function documentation(version: string): Json {
+  let components: Json | null = null;
   return {
     openapi: "3.1.0",
     info: {
@@ -121,19 +125,21 @@ export function documentation(version: string): Json {
       { name: "Admin", description: "Sync, run history and API keys (X-API-KEY with admin scope)" },
       { name: "Operations", description: "Health and metrics, no key needed" },
     ],
-    components: {
-      securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "X-API-KEY", description: "A key made with 'nompd keys create NAME'" } },
-      headers: {
-        Dataset: { description: "The dataset id: when it changes, the database was replaced; fetch everything again", required: true, schema: { type: "string", format: "uuid" } },
-        Sample: { description: "true while the embedded sample dataset (invented data) is served; absent otherwise", schema: { type: "string", enum: ["true"] } },
-        DiffFloor: {
-          description: "Once history was pruned or the sample replaced: sinceVersion N with 0 < N < this gets 410 (start over); absent otherwise",
-          schema: { type: "string", pattern: "^[0-9]+$" },
+    get components(): Json {
+      return (components ??= {
+        securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "X-API-KEY", description: "A key made with 'nompd keys create NAME'" } },
+        headers: {
+          Dataset: { description: "The dataset id: when it changes, the database was replaced; fetch everything again", required: true, schema: { type: "string", format: "uuid" } },
+          Sample: { description: "true while the embedded sample dataset (invented data) is served; absent otherwise", schema: { type: "string", enum: ["true"] } },
+          DiffFloor: {
+            description: "Once history was pruned or the sample replaced: sinceVersion N with 0 < N < this gets 410 (start over); absent otherwise",
+            schema: { type: "string", pattern: "^[0-9]+$" },
+          },
+          ETag: { description: "A weak validator of the body; send it in If-None-Match to get 304", required: true, schema: { type: "string" } },
+          WwwAuthenticate: { description: 'The scheme the API wants: ApiKey header="X-API-KEY"', required: true, schema: { type: "string" } },
         },
-        ETag: { description: "A weak validator of the body; send it in If-None-Match to get 304", required: true, schema: { type: "string" } },
-        WwwAuthenticate: { description: 'The scheme the API wants: ApiKey header="X-API-KEY"', required: true, schema: { type: "string" } },
-      },
-      schemas: Object.fromEntries(namedSchemas().map((s) => [s.$id as string, toOpenApiSchema(s)])),
+        schemas: Object.fromEntries(namedSchemas().map((s) => [s.$id as string, toOpenApiSchema(s)])),
+      });
     },
   };
 }
