@@ -16,7 +16,13 @@ export interface Sized {
  */
 export const ENTRY_OVERHEAD = 512;
 
-export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) | null }> {
+/** What the cache keeps: it counts the bytes a value adds later (onGrow), and tells it when it lets go (retire). */
+export interface Kept extends Sized {
+  onGrow: ((delta: number) => void) | null;
+  retire(): void;
+}
+
+export class AnswerCache<T extends Kept> {
   private readonly entries = new Map<string, { value: T; size: number; pinned: boolean }>();
   private stamp = "";
   private total = 0;
@@ -66,7 +72,7 @@ export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) |
     const size = value.size + 2 * key.length + ENTRY_OVERHEAD;
     if (!pinned && size > this.maxBytes / 4) return value;
     const old = this.entries.get(key);
-    if (old) this.remove(key, old);
+    if (old) this.remove(key, old, old.value !== value);
     const entry = { value, size, pinned };
     this.entries.set(key, entry);
     this.newest = entry;
@@ -89,14 +95,19 @@ export class AnswerCache<T extends Sized & { onGrow: ((delta: number) => void) |
     }
   }
 
-  private remove(key: string, entry: { value: T; size: number; pinned: boolean }): void {
+  /** `retire`: the value goes for good (not put again under the same key). */
+  private remove(key: string, entry: { value: T; size: number; pinned: boolean }, retire = true): void {
     this.entries.delete(key);
     this.total -= entry.size;
     entry.value.onGrow = null;
+    if (retire) entry.value.retire();
   }
 
   private reset(stamp: string): void {
-    for (const entry of this.entries.values()) entry.value.onGrow = null;
+    for (const entry of this.entries.values()) {
+      entry.value.onGrow = null;
+      entry.value.retire();
+    }
     this.entries.clear();
     this.total = 0;
     this.stamp = stamp;

@@ -89,24 +89,35 @@ const NOT_MODIFIED_DROPS = new Set(["content-type", "content-encoding", "content
 interface Form {
   bytes: Uint8Array;
   headers: Headers;
-  /** Compressed at the fast level: recompressed at the best level when asked for again. */
+  /** Compressed at the fast level, and not yet asked for again (which has it recompressed at the best level, once). */
   fast: boolean;
 }
 
 /**
- * From this size on, a body is compressed on a thread of Bun's pool (node:zlib's callbacks), not on the
- * thread that answers requests: the best level takes tens of milliseconds for a list of a few MiB, and
- * every other request would wait that long. Below it, compressing costs less than the hand-over.
+ * From this size on, the fast level too is compressed on a thread of Bun's pool (node:zlib's callbacks)
+ * rather than on the thread that answers requests: below it, the fast level costs less than handing the
+ * work over. The best level always is: it takes tens of milliseconds for a list of a few MiB, and every
+ * other request would wait that long.
  */
 export const COMPRESS_OFF_THREAD_BYTES = 64 * 1024;
 
 /**
+ * Best-level compressions, one at a time: they never take more than one thread of the pool from the fast
+ * compressions that requests wait for, and what is queued holds only the bodies still wanted.
+ */
+let improving: Promise<void> = Promise.resolve();
+
+/** Resolves when the best-level compressions asked for so far are done. */
+export function improvements(): Promise<void> {
+  return improving;
+}
+
+/**
  * A JSON body held once in memory with its compressed forms and the response headers of each: the
  * precomputed answer for one question at one dataset version. A form is first compressed at a fast
- * level (most answers are asked for once); asked for again, it is recompressed at the best level once,
- * so that answers many clients fetch cost the fewest bytes. A large body is compressed off the thread:
- * its first requests in an encoding wait for the fast form, and the fast form answers until the best is
- * made.
+ * level (most answers are asked for once); asked for again, it is recompressed at the best level once, in
+ * the background, so that answers many clients fetch cost the fewest bytes (the fast form answers until
+ * then). A large body's first requests in an encoding wait for one compression off the thread.
  */
 export class PreparedBody {
   readonly etag: string;
@@ -114,6 +125,8 @@ export class PreparedBody {
   /** Forms being compressed off the thread: every request for one waits for the same work. */
   private readonly pending = new Map<Encoding, Promise<Form>>();
   private notModifiedHeaders: Headers | null = null;
+  /** No longer kept (see retire): no better form is made for it. */
+  private retired = false;
   /** Told how many bytes a new or better form added (the answer cache counts them). */
   onGrow: ((delta: number) => void) | null = null;
 
@@ -134,6 +147,11 @@ export class PreparedBody {
     let n = this.bytes.length;
     for (const [encoding, form] of this.forms) if (encoding !== "identity" && form.bytes !== this.bytes) n += form.bytes.length;
     return n;
+  }
+
+  /** The cache let go of it: requests that hold it still get answers, but it is not worth compressing better. */
+  retire(): void {
+    this.retired = true;
   }
 
   /** The headers of every form, in this order: the body's type, the validators and caching headers, the extra headers. */
@@ -157,20 +175,22 @@ export class PreparedBody {
   form(encoding: Encoding): Form | Promise<Form> {
     const form = this.forms.get(encoding);
     if (form === undefined) return this.pending.get(encoding) ?? this.firstForm(encoding);
-    if (form.fast) this.improve(form, encoding);
+    if (form.fast) this.improve(form, encoding as Codec);
     return form;
   }
 
   private firstForm(encoding: Encoding): Form | Promise<Form> {
     if (encoding === "identity" || this.bytes.length < COMPRESS_MIN_BYTES) return this.keep(encoding, this.bytes, false);
-    if (this.bytes.length < COMPRESS_OFF_THREAD_BYTES) return this.keep(encoding, compressSync(this.bytes, encoding, "fast"), true);
-    const made = compressOffThread(this.bytes, encoding, "fast")
-      .then(
-        (bytes) => this.keep(encoding, bytes, true),
-        // Compression failed (out of memory, say): the body as it is answers; a later request tries again.
-        () => this.forms.get("identity") ?? this.keep("identity", this.bytes, false),
-      )
-      .finally(() => this.pending.delete(encoding));
+    // Compression failed (out of memory, say): the body as it is answers this request; a later one tries again.
+    const plain = () => this.forms.get("identity") ?? this.keep("identity", this.bytes, false);
+    let compressed: Uint8Array | Promise<Uint8Array>;
+    try {
+      compressed = compress(this.bytes, encoding, "fast");
+    } catch {
+      return plain();
+    }
+    if (!(compressed instanceof Promise)) return this.keep(encoding, compressed, true);
+    const made = compressed.then((bytes) => this.keep(encoding, bytes, true), plain).finally(() => this.pending.delete(encoding));
     this.pending.set(encoding, made);
     return made;
   }
@@ -182,26 +202,32 @@ export class PreparedBody {
     return form;
   }
 
-  /** A fast form asked for again is worth the best compression, once; the fast form answers until it is made. */
-  private improve(form: Form, encoding: Encoding): void {
+  /** A fast form asked for again is recompressed at the best level, once, in the background (see `improving`). */
+  private improve(form: Form, encoding: Codec): void {
     form.fast = false;
-    const better = (bytes: Uint8Array) => {
-      const before = form.bytes.length;
-      form.bytes = bytes;
-      this.onGrow?.(bytes.length - before);
-    };
-    const codec = encoding as Exclude<Encoding, "identity">;
-    if (this.bytes.length < COMPRESS_OFF_THREAD_BYTES) better(compressSync(this.bytes, codec, "best"));
-    else compressOffThread(this.bytes, codec, "best").then(better, () => {});
+    improving = improving.then(async () => {
+      if (this.retired) return;
+      try {
+        const bytes = await compress(this.bytes, encoding, "best");
+        if (this.retired) return;
+        const before = form.bytes.length;
+        form.bytes = bytes;
+        this.onGrow?.(bytes.length - before);
+      } catch {
+        // The fast form goes on answering.
+      }
+    });
   }
 }
 
+type Codec = Exclude<Encoding, "identity">;
+
 /**
- * The fast level is the first answer's (the first request for a new version's full list waits for it):
- * brotli 1 and gzip 1 take a few milliseconds for the 2.8 MiB list of 1,000 groups, brotli 4 four times
- * as long (docs/PERFORMANCE.md).
+ * The levels: the fast one is what the first request for a new version's list waits for (brotli 1 and
+ * gzip 1 take a few milliseconds for the 2.8 MiB list of 1,000 groups, brotli 4 about four times as long:
+ * docs/PERFORMANCE.md, start-up); the best one is made in the background.
  */
-function zlibOptions(bytes: Uint8Array, encoding: "gzip" | "br", level: "fast" | "best") {
+function zlibOptions(bytes: Uint8Array, encoding: Codec, level: "fast" | "best") {
   if (encoding === "gzip") return { level: level === "fast" ? 1 : 6 };
   return {
     params: {
@@ -211,15 +237,14 @@ function zlibOptions(bytes: Uint8Array, encoding: "gzip" | "br", level: "fast" |
   };
 }
 
-function compressSync(bytes: Uint8Array, encoding: "gzip" | "br", level: "fast" | "best"): Uint8Array {
-  return encoding === "gzip" ? gzipSync(bytes, zlibOptions(bytes, encoding, level)) : brotliCompressSync(bytes, zlibOptions(bytes, encoding, level));
-}
-
-function compressOffThread(bytes: Uint8Array, encoding: "gzip" | "br", level: "fast" | "best"): Promise<Uint8Array> {
+/** `bytes` compressed: at once, or on a thread of the pool (see COMPRESS_OFF_THREAD_BYTES). */
+function compress(bytes: Uint8Array, encoding: Codec, level: "fast" | "best"): Uint8Array | Promise<Uint8Array> {
+  const options = zlibOptions(bytes, encoding, level);
+  if (level === "fast" && bytes.length < COMPRESS_OFF_THREAD_BYTES) return encoding === "gzip" ? gzipSync(bytes, options) : brotliCompressSync(bytes, options);
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, out: Uint8Array) => (err ? reject(err) : resolve(out));
-    if (encoding === "gzip") gzip(bytes, zlibOptions(bytes, encoding, level), done);
-    else brotliCompress(bytes, zlibOptions(bytes, encoding, level), done);
+    if (encoding === "gzip") gzip(bytes, options, done);
+    else brotliCompress(bytes, options, done);
   });
 }
 

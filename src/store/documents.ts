@@ -1,7 +1,10 @@
 import type { Collection } from "../collections";
 import type { Database, Statement } from "bun:sqlite";
 
-/** A stored document's state and content (the JSON text), as the store's own code and its tests read it. */
+/**
+ * A stored document's state and content (the JSON text), column by column: the store as it is (its tests
+ * read it so). The API answers with `Documents.items`.
+ */
 export interface DocumentRow {
   id: string;
   version: number;
@@ -13,7 +16,9 @@ export interface DocumentRow {
 /**
  * A stored document as the API answers it: its versioned item, `{"data":…,"version":…,"lastChanged":…,
  * "isDeleted":…}`, as UTF-8 bytes (made by SQLite from the stored text, which is spliced in unparsed and
- * is never decoded into a JavaScript string and encoded again), and whether it is deleted.
+ * is never decoded into a JavaScript string and encoded again: a Nompd database's text is UTF-8, SQLite's
+ * default, so CAST AS BLOB gives those bytes), and whether it is deleted. A replica's feed reader reads the
+ * same shape (src/follow/feed.ts).
  */
 export interface ItemRow {
   item: Uint8Array;
@@ -30,7 +35,9 @@ export const ITS_HISTORY_ROW = "h.collection = d.collection AND h.id = d.id AND 
 type Columns = (state: string, content: string) => string;
 
 const ROW: Columns = (s, c) => `${s}.id, ${s}.version, ${s}.last_changed, ${s}.is_deleted, ${c}.content`;
-// last_changed is an ISO-8601 time written by the store: nothing in it needs escaping in JSON.
+// last_changed is an ISO-8601 time, of this store's syncs or of a primary's items, which a replica takes
+// only without a quote or backslash (src/follow/feed.ts): nothing in it needs escaping in JSON. The
+// columns' order is read by position (ItemValues).
 const ITEM: Columns = (s, c) =>
   `CAST('{"data":' || ${c}.content || ',"version":' || ${s}.version || ',"lastChanged":"' || ${s}.last_changed || '","isDeleted":' || ` +
   `CASE WHEN ${s}.is_deleted THEN 'true' ELSE 'false' END || '}' AS BLOB), ${s}.is_deleted`;
@@ -57,7 +64,7 @@ const READS = {
 
 type ReadName = keyof typeof READS;
 
-/** The statements of one shape, each prepared when first used (a server uses only some). */
+/** The statements of one shape, each prepared when first used (a server uses only some of the item reads). */
 function reads<T>(db: Database, cols: Columns): (name: ReadName) => Statement<T> {
   const prepared = new Map<ReadName, Statement<T>>();
   return (name) => {
@@ -67,6 +74,7 @@ function reads<T>(db: Database, cols: Columns): (name: ReadName) => Statement<T>
   };
 }
 
+/** A row of the item shape: the item, and is_deleted (ITEM's columns, in order). */
 type ItemValues = [Uint8Array, number];
 const itemsOf = (rows: ItemValues[]): Uint8Array[] => rows.map((r) => r[0]);
 
