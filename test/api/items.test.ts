@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { COMPRESS_OFF_THREAD_BYTES } from "../../src/api/http";
 import { Store } from "../../src/store/db";
 import { runSync } from "../../src/sync/run";
 import { smallDataset } from "../support/fhir";
@@ -79,5 +81,41 @@ describe("versioned items", () => {
     expect(res.status).toBe(410);
     expect(await res.text()).toBe(item("pd-002", 2));
     expect(item("pd-002", 2)).toContain('"isDeleted":true}');
+  });
+});
+
+describe("a list large enough to be compressed off the thread", () => {
+  const bigDir = tempDir();
+  const big = Store.open(tempDbPath(bigDir));
+  const bigServer = startServer(big);
+  let bigKey = "";
+  beforeAll(async () => {
+    bigKey = big.keys.create("reader", "read");
+    await runSync(big, datasetSource(bigDir, smallDataset(10, 600)), { trigger: "import", force: false, maxDeleteShare: 0.5 });
+  });
+
+  test("its first requests in each encoding wait for the same form; every answer decodes to the list; HEAD and 304 answer too", async () => {
+    const path = "/api/v1/reimbursementGroup";
+    const plain = new Uint8Array(await (await bigServer.get(path, { "X-API-KEY": bigKey })).arrayBuffer());
+    expect(plain.length).toBeGreaterThanOrEqual(COMPRESS_OFF_THREAD_BYTES);
+    for (const [encoding, decode] of [
+      ["br", brotliDecompressSync],
+      ["gzip", gunzipSync],
+    ] as const) {
+      // Several first requests at once, then more while the best form is made in the background.
+      const answers = [
+        ...(await Promise.all(Array.from({ length: 4 }, () => bigServer.get(path, { "X-API-KEY": bigKey, "Accept-Encoding": encoding })))),
+        ...(await Promise.all(Array.from({ length: 4 }, () => bigServer.get(path, { "X-API-KEY": bigKey, "Accept-Encoding": encoding })))),
+      ];
+      for (const res of answers) {
+        expect([res.status, res.headers.get("content-encoding")]).toEqual([200, encoding]);
+        expect(new Uint8Array(decode(new Uint8Array(await res.arrayBuffer())))).toEqual(plain);
+      }
+    }
+    const head = await bigServer.request(path, { method: "HEAD", headers: { "X-API-KEY": bigKey, "Accept-Encoding": "br" } });
+    expect([head.status, head.headers.get("content-encoding"), (await head.arrayBuffer()).byteLength]).toEqual([200, "br", 0]);
+    const etag = (await bigServer.get(path, { "X-API-KEY": bigKey })).headers.get("etag")!;
+    const revalidated = await bigServer.get(path, { "X-API-KEY": bigKey, "Accept-Encoding": "br", "If-None-Match": etag });
+    expect([revalidated.status, revalidated.headers.get("etag"), revalidated.headers.get("content-encoding")]).toEqual([304, etag, null]);
   });
 });
