@@ -22,11 +22,17 @@ export function documentHash(collection: string, json: string, parsed?: unknown)
  */
 function changeText(collection: string, json: string, parsed?: unknown): string {
   if (!isRawCollection(collection) || !json.includes('"meta"')) return json;
-  const content = parsed ?? JSON.parse(json);
-  const meta = isObj(content) ? content.meta : undefined;
-  if (!isObj(meta) || !("versionId" in meta || "lastUpdated" in meta)) return json;
+  const stripped = withoutVolatileMeta(collection, parsed ?? JSON.parse(json));
+  return stripped === null ? json : JSON.stringify(stripped);
+}
+
+/** A raw resource without meta.versionId and meta.lastUpdated, or null when it has neither (see changeText). */
+function withoutVolatileMeta(collection: string, content: unknown): object | null {
+  if (!isRawCollection(collection) || !isObj(content)) return null;
+  const meta = content.meta;
+  if (!isObj(meta) || !("versionId" in meta || "lastUpdated" in meta)) return null;
   const { versionId: _v, lastUpdated: _l, ...rest } = meta;
-  return JSON.stringify({ ...(content as object), meta: rest });
+  return { ...content, meta: rest };
 }
 
 /** The dataset as it stands, read inside the caller's transaction: every write of documents moves it. */
@@ -93,13 +99,28 @@ export class Staging {
   }
 
   /**
-   * Takes a document: unchanged ones are ticked off, the others queued; flush() writes the queue in one
-   * transaction (a page at a time is cheap). `parsed`: the content as an object, when the caller has it
-   * (saves parsing it again).
+   * Takes a document as JSON text: unchanged ones are ticked off, the others queued; flush() writes the
+   * queue in one transaction (a page at a time is cheap). `parsed`: the content as an object, when the
+   * caller has it (saves parsing it again).
    */
   put(collection: Collection, id: string, json: string, parsed?: unknown): void {
+    this.take(collection, id, documentHash(collection, json, parsed), () => json);
+  }
+
+  /**
+   * As put(), from the content itself: it is serialised once when it arrives unchanged (most documents of
+   * a sync), where a raw resource with meta.versionId or meta.lastUpdated would otherwise be serialised
+   * twice, whole and without them (see changeText); the whole text only when it is staged.
+   */
+  putContent(collection: Collection, id: string, content: unknown): void {
+    const stripped = withoutVolatileMeta(collection, content);
+    const text = JSON.stringify(stripped ?? content);
+    this.take(collection, id, contentHash(text), () => (stripped === null ? text : JSON.stringify(content)));
+  }
+
+  /** A document with its hash: ticked off when it is unchanged, else queued with its text. */
+  private take(collection: Collection, id: string, hash: string, json: () => string): void {
     if (this.finished) throw new Error("Staging.put after finish(): start a new staging");
-    const hash = documentHash(collection, json, parsed);
     if (!this.replacing) {
       const ids = (this.stored ??= this.readStored()).get(collection);
       const was = ids?.get(id);
@@ -114,7 +135,7 @@ export class Staging {
         this.count(collection, -1);
       }
     }
-    this.pending.push([collection, id, json, hash]);
+    this.pending.push([collection, id, json(), hash]);
     if (this.pending.length >= 1000) this.flush();
   }
 

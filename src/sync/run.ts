@@ -89,7 +89,7 @@ async function stageAll(
   const staged = Object.fromEntries(ALL_COLLECTIONS.map((c) => [c, 0])) as Record<Collection, number>;
   const builder = new DatasetBuilder((collection, id, content) => {
     staged[collection]++;
-    staging.put(collection, id, JSON.stringify(content), content);
+    staging.putContent(collection, id, content);
   });
   let sinceCollected = 0;
   const fetched = await source.fetch(

@@ -108,6 +108,25 @@ describe("raw resources: meta.versionId and meta.lastUpdated alone are no change
     const changed = await sync(withMeta("8", "2026-11-28T02:00:00Z", "Gruppe 0 endret"));
     expect(changed.run.version).toBe(2);
     expect(changed.run.counts.PlanDefinition).toMatchObject({ changed: 1 });
+    // What is stored is the resource as it arrived, meta included.
+    const delivered = withMeta("8", "2026-11-28T02:00:00Z", "Gruppe 0 endret").PlanDefinition[0];
+    expect(JSON.parse(store.documents.one("PlanDefinition", "pd-000")!.content)).toEqual(delivered);
+  });
+
+  test("a document staged from its content and one staged from its text get the same hash", () => {
+    // The sync stages from the content (putContent); a replica and the tests stage text (put).
+    const resource = (versionId: string) => ({ ...plan("pd-000", "Gruppe 0 endret", { diseaseGroup: "MS" }), meta: { versionId, lastUpdated: "2026-12-01T00:00:00Z", source: "fest" } });
+    const staging = store.staging();
+    try {
+      staging.putContent("PlanDefinition", "pd-000", resource("9"));
+      staging.finish();
+      expect(store.preview(["PlanDefinition"], { maxDeleteShare: 1, force: true }).counts.PlanDefinition).toMatchObject({ changed: 0, unchanged: 1 });
+    } finally {
+      staging.clear();
+    }
+    const result = commitDocs(store, { PlanDefinition: [{ id: "pd-000", json: JSON.stringify(resource("10")) }] }, opts);
+    expect(result.version).toBeNull();
+    expect(result.counts.PlanDefinition).toMatchObject({ changed: 0, unchanged: 1 });
   });
 });
 
