@@ -16,7 +16,10 @@ export interface Sized {
  */
 export const ENTRY_OVERHEAD = 512;
 
-/** What the cache keeps: it counts the bytes a value adds later (onGrow), and tells it when it lets go (retire). */
+/**
+ * What the cache keeps: it counts the bytes a value adds later (onGrow), and tells it when it lets go of it
+ * for good (retire). A value let go of is not put again (Answers makes a new one after a miss).
+ */
 export interface Kept extends Sized {
   onGrow: ((delta: number) => void) | null;
   retire(): void;

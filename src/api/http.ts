@@ -103,9 +103,13 @@ export const COMPRESS_OFF_THREAD_BYTES = 64 * 1024;
 
 /**
  * Best-level compressions, one at a time: they never take more than one thread of the pool from the fast
- * compressions that requests wait for, and what is queued holds only the bodies still wanted.
+ * compressions that requests wait for. A queued one holds its body until its turn (a body the cache let
+ * go of meanwhile is skipped then), so at most MAX_QUEUED wait; past that, a form stays fast until it is
+ * asked for again with room in the queue.
  */
 let improving: Promise<void> = Promise.resolve();
+let queued = 0;
+const MAX_QUEUED = 64;
 
 /** Resolves when the best-level compressions asked for so far are done. */
 export function improvements(): Promise<void> {
@@ -204,19 +208,26 @@ export class PreparedBody {
 
   /** A fast form asked for again is recompressed at the best level, once, in the background (see `improving`). */
   private improve(form: Form, encoding: Codec): void {
+    if (queued >= MAX_QUEUED) return;
     form.fast = false;
+    queued++;
     improving = improving.then(async () => {
+      queued--;
       if (this.retired) return;
+      let bytes: Uint8Array;
       try {
-        const bytes = await compress(this.bytes, encoding, "best");
-        if (this.retired) return;
-        const before = form.bytes.length;
-        form.bytes = bytes;
-        this.onGrow?.(bytes.length - before);
+        bytes = await compress(this.bytes, encoding, "best");
       } catch {
         // The fast form goes on answering.
+        return;
       }
+      if (this.retired) return;
+      const before = form.bytes.length;
+      form.bytes = bytes;
+      this.onGrow?.(bytes.length - before);
     });
+    // The queue goes on whatever one job met.
+    improving = improving.catch(() => {});
   }
 }
 

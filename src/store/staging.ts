@@ -120,7 +120,7 @@ export class Staging {
 
   /** A document with its hash: ticked off when it is unchanged, else queued with its text. */
   private take(collection: Collection, id: string, hash: string, json: () => string): void {
-    if (this.finished) throw new Error("Staging.put after finish(): start a new staging");
+    if (this.finished) throw new Error("A document staged after Staging.finish(): start a new staging");
     if (!this.replacing) {
       const ids = (this.stored ??= this.readStored()).get(collection);
       const was = ids?.get(id);

@@ -215,19 +215,31 @@ describe("a large body is compressed off the thread that answers requests", () =
     }
   });
 
-  test("a body the cache let go of is not compressed better", async () => {
-    const cache = new AnswerCache<PreparedBody>(1 << 30);
-    const body = cache.put("v1", "list", new PreparedBody(largeBody(4 * COMPRESS_OFF_THREAD_BYTES)), true);
-    const fast = await body.form("gzip");
-    const fastBytes = fast.bytes;
-    const deltas = growth(body);
-    body.form("gzip");
-    // A new dataset version empties the cache before the queued compression runs.
-    expect(cache.get("v2", "list")).toBeUndefined();
-    await improvements();
-    expect(fast.bytes).toBe(fastBytes);
-    expect(deltas).toEqual([]);
-    expect(cache.bytes).toBe(0);
+  test("a body the cache let go of is not compressed better; one put again under its key is", async () => {
+    const bytes = largeBody(4 * COMPRESS_OFF_THREAD_BYTES);
+    /** Asks for a body's gzip form twice (the second queues the best level); `between` runs before the queue does. */
+    const askedTwice = async (body: PreparedBody, between: () => void) => {
+      const fast = await body.form("gzip");
+      const fastBytes = fast.bytes;
+      body.form("gzip");
+      between();
+      await improvements();
+      return fast.bytes !== fastBytes;
+    };
+    // A new dataset version empties the cache.
+    const reset = new AnswerCache<PreparedBody>(1 << 30);
+    const listed = reset.put("v1", "list", new PreparedBody(bytes), true);
+    expect(await askedTwice(listed, () => expect(reset.get("v2", "list")).toBeUndefined())).toBe(false);
+    // The least recently used answer makes room for another.
+    // Room for four bodies without their compressed forms: a's gzip form makes the fourth push a out.
+    const small = new AnswerCache<PreparedBody>(4 * (bytes.length + 2 + ENTRY_OVERHEAD));
+    const evicted = small.put("v1", "a", new PreparedBody(bytes));
+    expect(await askedTwice(evicted, () => ["b", "c", "d"].forEach((key) => small.put("v1", key, new PreparedBody(bytes))))).toBe(false);
+    expect(small.get("v1", "a")).toBeUndefined();
+    // The same body put again under its key stays wanted.
+    const again = new AnswerCache<PreparedBody>(1 << 30);
+    const kept = again.put("v1", "list", new PreparedBody(bytes));
+    expect(await askedTwice(kept, () => again.put("v1", "list", kept))).toBe(true);
   });
 
   test("a 304 needs no form: answered at once, with the headers of its 200 but the body's own", async () => {
@@ -241,7 +253,7 @@ describe("a large body is compressed off the thread that answers requests", () =
     expect(body.size).toBe(bytes.length);
     const ok = await sendJson(request({}), body);
     expect(ok.status).toBe(200);
-    const expected = [...ok.headers].filter(([name]) => !name.startsWith("content-"));
+    const expected = [...ok.headers].filter(([name]) => !["content-type", "content-encoding", "content-length"].includes(name));
     expect([...(res as Response).headers]).toEqual(expected);
     expect(expected.map(([name]) => name)).toEqual(expect.arrayContaining(["etag", "vary", "cache-control", "x-nompd-dataset"]));
   });

@@ -2,7 +2,7 @@
  * History that can be kept in bounds (--history-keep-versions), and change detection that ignores what
  * upstream rewrites without a change (meta.versionId, meta.lastUpdated).
  */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Store } from "../../src/store/db";
 import { runSync } from "../../src/sync/run";
 import { commitDocs, sqlite, withoutHistory } from "../support/db";
@@ -89,44 +89,37 @@ describe("--history-keep-versions", () => {
 
 describe("raw resources: meta.versionId and meta.lastUpdated alone are no change", () => {
   const dir2 = tempDir();
-  let store: Store;
-  beforeAll(() => {
-    store = Store.open(tempDbPath(dir2));
-  });
+  const withMeta = (versionId: string, lastUpdated: string, name = "Gruppe 0") => {
+    const data = smallDataset(1, 1);
+    data.PlanDefinition = [{ ...plan("pd-000", name, { diseaseGroup: "MS" }), meta: { versionId, lastUpdated, source: "fest" } }];
+    return data;
+  };
+  const sync = (store: Store, data: ReturnType<typeof smallDataset>) => runSync(store, datasetSource(dir2, data), { trigger: "import", force: false, maxDeleteShare: 0.5 });
 
   test("an upstream that rewrites only those makes no new version; a real change does", async () => {
-    const withMeta = (versionId: string, lastUpdated: string, name = "Gruppe 0") => {
-      const data = smallDataset(1, 1);
-      data.PlanDefinition = [{ ...plan("pd-000", name, { diseaseGroup: "MS" }), meta: { versionId, lastUpdated, source: "fest" } }];
-      return data;
-    };
-    const sync = (data: ReturnType<typeof smallDataset>) => runSync(store, datasetSource(dir2, data), { trigger: "import", force: false, maxDeleteShare: 0.5 });
-    expect((await sync(withMeta("1", "2025-01-01T00:00:00Z"))).run.version).toBe(1);
-    const again = await sync(withMeta("7", "2026-11-27T02:00:00Z"));
+    const store = Store.open(tempDbPath(dir2));
+    expect((await sync(store, withMeta("1", "2025-01-01T00:00:00Z"))).run.version).toBe(1);
+    const again = await sync(store, withMeta("7", "2026-11-27T02:00:00Z"));
     expect(again.run.status).toBe("no_changes");
     expect(again.run.counts.PlanDefinition).toMatchObject({ changed: 0, unchanged: 1 });
-    const changed = await sync(withMeta("8", "2026-11-28T02:00:00Z", "Gruppe 0 endret"));
+    const changed = await sync(store, withMeta("8", "2026-11-28T02:00:00Z", "Gruppe 0 endret"));
     expect(changed.run.version).toBe(2);
     expect(changed.run.counts.PlanDefinition).toMatchObject({ changed: 1 });
-    // What is stored is the resource as it arrived, meta included.
+    // What is stored is the resource as it arrived, meta included, byte for byte.
     const delivered = withMeta("8", "2026-11-28T02:00:00Z", "Gruppe 0 endret").PlanDefinition[0];
-    expect(JSON.parse(store.documents.one("PlanDefinition", "pd-000")!.content)).toEqual(delivered);
+    expect(store.documents.one("PlanDefinition", "pd-000")!.content).toBe(JSON.stringify(delivered));
+    store.close();
   });
 
-  test("a document staged from its content and one staged from its text get the same hash", () => {
-    // The sync stages from the content (putContent); a replica and the tests stage text (put).
-    const resource = (versionId: string) => ({ ...plan("pd-000", "Gruppe 0 endret", { diseaseGroup: "MS" }), meta: { versionId, lastUpdated: "2026-12-01T00:00:00Z", source: "fest" } });
-    const staging = store.staging();
-    try {
-      staging.putContent("PlanDefinition", "pd-000", resource("9"));
-      staging.finish();
-      expect(store.preview(["PlanDefinition"], { maxDeleteShare: 1, force: true }).counts.PlanDefinition).toMatchObject({ changed: 0, unchanged: 1 });
-    } finally {
-      staging.clear();
-    }
-    const result = commitDocs(store, { PlanDefinition: [{ id: "pd-000", json: JSON.stringify(resource("10")) }] }, opts);
+  test("a resource a sync staged from its content and the same staged from its text get the same hash", async () => {
+    // A sync stages the content (Staging.putContent); the tests' commitDocs stage text (Staging.put).
+    const store = Store.open(tempDbPath(dir2));
+    expect((await sync(store, withMeta("9", "2026-12-01T00:00:00Z"))).run.version).toBe(1);
+    const resource = withMeta("10", "2026-12-02T00:00:00Z").PlanDefinition[0];
+    const result = commitDocs(store, { PlanDefinition: [{ id: "pd-000", json: JSON.stringify(resource) }] }, opts);
     expect(result.version).toBeNull();
     expect(result.counts.PlanDefinition).toMatchObject({ changed: 0, unchanged: 1 });
+    store.close();
   });
 });
 

@@ -285,7 +285,7 @@ describe("versioned writes", () => {
     for (const [id, v] of [["a", 1], ["b", 2], ["c", 1], ["a", 2], ["b", 1], ["c", 3]] as const) staging.put("treatmentGroup", id, JSON.stringify(v));
     staging.finish();
     expect(() => staging.finish()).toThrow("Staging.finish() twice");
-    expect(() => staging.put("treatmentGroup", "d", "1")).toThrow("Staging.put after finish()");
+    expect(() => staging.put("treatmentGroup", "d", "1")).toThrow("A document staged after Staging.finish()");
     const result = store.commit(["treatmentGroup"], opts);
     staging.clear();
     expect(result.counts.treatmentGroup).toEqual({ added: 1, changed: 1, deleted: 0, revived: 0, unchanged: 1 });
