@@ -211,23 +211,25 @@ export class PreparedBody {
     if (queued >= MAX_QUEUED) return;
     form.fast = false;
     queued++;
-    improving = improving.then(async () => {
-      queued--;
-      if (this.retired) return;
-      let bytes: Uint8Array;
-      try {
-        bytes = await compress(this.bytes, encoding, "best");
-      } catch {
-        // The fast form goes on answering.
-        return;
-      }
-      if (this.retired) return;
-      const before = form.bytes.length;
-      form.bytes = bytes;
-      this.onGrow?.(bytes.length - before);
-    });
     // The queue goes on whatever one job met.
-    improving = improving.catch(() => {});
+    improving = improving.then(() => this.recompress(form, encoding)).catch(() => {});
+  }
+
+  /** One job of the queue: the best form, unless the cache let go of the body before or while it was made. */
+  private async recompress(form: Form, encoding: Codec): Promise<void> {
+    queued--;
+    if (this.retired) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = await compress(this.bytes, encoding, "best");
+    } catch {
+      // The fast form goes on answering.
+      return;
+    }
+    if (this.retired) return;
+    const before = form.bytes.length;
+    form.bytes = bytes;
+    this.onGrow?.(bytes.length - before);
   }
 }
 

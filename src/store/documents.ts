@@ -64,16 +64,6 @@ const READS = {
 
 type ReadName = keyof typeof READS;
 
-/** The statements of one shape, each prepared when first used (a server uses only some of the item reads). */
-function reads<T>(db: Database, cols: Columns): (name: ReadName) => Statement<T> {
-  const prepared = new Map<ReadName, Statement<T>>();
-  return (name) => {
-    let statement = prepared.get(name);
-    if (!statement) prepared.set(name, (statement = db.query(READS[name](cols)) as Statement<T>));
-    return statement;
-  };
-}
-
 /** A row of the item shape: the item, and is_deleted (ITEM's columns, in order). */
 type ItemValues = [Uint8Array, number];
 const itemsOf = (rows: ItemValues[]): Uint8Array[] => rows.map((r) => r[0]);
@@ -83,14 +73,15 @@ const itemsOf = (rows: ItemValues[]): Uint8Array[] => rows.map((r) => r[0]);
  * Store.snapshot() puts several in one. `items` gives the same reads as the API answers them.
  */
 export class Documents {
-  private readonly q: (name: ReadName) => Statement<DocumentRow>;
-  private readonly i: (name: ReadName) => Statement<unknown>;
   private readonly countsQuery;
 
-  constructor(db: Database) {
-    this.q = reads<DocumentRow>(db, ROW);
-    this.i = reads<unknown>(db, ITEM);
+  constructor(private readonly db: Database) {
     this.countsQuery = db.query("SELECT collection, SUM(is_deleted = 0) AS live, SUM(is_deleted) AS deleted FROM document GROUP BY collection");
+  }
+
+  /** A read in the row shape; bun:sqlite prepares each statement once and keeps it (Database.query). */
+  private q(name: ReadName): Statement<DocumentRow> {
+    return this.db.query(READS[name](ROW)) as Statement<DocumentRow>;
   }
 
   live(collection: Collection): DocumentRow[] {
@@ -127,7 +118,7 @@ export class Documents {
 
   /** Each row of a read in the item shape: [item, is_deleted]. */
   private itemValues(name: ReadName, ...params: Array<string | number>): ItemValues[] {
-    return this.i(name).values(...params) as ItemValues[];
+    return this.db.query(READS[name](ITEM)).values(...params) as ItemValues[];
   }
 
   counts(): Record<string, { live: number; deleted: number }> {

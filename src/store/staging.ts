@@ -7,12 +7,9 @@ function contentHash(json: string): string {
   return Bun.SHA256.hash(json, "hex") as string;
 }
 
-/**
- * The hash stored with a document, which tells whether it changed: of its change text (see
- * changeText). `parsed`: the content as an object, when the caller has it (saves parsing it again).
- */
-export function documentHash(collection: string, json: string, parsed?: unknown): string {
-  return contentHash(changeText(collection, json, parsed));
+/** The hash stored with a document, which tells whether it changed: of its change text (see changeText). */
+export function documentHash(collection: string, json: string): string {
+  return contentHash(changeText(collection, json));
 }
 
 /**
@@ -20,9 +17,9 @@ export function documentHash(collection: string, json: string, parsed?: unknown)
  * without meta.versionId and meta.lastUpdated: an upstream that rewrites only those (say, on every
  * export) has changed nothing a reader uses, so it makes no new version.
  */
-function changeText(collection: string, json: string, parsed?: unknown): string {
+function changeText(collection: string, json: string): string {
   if (!isRawCollection(collection) || !json.includes('"meta"')) return json;
-  const stripped = withoutVolatileMeta(collection, parsed ?? JSON.parse(json));
+  const stripped = withoutVolatileMeta(collection, JSON.parse(json));
   return stripped === null ? json : JSON.stringify(stripped);
 }
 
@@ -100,11 +97,10 @@ export class Staging {
 
   /**
    * Takes a document as JSON text: unchanged ones are ticked off, the others queued; flush() writes the
-   * queue in one transaction (a page at a time is cheap). `parsed`: the content as an object, when the
-   * caller has it (saves parsing it again).
+   * queue in one transaction (a page at a time is cheap).
    */
-  put(collection: Collection, id: string, json: string, parsed?: unknown): void {
-    this.take(collection, id, documentHash(collection, json, parsed), () => json);
+  put(collection: Collection, id: string, json: string): void {
+    this.take(collection, id, documentHash(collection, json), () => json);
   }
 
   /**

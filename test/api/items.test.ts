@@ -21,10 +21,11 @@ const server = startServer(store);
 let key = "";
 
 const NAME = 'Sør-Øst: «æøå» \u{1F48A} "sitat" \\ \u2028 \u0007 end';
-const v1 = smallDataset(3, 2);
+// 600 reimbursement groups: a list large enough to be compressed off the thread (see the last test).
+const v1 = smallDataset(3, 600);
 (v1.PlanDefinition[1] as { name: string }).name = NAME;
 // v2 deletes group 002, so that the diff and the history carry a deleted item too.
-const v2 = smallDataset(3, 2);
+const v2 = smallDataset(3, 600);
 (v2.PlanDefinition[1] as { name: string }).name = NAME;
 v2.PlanDefinition.splice(2, 1);
 
@@ -85,18 +86,9 @@ describe("versioned items", () => {
 });
 
 describe("a list large enough to be compressed off the thread", () => {
-  const bigDir = tempDir();
-  const big = Store.open(tempDbPath(bigDir));
-  const bigServer = startServer(big);
-  let bigKey = "";
-  beforeAll(async () => {
-    bigKey = big.keys.create("reader", "read");
-    await runSync(big, datasetSource(bigDir, smallDataset(10, 600)), { trigger: "import", force: false, maxDeleteShare: 0.5 });
-  });
-
   test("concurrent first requests in each encoding, and those while the best form is made, all decode to the list; HEAD and 304 answer too", async () => {
     const path = "/api/v1/reimbursementGroup";
-    const plain = new Uint8Array(await (await bigServer.get(path, { "X-API-KEY": bigKey })).arrayBuffer());
+    const plain = new Uint8Array(await (await server.get(path, { "X-API-KEY": key })).arrayBuffer());
     expect(plain.length).toBeGreaterThanOrEqual(COMPRESS_OFF_THREAD_BYTES);
     for (const [encoding, decode] of [
       ["br", brotliDecompressSync],
@@ -104,18 +96,18 @@ describe("a list large enough to be compressed off the thread", () => {
     ] as const) {
       // Several first requests at once, then more while the best form is made in the background.
       const answers = [
-        ...(await Promise.all(Array.from({ length: 4 }, () => bigServer.get(path, { "X-API-KEY": bigKey, "Accept-Encoding": encoding })))),
-        ...(await Promise.all(Array.from({ length: 4 }, () => bigServer.get(path, { "X-API-KEY": bigKey, "Accept-Encoding": encoding })))),
+        ...(await Promise.all(Array.from({ length: 4 }, () => server.get(path, { "X-API-KEY": key, "Accept-Encoding": encoding })))),
+        ...(await Promise.all(Array.from({ length: 4 }, () => server.get(path, { "X-API-KEY": key, "Accept-Encoding": encoding })))),
       ];
       for (const res of answers) {
         expect([res.status, res.headers.get("content-encoding")]).toEqual([200, encoding]);
         expect(new Uint8Array(decode(new Uint8Array(await res.arrayBuffer())))).toEqual(plain);
       }
     }
-    const head = await bigServer.request(path, { method: "HEAD", headers: { "X-API-KEY": bigKey, "Accept-Encoding": "br" } });
+    const head = await server.request(path, { method: "HEAD", headers: { "X-API-KEY": key, "Accept-Encoding": "br" } });
     expect([head.status, head.headers.get("content-encoding"), (await head.arrayBuffer()).byteLength]).toEqual([200, "br", 0]);
-    const etag = (await bigServer.get(path, { "X-API-KEY": bigKey })).headers.get("etag")!;
-    const revalidated = await bigServer.get(path, { "X-API-KEY": bigKey, "Accept-Encoding": "br", "If-None-Match": etag });
+    const etag = (await server.get(path, { "X-API-KEY": key })).headers.get("etag")!;
+    const revalidated = await server.get(path, { "X-API-KEY": key, "Accept-Encoding": "br", "If-None-Match": etag });
     expect([revalidated.status, revalidated.headers.get("etag"), revalidated.headers.get("content-encoding")]).toEqual([304, etag, null]);
     await improvements();
   });
