@@ -27,11 +27,6 @@ interface ReadPath {
   target: Target;
   /** What is wrong with Nompd's answer, or null when it is the answer this path must give. */
   check(answer: Captured): string | null;
-  /**
-   * A small answer: also measured against a limit that reads the request as Nompd must (see
-   * bench/static-server.ts --reads-request), shown beside the row (no target of its own).
-   */
-  small?: boolean;
 }
 
 type Envelope = { currentVersion: number; items: Array<{ data: Record<string, unknown>; version: number; isDeleted: boolean }> };
@@ -73,7 +68,6 @@ function readPaths(key: string, current: { version: number; etag: string }): Rea
     { what: "full list, br", path: list, headers: { ...auth, "Accept-Encoding": "br" }, target: ratio("≥", 0.9), check: expect(200, "br", fullList) },
     {
       what: "empty diff (?sinceVersion=currentVersion)",
-      small: true,
       path: `${list}?sinceVersion=${current.version}`,
       headers: auth,
       target: ratio("≥", 0.9),
@@ -84,7 +78,6 @@ function readPaths(key: string, current: { version: number; etag: string }): Rea
     },
     {
       what: "If-None-Match revalidation (304)",
-      small: true,
       path: list,
       headers: { ...auth, "If-None-Match": current.etag },
       target: ratio("≥", 0.9),
@@ -103,7 +96,6 @@ function readPaths(key: string, current: { version: number; etag: string }): Rea
     },
     {
       what: "item by id",
-      small: true,
       path: `${list}/00000001-0000-4000-8000-0000000001f3`,
       headers: auth,
       target: ratio("≥", 0.8),
@@ -114,7 +106,6 @@ function readPaths(key: string, current: { version: number; etag: string }): Rea
     },
     {
       what: "401 (no key)",
-      small: true,
       path: list,
       headers: {},
       target: ratio("≥", 0.9),
@@ -136,7 +127,8 @@ async function measurePath(ctx: Context, nompdUrl: string, p: ReadPath): Promise
 
   const file = join(ctx.work, `capture-${p.what.replace(/\W+/g, "-")}.json`);
   writeFileSync(file, JSON.stringify({ status: ours.status, headers: ours.headers, body: Buffer.from(ours.body).toString("base64") }));
-  const servers = [spawn([BUN, join(ROOT, "bench", "static-server.ts"), file]), ...(p.small ? [spawn([BUN, join(ROOT, "bench", "static-server.ts"), file, "--reads-request"])] : [])];
+  // The limit, and beside it (no target of its own) a limit that reads the request as Nompd must.
+  const servers = [spawn([BUN, join(ROOT, "bench", "static-server.ts"), file]), spawn([BUN, join(ROOT, "bench", "static-server.ts"), file, "--reads-request"])];
   try {
     const loads: Load[] = [];
     for (const server of servers) {
@@ -147,7 +139,7 @@ async function measurePath(ctx: Context, nompdUrl: string, p: ReadPath): Promise
       await wrk(limitLoad, 1);
       loads.push(limitLoad);
     }
-    // Each round: the limit, the limit that reads the request (small answers), then Nompd.
+    // Each round: the limit, the limit that reads the request, then Nompd.
     const runs = await alternate(
       async () => {
         const round: WrkResult[] = [];
@@ -162,11 +154,9 @@ async function measurePath(ctx: Context, nompdUrl: string, p: ReadPath): Promise
     let detail =
       `Nompd ${fmt(nompdRun.rps)} req/s (${spread(runs.nompd.map((r) => r.rps), 0)}), p99 ${fmt(nompdRun.p99, 2)} ms; ` +
       `limit ${fmt(limitRun.rps)} req/s (${spread(limitRuns.map((r) => r.rps), 0)}), p99 ${fmt(limitRun.p99, 2)} ms; ${fmt(ours.body.length)} B body`;
-    const readingRuns = p.small ? runs.limit.map((round) => round[1]!) : [];
-    if (readingRuns.length > 0) {
-      const readingRun = medianBy(readingRuns, (r) => r.rps);
-      detail += `; a limit that reads the request ${fmt(readingRun.rps)} req/s (${spread(readingRuns.map((r) => r.rps), 0)}), Nompd ÷ it ${fmt(nompdRun.rps / readingRun.rps, 2)}×`;
-    }
+    const readingRuns = runs.limit.map((round) => round[1]!);
+    const readingRun = medianBy(readingRuns, (r) => r.rps);
+    detail += `; a limit that reads the request ${fmt(readingRun.rps)} req/s (${spread(readingRuns.map((r) => r.rps), 0)}), Nompd ÷ it ${fmt(nompdRun.rps / readingRun.rps, 2)}×`;
     const invalid = loadProblem(ours.status, [...limitRuns, ...readingRuns], runs.nompd);
     ctx.report.add({ ...row, value: nompdRun.rps / limitRun.rps, detail, ...(invalid ? { broken: invalid } : {}) });
   } finally {
@@ -228,7 +218,6 @@ export const diffPart: Part = {
     try {
       await measurePath(ctx, server.url, {
         what: "diff, 10 of 10,000 changed (?sinceVersion=1)",
-      small: true,
         path: "/api/v1/reimbursementGroup?sinceVersion=1",
         headers: { "X-API-KEY": key },
         target: ratio("≥", 0.8),
