@@ -44,9 +44,13 @@ export function met(row: Row): boolean {
 export const fmt = (n: number, digits = 0): string =>
   Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "n/a";
 
+/** The value, with as many more digits as it takes not to print it as its target when it differs (0.899×, not 0.90×). */
 function valueText(row: Row): string {
   if (row.broken !== undefined) return "broken";
-  return row.target.unit === "×" ? `${fmt(row.value, 2)}×` : `${fmt(row.value)} ${row.target.unit}`;
+  const ratioShown = row.target.unit === "×";
+  let digits = ratioShown ? 2 : 0;
+  while (digits < 4 && row.value !== row.target.limit && fmt(row.value, digits) === fmt(row.target.limit, digits)) digits++;
+  return ratioShown ? `${fmt(row.value, digits)}×` : `${fmt(row.value, digits)} ${row.target.unit}`;
 }
 
 function targetText(t: Target): string {

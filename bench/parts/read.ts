@@ -91,7 +91,9 @@ function readPaths(key: string, current: { version: number; etag: string }): Rea
       check: expect(200, null, (a) => {
         const items = json<Envelope>(a).items;
         if (items.length === 0 || items.length >= 1000) return `${items.length} items, expected some of the 1,000`;
-        return items.every((i) => i.data.diseaseGroup === "MS") ? null : "an item outside the filter";
+        const inFilter = (d: Record<string, unknown>) =>
+          d.diseaseGroup === "MS" && (d.jurisdictions as Array<{ code: string }>).some((j) => j.code === "100022");
+        return items.every((i) => inFilter(i.data)) ? null : "an item outside the filter";
       }),
     },
     {

@@ -49,8 +49,8 @@ export function createApp(deps: AppDeps) {
 
   const handlers = routes.map((route) => ({ route, handler: compile(route, edge) }));
   // Bun's router calls each route's compiled chain directly (Elysia's `serve.routes`, merged over the
-  // routes Elysia maps itself): the chain needs none of Elysia's per-request context, whose making
-  // showed in the profiles of small answers (docs/PERFORMANCE.md).
+  // routes Elysia maps itself): the chain needs none of Elysia's per-request context, whose making was
+  // part of what the small answers cost before (bench/chain.ts; docs/PERFORMANCE.md, small answers).
   const native: Record<string, Record<string, (request: Request & { params?: Record<string, string> }, server: import("bun").Server<unknown>) => Response | Promise<Response>>> = {};
   for (const { route, handler } of handlers) (native[route.path] ??= {})[route.method] = (request, server) => handler(request, request.params, server);
   const app = new Elysia({ name: "nompd", serve: { routes: native as never } })
