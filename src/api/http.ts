@@ -62,9 +62,17 @@ function qualities(acceptEncoding: string): { br: number; gzip: number } {
   return { br, gzip };
 }
 
-export function etagOf(bytes: Uint8Array): string {
-  // A weak tag: one tag for the identity, gzip and br forms of the same JSON.
-  return `W/"${Bun.hash(bytes).toString(36)}-${bytes.length.toString(36)}"`;
+/**
+ * A weak tag (one for the identity, gzip and br forms of the same JSON) of the body and of the headers
+ * it is always answered with: the same bytes from another dataset (an empty diff at the same version of
+ * a restored copy, say) get another tag, so a client never gets a 304 that hides the new
+ * X-Nompd-Dataset.
+ */
+export function etagOf(bytes: Uint8Array, headers: Readonly<Record<string, string>> = {}): string {
+  let hash = Bun.hash(bytes);
+  const names = Object.keys(headers).sort();
+  if (names.length > 0) hash = Bun.hash(names.map((name) => `${name}: ${headers[name]}`).join("\n"), hash);
+  return `W/"${hash.toString(36)}-${bytes.length.toString(36)}"`;
 }
 
 /** True when If-None-Match names this tag (weak comparison, as RFC 9110 asks for If-None-Match). */
@@ -139,7 +147,7 @@ export class PreparedBody {
     readonly bytes: Uint8Array,
     private readonly headers: Record<string, string> = {},
   ) {
-    this.etag = etagOf(bytes);
+    this.etag = etagOf(bytes, headers);
   }
 
   static fromJson(json: string, headers: Record<string, string> = {}): PreparedBody {

@@ -5,12 +5,12 @@ import { EXIT, type Command } from "./context";
 
 /**
  * `nompd backup FILE`: a consistent, compacted copy of the database (see Store.backupTo), also while the
- * server runs. It never migrates the source: a backup made before an upgrade holds the old schema, so it
- * works with the nompd that wrote it.
+ * server runs, with a dataset id of its own. It never migrates the source: a backup made before an
+ * upgrade holds the old schema, so it works with the nompd that wrote it.
  */
 export const backupCommand: Command = {
   name: "backup",
-  usage: [["backup FILE", "a consistent copy of the database, also while the server runs (readable by its owner only)"]],
+  usage: [["backup FILE", "a consistent copy of the database, also while the server runs, as a new dataset id (readable by its owner only)"]],
   options: {},
   run(ctx) {
     const target = ctx.args.positionals[1];
@@ -20,7 +20,10 @@ export const backupCommand: Command = {
     const store = ctx.openStore({ readOnly: true, anySchema: true });
     try {
       store.backupTo(absolute);
-      ctx.out(`Backed up ${store.path} (dataset version ${store.currentVersion()}) to ${absolute}.`);
+      ctx.out(
+        `Backed up ${store.path} (dataset version ${store.currentVersion()}) to ${absolute}, as a new dataset id: ` +
+          `put in place of the database, its clients and replicas start over from a full fetch.`,
+      );
       return EXIT.ok;
     } finally {
       store.close();

@@ -7,7 +7,7 @@ import { createPrivateFile } from "../platform";
 import { commitStaged, previewStaged, type CommitOptions, type CommitResult, type Preview, type PreviewOptions } from "./commit";
 import { Documents } from "./documents";
 import { Keys } from "./keys";
-import { readMeta } from "./meta";
+import { readMeta, writeMeta } from "./meta";
 import { busy, isBusy, writing } from "./busy";
 import { BUSY_TIMEOUT_MS, checkSchema, migrate } from "./migrations";
 import { FOLLOW_META_KEY, Replica } from "./replica";
@@ -155,7 +155,11 @@ export class Store {
         if (tables === 0) db.exec(`PRAGMA page_size = ${PAGE_SIZE}`);
         db.exec(`PRAGMA temp.page_size = ${PAGE_SIZE}`);
         db.exec("PRAGMA journal_mode = WAL");
-        db.exec("PRAGMA synchronous = NORMAL");
+        // FULL: a commit is on disk before it returns. With NORMAL, a power cut or an OS crash shortly
+        // after a commit could take that version back while clients already hold it; the next sync
+        // would then make another dataset under the same version number, and a client's diff from it
+        // would miss changes. It costs one sync of the WAL per commit, and a sync commits once.
+        db.exec("PRAGMA synchronous = FULL");
         db.exec("PRAGMA foreign_keys = ON");
         if (appId === 0) db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
         migrate(db, absolute);
@@ -245,11 +249,23 @@ export class Store {
    * `VACUUM INTO`: a consistent, compacted copy from one read transaction, safe while the server runs
    * and while a sync commits (the copy holds the version before or after it, whole). The copy is made
    * readable by its owner only, like the database.
+   *
+   * The copy is a new dataset: it gets a dataset id of its own. Put in place of the database, it goes
+   * on from its version while the original may have gone further; under the same id, the syncs after a
+   * restore would make other datasets under version numbers clients already hold, and their diffs would
+   * miss changes without a sign. A new id (`X-Nompd-Dataset`) tells every client to start over, and a
+   * replica to fetch its primary whole.
    */
   backupTo(target: string): void {
     createPrivate(target);
     try {
       this.db.query("VACUUM INTO ?").run(target);
+      const copy = new Database(target, { readwrite: true, create: false, strict: true });
+      try {
+        writeMeta(copy, "dataset_id", crypto.randomUUID());
+      } finally {
+        copy.close();
+      }
     } catch (err) {
       throw new StoreError(`Cannot write the backup ${target}: ${(err as Error).message}. Check the folder and the free space.`);
     }

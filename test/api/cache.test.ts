@@ -258,3 +258,19 @@ describe("a large body is compressed off the thread that answers requests", () =
     expect(expected.map(([name]) => name)).toEqual(expect.arrayContaining(["etag", "vary", "cache-control", "x-nompd-dataset"]));
   });
 });
+
+describe("the ETag of a prepared body", () => {
+  test("the same bytes of another dataset have another tag: no 304 hides the new X-Nompd-Dataset", () => {
+    const bytes = new TextEncoder().encode('{"currentVersion":7,"items":[]}');
+    const before = new PreparedBody(bytes, { "x-nompd-dataset": "d1" });
+    const after = new PreparedBody(bytes, { "x-nompd-dataset": "d2" });
+    expect(after.etag).not.toBe(before.etag);
+    // The tag is the body's and its headers', not the object's, whatever their order.
+    expect(new PreparedBody(bytes, { "x-nompd-dataset": "d1", "x-nompd-diff-floor": "3" }).etag).toBe(
+      new PreparedBody(bytes, { "x-nompd-diff-floor": "3", "x-nompd-dataset": "d1" }).etag,
+    );
+    const res = sendJson(new Request("http://localhost/x", { headers: { "if-none-match": before.etag } }), after) as Response;
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-nompd-dataset")).toBe("d2");
+  });
+});

@@ -295,5 +295,6 @@ describe("a dry run during which another process writes", () => {
       expect(body.run?.status).toBe(dryRun ? undefined : "failed");
       expect(own.currentVersion()).toBe(from + 1);
     }
-  });
+    // Two syncs held up 1.5 s each by the slow page: about 3.3 s alone, more beside other tests.
+  }, 15_000);
 });

@@ -172,15 +172,22 @@ describe("status and backup only read", () => {
     expect(existsSync(missing)).toBe(false);
   });
 
-  test("backup makes a consistent copy, readable by its owner only, that opens as the same dataset; it never overwrites", async () => {
+  test("backup makes a consistent copy, readable by its owner only, with the data and version under a dataset id of its own; it never overwrites", async () => {
     const file = db("backup-src");
     expect((await cli(["import", SAMPLE, "--db", file])).exitCode).toBe(0);
+    const before = JSON.parse((await cli(["status", "--json", "--db", file])).stdout);
     const copy = join(dir, "copy.db");
-    expect((await cli(["backup", copy, "--db", file])).exitCode).toBe(0);
+    const made = await cli(["backup", copy, "--db", file]);
+    expect(made.exitCode).toBe(0);
+    expect(made.stdout).toContain("as a new dataset id");
     expect(statSync(copy).mode & 0o777).toBe(0o600);
     const a = JSON.parse((await cli(["status", "--json", "--db", file])).stdout);
     const b = JSON.parse((await cli(["status", "--json", "--db", copy])).stdout);
-    expect(b.datasetId).toBe(a.datasetId);
+    // Put in place, the copy may go on from a version the original has left behind: under the same id,
+    // a client's diff from a version the original made later would miss changes (see Store.backupTo).
+    expect(a.datasetId).toBe(before.datasetId);
+    expect(b.datasetId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(b.datasetId).not.toBe(a.datasetId);
     expect(b.currentVersion).toBe(1);
     expect(b.collections).toEqual(a.collections);
     const again = await cli(["backup", copy, "--db", file]);
@@ -216,6 +223,14 @@ describe("status and backup only read", () => {
     };
     expect(schemaOf(file)).toBe(1);
     expect(schemaOf(copy)).toBe(1);
+    const idOf = (path: string) => {
+      const d = new Database(path, { readonly: true });
+      const id = (d.query("SELECT value FROM meta WHERE key = 'dataset_id'").get() as { value: string }).value;
+      d.close();
+      return id;
+    };
+    expect(idOf(file)).toBe("old");
+    expect(idOf(copy)).not.toBe("old");
   });
 
   test("a database file of a newer nompd is refused with a clear message", async () => {

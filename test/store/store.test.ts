@@ -25,6 +25,10 @@ describe("opening", () => {
     // 32 KiB pages for a new file (docs/PERFORMANCE.md); a file made before keeps its own (below).
     expect(db.query("PRAGMA page_size").get()).toEqual({ page_size: 32_768 });
     expect((db.query("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(SCHEMA_VERSION);
+    // A commit is on disk when it returns (synchronous FULL, 2); the setting is the connection's own, so
+    // it is asked of the store's.
+    const own = (store as unknown as { db: Database }).db;
+    expect(own.query("PRAGMA synchronous").get()).toEqual({ synchronous: 2 });
     const id = store.datasetId;
     store.close();
     const again = Store.open(path);
