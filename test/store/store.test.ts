@@ -29,6 +29,11 @@ describe("opening", () => {
     // it is asked of the store's.
     const own = (store as unknown as { db: Database }).db;
     expect(own.query("PRAGMA synchronous").get()).toEqual({ synchronous: 2 });
+    // Noting the keys' last use (on the thread that answers requests) waits for no disk, and leaves it so.
+    store.keys.create("k", "read");
+    store.keys.markUsed([store.keys.active()[0]!.id], "2026-01-01T00:00:00Z");
+    expect(store.keys.list()[0]!.lastUsedAt).toBe("2026-01-01T00:00:00Z");
+    expect(own.query("PRAGMA synchronous").get()).toEqual({ synchronous: 2 });
     const id = store.datasetId;
     store.close();
     const again = Store.open(path);
