@@ -26,8 +26,11 @@ export interface PreviewOptions {
 export interface CommitOptions extends PreviewOptions {
   runId: number | null;
   now?: Date;
-  /** Checked inside the write transaction: throws when this sync no longer holds the sync lock. */
-  assertLockHeld?: () => void;
+  /**
+   * Checked inside the write transaction: throws when this sync may no longer commit (it no longer
+   * holds the sync lock, it was stopped, or the database became a replica meanwhile).
+   */
+  assertMayCommit?: () => void;
   /** Keep history of only the newest N dataset versions (null: all). */
   keepVersions?: number | null;
   /** Runs inside the write transaction with the result, so that the run record commits with the data. */
@@ -226,7 +229,7 @@ export function commitStaged(db: Database, collections: readonly Collection[], o
 
   return db
     .transaction((): CommitResult => {
-      options.assertLockHeld?.();
+      options.assertMayCommit?.();
       const { previousVersion, replacedSample, counts, writes, guard } = decide(db, collections, options);
       if (guard) throw guard;
       if (!writes) {

@@ -160,9 +160,11 @@ export async function runSync(store: Store, source: Source, options: SyncOptions
       now: syncTime,
       sample: options.sample ?? false,
       keepVersions: options.keepVersions ?? null,
-      assertLockHeld: () => {
+      assertMayCommit: () => {
         check();
         lock.assertHeld();
+        // `serve --follow` may have made it a replica (of a new file) while this sync read its source.
+        refuseOnReplica(store);
       },
       // The run's outcome commits with its data: a crash can never leave one without the other.
       record: (result) => {

@@ -158,6 +158,35 @@ describe("dry runs", () => {
     }
   });
 
+  test("a new file made a replica (serve --follow) while a sync reads: the sync fails saying so, and writes nothing", async () => {
+    const path = tempDbPath(dir);
+    const store = Store.open(path);
+    const other = Store.open(path);
+    const files = datasetSource(dir, smallDataset());
+    const meanwhile: Source = {
+      async fetch(sink, progress, signal) {
+        let first = true;
+        return files.fetch(
+          (collection, resources) => {
+            sink(collection, resources);
+            if (first) other.replica.follow("http://primary.example:8080");
+            first = false;
+          },
+          progress,
+          signal,
+        );
+      },
+    };
+    const { run, failure } = await runSync(store, meanwhile, opts);
+    expect(failure).toBe("conflict");
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain("This database follows http://primary.example:8080: it is a read-only replica");
+    expect(store.currentVersion()).toBe(0);
+    expect(store.documents.live("treatmentGroup")).toEqual([]);
+    other.close();
+    store.close();
+  });
+
   test("the sample loaded into an empty database after a dry run began: the dry run refuses, rather than count against it", async () => {
     const path = tempDbPath(dir);
     const store = Store.open(path);
