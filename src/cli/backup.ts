@@ -5,12 +5,12 @@ import { EXIT, type Command } from "./context";
 
 /**
  * `nompd backup FILE`: a consistent, compacted copy of the database (see Store.backupTo), also while the
- * server runs, with a dataset id of its own. It never migrates the source: a backup made before an
+ * server runs; put in place of a database, a new dataset id (see adoptBackup in src/store/db.ts). It never migrates the source: a backup made before an
  * upgrade holds the old schema, so it works with the nompd that wrote it.
  */
 export const backupCommand: Command = {
   name: "backup",
-  usage: [["backup FILE", "a consistent copy of the database, also while the server runs, as a new dataset id (readable by its owner only)"]],
+  usage: [["backup FILE", "a consistent copy of the database, also while the server runs; restored, a new dataset id (readable by its owner only)"]],
   options: {},
   run(ctx) {
     const target = ctx.args.positionals[1];
@@ -21,8 +21,8 @@ export const backupCommand: Command = {
     try {
       store.backupTo(absolute);
       ctx.out(
-        `Backed up ${store.path} (dataset version ${store.currentVersion()}) to ${absolute}, as a new dataset id: ` +
-          `put in place of the database, its clients and replicas start over from a full fetch.`,
+        `Backed up ${store.path} (dataset version ${store.currentVersion()}) to ${absolute}. ` +
+          `Put in place of a database, the copy becomes a new dataset id when first opened to be written: clients and replicas start over from a full fetch.`,
       );
       return EXIT.ok;
     } finally {

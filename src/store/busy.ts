@@ -1,3 +1,4 @@
+import type { Database } from "bun:sqlite";
 import { StoreError } from "../errors";
 import { BUSY_TIMEOUT_MS } from "./migrations";
 
@@ -20,5 +21,22 @@ export function writing<T>(path: string, write: () => T): T {
   } catch (err) {
     if (isBusy(err)) throw busy(path);
     throw err;
+  }
+}
+
+/**
+ * Runs a small write whose loss to a power cut does not matter (a key's last use, a sync lock's
+ * renewal: nothing is built on it, and a lock's holder dies with the power), so that it waits for no
+ * sync of the WAL to disk; every other commit of a Nompd connection waits for it (synchronous FULL, see
+ * Store.open), and the next one syncs this write too. Outside a transaction only: SQLite takes the
+ * setting between transactions.
+ */
+export function withoutDiskSync<T>(db: Database, write: () => T): T {
+  const synchronous = (db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+  db.exec("PRAGMA synchronous = NORMAL");
+  try {
+    return write();
+  } finally {
+    db.exec(`PRAGMA synchronous = ${synchronous}`);
   }
 }

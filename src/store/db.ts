@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Collection } from "../collections";
 import { StoreError } from "../errors";
@@ -158,12 +158,16 @@ export class Store {
         // FULL: a commit is on disk before it returns. With NORMAL, a power cut or an OS crash shortly
         // after a commit could take that version back while clients already hold it; the next sync
         // would then make another dataset under the same version number, and a client's diff from it
-        // would miss changes. It costs one sync of the WAL per commit, and a sync commits once.
+        // would miss changes. It costs a sync of the WAL per commit: a sync's data, its run record, the
+        // taking and release of its lock; the frequent small writes go without (withoutDiskSync). On
+        // macOS only F_FULLFSYNC gets past the drive's cache.
         db.exec("PRAGMA synchronous = FULL");
+        if (process.platform === "darwin") db.exec("PRAGMA fullfsync = ON");
         db.exec("PRAGMA foreign_keys = ON");
         if (appId === 0) db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
         migrate(db, absolute);
         ensureDatasetId(db);
+        adoptBackup(db);
       }
       return new Store(db, absolute, options.lockLeaseMs);
     } catch (err) {
@@ -248,13 +252,7 @@ export class Store {
   /**
    * `VACUUM INTO`: a consistent, compacted copy from one read transaction, safe while the server runs
    * and while a sync commits (the copy holds the version before or after it, whole). The copy is made
-   * readable by its owner only, like the database.
-   *
-   * The copy is a new dataset: it gets a dataset id of its own. Put in place of the database, it goes
-   * on from its version while the original may have gone further; under the same id, the syncs after a
-   * restore would make other datasets under version numbers clients already hold, and their diffs would
-   * miss changes without a sign. A new id (`X-Nompd-Dataset`) tells every client to start over, and a
-   * replica to fetch its primary whole.
+   * readable by its owner only, like the database, and marked as a backup: see adoptBackup.
    */
   backupTo(target: string): void {
     createPrivate(target);
@@ -262,11 +260,13 @@ export class Store {
       this.db.query("VACUUM INTO ?").run(target);
       const copy = new Database(target, { readwrite: true, create: false, strict: true });
       try {
-        writeMeta(copy, "dataset_id", crypto.randomUUID());
+        writeMeta(copy, BACKUP_META_KEY, readMeta(copy, "dataset_id") ?? "");
       } finally {
         copy.close();
       }
     } catch (err) {
+      // Never a copy without its mark: put in place, it would go on under the original's id.
+      rmSync(target, { force: true });
       throw new StoreError(`Cannot write the backup ${target}: ${(err as Error).message}. Check the folder and the free space.`);
     }
   }
@@ -303,6 +303,26 @@ function createPrivate(path: string): void {
   } catch (err) {
     throw new StoreError(`Cannot create ${path}: ${(err as Error).message}. Check the path and its permissions.`);
   }
+}
+
+/** Marks a copy made by Store.backupTo; its value is the dataset id the copy was made of. */
+const BACKUP_META_KEY = "backup_of";
+
+/**
+ * A backup put in place of a database is a new dataset id, from the first time it is opened to be
+ * written (serve, sync, import): the original may have made versions after the copy, and the syncs after
+ * the restore would make other datasets under those version numbers; under the same id a client's diff
+ * would then miss changes without a sign. A new `X-Nompd-Dataset` tells every client to start over, and
+ * a replica of it to fetch it whole. Each copy put in place of the backup file gets its own id. A
+ * replica's backup keeps its id: its data and versions are its primary's, so they mean one dataset.
+ */
+function adoptBackup(db: Database): void {
+  if (readMeta(db, BACKUP_META_KEY) === null) return;
+  db.transaction(() => {
+    if (readMeta(db, BACKUP_META_KEY) === null) return;
+    if (readMeta(db, FOLLOW_META_KEY) === null) writeMeta(db, "dataset_id", crypto.randomUUID());
+    db.query("DELETE FROM meta WHERE key = ?").run(BACKUP_META_KEY);
+  }).immediate();
 }
 
 /** A new file's dataset id and version 0; a file that has them is only read (no write, no wait). */

@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import { ConflictError, NotFoundError, UsageError } from "../errors";
 import type { ApiKey, Scope } from "../models";
 import { isoSeconds } from "./time";
+import { withoutDiskSync } from "./busy";
 import { BUSY_TIMEOUT_MS } from "./migrations";
 
 export interface StoredKey {
@@ -101,20 +102,18 @@ export class Keys {
 
   /**
    * Records when keys were last used (the caller batches: at most one write a minute). It never waits
-   * for another connection's write, nor for the disk (no sync of the WAL: a last use lost to a power
-   * cut is of no consequence; the next commit syncs it anyway): the caller is answering requests, and
-   * tries again next time.
+   * for another connection's write, nor for the disk (withoutDiskSync): the caller is answering
+   * requests, and tries again next time.
    */
   markUsed(ids: Iterable<number>, at: string): void {
-    const synchronous = (this.db.query("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
     this.db.exec("PRAGMA busy_timeout = 0");
-    this.db.exec("PRAGMA synchronous = NORMAL");
     try {
-      this.db.transaction(() => {
-        for (const id of ids) this.q.used.run(at, id);
-      })();
+      withoutDiskSync(this.db, () =>
+        this.db.transaction(() => {
+          for (const id of ids) this.q.used.run(at, id);
+        })(),
+      );
     } finally {
-      this.db.exec(`PRAGMA synchronous = ${synchronous}`);
       this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
   }

@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { hostname } from "node:os";
 import { NompdError, SyncAlreadyRunningError, EXIT } from "../errors";
 import { pidNamespace, processAlive, processStart } from "../platform";
-import { writing } from "./busy";
+import { withoutDiskSync, writing } from "./busy";
 import { isoSeconds } from "./time";
 
 export interface LockHolder {
@@ -108,7 +108,9 @@ export class SyncLock {
     const renewEvery = Math.max(50, Math.floor(this.leaseMs / 10));
     const timer = setInterval(() => {
       try {
-        if (this.q.renew.run(isoSeconds(), token).changes === 0) {
+        // Without a sync to disk (withoutDiskSync): it comes every tenth of the lease, and a renewal
+        // that waits for the disk would hold the write lock for that long each time.
+        if (withoutDiskSync(this.db, () => this.q.renew.run(isoSeconds(), token)).changes === 0) {
           clearInterval(timer);
           lost.abort(new LockLostError());
         }

@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GuardError, StoreError } from "../../src/errors";
 import { OTHERS_RECHECK_MS, Store } from "../../src/store/db";
@@ -39,6 +39,43 @@ describe("opening", () => {
     const again = Store.open(path);
     expect(again.datasetId).toBe(id);
     again.close();
+  });
+
+  test("a backup put in place is a new dataset id from its first opening to be written; each copy its own; a replica's keeps its primary's", () => {
+    const source = Store.open(tempDbPath(dir));
+    commitDataset(source, { ...empty, treatmentGroup: docs(["a", { v: 1 }]) }, opts);
+    const backup = tempDbPath(dir);
+    source.backupTo(backup);
+    // Two restores of the same backup, each a copy of the file put in place of a database.
+    const ids = [1, 2].map(() => {
+      const restored = tempDbPath(dir);
+      writeFileSync(restored, readFileSync(backup));
+      const store = Store.open(restored);
+      const id = store.datasetId;
+      expect(store.currentVersion()).toBe(1);
+      expect(store.documents.live("treatmentGroup").map((r) => r.id)).toEqual(["a"]);
+      store.close();
+      const again = Store.open(restored);
+      expect(again.datasetId).toBe(id); // once: opened again, it keeps its new id
+      again.close();
+      return id;
+    });
+    expect(new Set([source.datasetId, ...ids]).size).toBe(3);
+    // Read only (status, backup), a backup is left as it is.
+    const read = Store.open(backup, { readOnly: true });
+    expect(read.datasetId).toBe(source.datasetId);
+    read.close();
+    source.close();
+
+    const replica = Store.open(tempDbPath(dir));
+    replica.replica.follow("http://primary.example:8080");
+    const primaryId = replica.datasetId;
+    const replicaBackup = tempDbPath(dir);
+    replica.backupTo(replicaBackup);
+    replica.close();
+    const restoredReplica = Store.open(replicaBackup);
+    expect(restoredReplica.datasetId).toBe(primaryId);
+    restoredReplica.close();
   });
 
   test("a file of an older schema is migrated step by step, its data kept", () => {
