@@ -5,8 +5,9 @@ import { EXIT, type Command } from "./context";
 
 /**
  * `nompd backup FILE`: a consistent, compacted copy of the database (see Store.backupTo), also while the
- * server runs; put in place of a database, a new dataset id (see adoptBackup in src/store/db.ts). It never migrates the source: a backup made before an
- * upgrade holds the old schema, so it works with the nompd that wrote it.
+ * server runs; put in place of a database, a new dataset id (see adoptBackup in src/store/db.ts). It
+ * never migrates the source: a backup made before an upgrade holds the old schema, so it works with the
+ * nompd that wrote it.
  */
 export const backupCommand: Command = {
   name: "backup",
