@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { UsageError } from "../errors";
 import { EXIT, type Command } from "./context";
@@ -17,13 +16,12 @@ export const backupCommand: Command = {
     const target = ctx.args.positionals[1];
     if (!target) throw new UsageError("nompd backup needs a FILE to write, e.g. 'nompd backup /var/backups/nompd-2025-04-10.db'.");
     const absolute = resolve(target);
-    if (existsSync(absolute)) throw new UsageError(`${absolute} exists already. Choose a new file name; a backup never overwrites.`);
     const store = ctx.openStore({ readOnly: true, anySchema: true });
     try {
       store.backupTo(absolute);
       ctx.out(
         `Backed up ${store.path} (dataset version ${store.currentVersion()}) to ${absolute}. ` +
-          `Put in place of a database, the copy becomes a new dataset id when first opened to be written: clients and replicas start over from a full fetch.`,
+          `It has a dataset id of its own, and a copy of it put in place of a database gets another when first opened to be written: clients and replicas start over from a full fetch. Restore from copies of this file, not the file itself.`,
       );
       return EXIT.ok;
     } finally {

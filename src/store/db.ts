@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Collection } from "../collections";
-import { StoreError } from "../errors";
+import { StoreError, UsageError } from "../errors";
 import { createPrivateFile } from "../platform";
 import { commitStaged, previewStaged, type CommitOptions, type CommitResult, type Preview, type PreviewOptions } from "./commit";
 import { Documents } from "./documents";
@@ -252,21 +252,26 @@ export class Store {
   /**
    * `VACUUM INTO`: a consistent, compacted copy from one read transaction, safe while the server runs
    * and while a sync commits (the copy holds the version before or after it, whole). The copy is made
-   * readable by its owner only, like the database, and marked as a backup: see adoptBackup.
+   * readable by its owner only, like the database. It gets a dataset id of its own at once (for a nompd
+   * that does not know the mark, say after a downgrade), and is marked as a backup, so that each copy
+   * of it put in place of a database gets another (see adoptBackup). A replica's copy keeps its id.
    */
   backupTo(target: string): void {
-    createPrivate(target);
+    if (!createPrivate(target)) throw new UsageError(`${target} exists already. Choose a new file name; a backup never overwrites.`);
     try {
       this.db.query("VACUUM INTO ?").run(target);
       const copy = new Database(target, { readwrite: true, create: false, strict: true });
       try {
-        writeMeta(copy, BACKUP_META_KEY, readMeta(copy, "dataset_id") ?? "");
+        copy.transaction(() => {
+          writeMeta(copy, BACKUP_META_KEY, readMeta(copy, "dataset_id") ?? "");
+          if (readMeta(copy, FOLLOW_META_KEY) === null) writeMeta(copy, "dataset_id", crypto.randomUUID());
+        })();
       } finally {
         copy.close();
       }
     } catch (err) {
-      // Never a copy without its mark: put in place, it would go on under the original's id.
-      rmSync(target, { force: true });
+      // Never a copy without its mark and id: put in place, it would go on under the original's id.
+      for (const file of [target, `${target}-journal`]) rmSync(file, { force: true });
       throw new StoreError(`Cannot write the backup ${target}: ${(err as Error).message}. Check the folder and the free space.`);
     }
   }
@@ -296,10 +301,10 @@ export class Store {
  * An empty file readable and writable by its owner only (when none is there). SQLite gives the WAL and
  * shared-memory files the database's permissions, so they are private too.
  */
-function createPrivate(path: string): void {
+function createPrivate(path: string): boolean {
   try {
     mkdirSync(dirname(path), { recursive: true });
-    createPrivateFile(path);
+    return createPrivateFile(path);
   } catch (err) {
     throw new StoreError(`Cannot create ${path}: ${(err as Error).message}. Check the path and its permissions.`);
   }
@@ -310,11 +315,12 @@ const BACKUP_META_KEY = "backup_of";
 
 /**
  * A backup put in place of a database is a new dataset id, from the first time it is opened to be
- * written (serve, sync, import): the original may have made versions after the copy, and the syncs after
- * the restore would make other datasets under those version numbers; under the same id a client's diff
- * would then miss changes without a sign. A new `X-Nompd-Dataset` tells every client to start over, and
- * a replica of it to fetch it whole. Each copy put in place of the backup file gets its own id. A
- * replica's backup keeps its id: its data and versions are its primary's, so they mean one dataset.
+ * written (serve, sync, import, keys): the original may have made versions after the copy, and the syncs
+ * after the restore would make other datasets under those version numbers; under the same id a client's
+ * diff would then miss changes without a sign. A new `X-Nompd-Dataset` tells every client to start over,
+ * and a replica of it to fetch it whole. Each copy of the backup file put in place gets its own id (the
+ * backup file itself, opened to be written, uses up its mark). A replica's backup keeps its id: its data
+ * and versions are its primary's, so they mean one dataset.
  */
 function adoptBackup(db: Database): void {
   if (readMeta(db, BACKUP_META_KEY) === null) return;

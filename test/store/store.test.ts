@@ -60,11 +60,16 @@ describe("opening", () => {
       again.close();
       return id;
     });
-    expect(new Set([source.datasetId, ...ids]).size).toBe(3);
-    // Read only (status, backup), a backup is left as it is.
+    // Read only (status, backup), a backup is left as it is: with the id of its own it got when made.
     const read = Store.open(backup, { readOnly: true });
-    expect(read.datasetId).toBe(source.datasetId);
+    const backupId = read.datasetId;
     read.close();
+    expect(new Set([source.datasetId, backupId, ...ids]).size).toBe(4);
+    // A file that is there already is never written over, even one that appeared after a caller looked.
+    const there = tempDbPath(dir);
+    writeFileSync(there, "not a backup");
+    expect(() => source.backupTo(there)).toThrow(`${there} exists already. Choose a new file name; a backup never overwrites.`);
+    expect(readFileSync(there, "utf8")).toBe("not a backup");
     source.close();
 
     const replica = Store.open(tempDbPath(dir));
