@@ -264,7 +264,7 @@ export class Store {
       try {
         copy.transaction(() => {
           writeMeta(copy, BACKUP_META_KEY, readMeta(copy, "dataset_id") ?? "");
-          if (readMeta(copy, FOLLOW_META_KEY) === null) writeMeta(copy, "dataset_id", crypto.randomUUID());
+          newDatasetUnlessReplica(copy);
         })();
       } finally {
         copy.close();
@@ -326,9 +326,14 @@ function adoptBackup(db: Database): void {
   if (readMeta(db, BACKUP_META_KEY) === null) return;
   db.transaction(() => {
     if (readMeta(db, BACKUP_META_KEY) === null) return;
-    if (readMeta(db, FOLLOW_META_KEY) === null) writeMeta(db, "dataset_id", crypto.randomUUID());
+    newDatasetUnlessReplica(db);
     db.query("DELETE FROM meta WHERE key = ?").run(BACKUP_META_KEY);
   }).immediate();
+}
+
+/** A copy's new dataset id (see adoptBackup), unless it is a replica's: its id is its primary's. */
+function newDatasetUnlessReplica(db: Database): void {
+  if (readMeta(db, FOLLOW_META_KEY) === null) writeMeta(db, "dataset_id", crypto.randomUUID());
 }
 
 /** A new file's dataset id and version 0; a file that has them is only read (no write, no wait). */

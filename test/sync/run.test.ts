@@ -15,6 +15,24 @@ import { tempDbPath, tempDir } from "../support/tmp";
 const dir = tempDir();
 const opts = { trigger: "import" as const, force: false, maxDeleteShare: 0.5 };
 
+/** `source`, with `meanwhile` run once its first page has reached the sync (which then compares against what is stored). */
+function afterFirstPage(source: Source, meanwhile: () => void): Source {
+  return {
+    async fetch(sink, progress, signal) {
+      let first = true;
+      return source.fetch(
+        (collection, resources) => {
+          sink(collection, resources);
+          if (first) meanwhile();
+          first = false;
+        },
+        progress,
+        signal,
+      );
+    },
+  };
+}
+
 describe("sync runs", () => {
   test("a successful run is recorded with counts per collection and skip reasons", async () => {
     const path = tempDbPath(dir);
@@ -126,21 +144,9 @@ describe("dry runs", () => {
       const store = Store.open(path);
       await runSync(store, datasetSource(dir, smallDataset()), opts);
       const other = Store.open(path);
-      const files = datasetSource(dir, smallDataset());
-      const meanwhile: Source = {
-        async fetch(sink, progress, signal) {
-          let first = true;
-          return files.fetch(
-            (collection, resources) => {
-              sink(collection, resources);
-              if (first) commitDocs(other, { treatmentGroup: [{ id: "intruder", json: "{}" }] }, { maxDeleteShare: 1, force: true, runId: null });
-              first = false;
-            },
-            progress,
-            signal,
-          );
-        },
-      };
+      const meanwhile = afterFirstPage(datasetSource(dir, smallDataset()), () =>
+        commitDocs(other, { treatmentGroup: [{ id: "intruder", json: "{}" }] }, { maxDeleteShare: 1, force: true, runId: null }),
+      );
       const changed =
         /The database changed while this sync read its source: it compared with version 1, and version 2 was committed meanwhile \(by a sync, if this was a dry run; otherwise by a program writing to the file without Nompd's sync lock\)\. Nothing was written; run it again\./;
       if (dry) {
@@ -162,21 +168,7 @@ describe("dry runs", () => {
     const path = tempDbPath(dir);
     const store = Store.open(path);
     const other = Store.open(path);
-    const files = datasetSource(dir, smallDataset());
-    const meanwhile: Source = {
-      async fetch(sink, progress, signal) {
-        let first = true;
-        return files.fetch(
-          (collection, resources) => {
-            sink(collection, resources);
-            if (first) other.replica.follow("http://primary.example:8080");
-            first = false;
-          },
-          progress,
-          signal,
-        );
-      },
-    };
+    const meanwhile = afterFirstPage(datasetSource(dir, smallDataset()), () => other.replica.follow("http://primary.example:8080"));
     const { run, failure } = await runSync(store, meanwhile, opts);
     expect(failure).toBe("conflict");
     expect(run.status).toBe("failed");
