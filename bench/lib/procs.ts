@@ -64,10 +64,11 @@ export function nompd(args: string[], env: Record<string, string> = {}): { stdou
 
 /**
  * `nompd serve` on a free port, without schedule or upstream unless `env` names one, with `args` added
- * (e.g. --follow URL); resolves once it logs the URL it listens on.
+ * (e.g. --follow URL); resolves once it logs the URL it listens on. `under`: a command that runs it (a
+ * profiler's, say).
  */
-export async function serveNompd(db: string, env: Record<string, string> = {}, args: string[] = []): Promise<{ url: string; proc: Subprocess<"ignore", "pipe", "pipe"> }> {
-  const proc = spawn([BINARY, "serve", "--db", db, "--port", "0", "--log-format", "json", "--no-sync-schedule", ...args], { env: { NOMPD_UPSTREAM_URL: "", ...env }, stdout: "ignore" });
+export async function serveNompd(db: string, env: Record<string, string> = {}, args: string[] = [], under: string[] = []): Promise<{ url: string; proc: Subprocess<"ignore", "pipe", "pipe"> }> {
+  const proc = spawn([...under, BINARY, "serve", "--db", db, "--port", "0", "--log-format", "json", "--no-sync-schedule", ...args], { env: { NOMPD_UPSTREAM_URL: "", ...env }, stdout: "ignore" });
   const url = await waitFor(proc, proc.stderr, /"url":"([^"]+)"/, "nompd serve");
   return { url, proc };
 }

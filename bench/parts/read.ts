@@ -58,8 +58,8 @@ const fullList = (answer: Captured) => {
   return n === 1000 ? null : `${n} items, expected 1,000`;
 };
 
-/** The paths of the 1,000-group dataset; `current` is its full list as Nompd answers it. */
-function readPaths(key: string, current: { version: number; etag: string }): ReadPath[] {
+/** The paths of the 1,000-group dataset; `current` is its full list as Nompd answers it (currentList). */
+export function readPaths(key: string, current: { version: number; etag: string }): ReadPath[] {
   const list = "/api/v1/treatmentGroup";
   const auth = { "X-API-KEY": key };
   return [
@@ -116,6 +116,18 @@ function readPaths(key: string, current: { version: number; etag: string }): Rea
   ];
 }
 
+/** The full list's version and ETag, as the server at `url` answers it. */
+export async function currentList(url: string, key: string): Promise<{ version: number; etag: string }> {
+  const res = await fetch(`${url}/api/v1/treatmentGroup`, { headers: { "X-API-KEY": key, "Accept-Encoding": "identity" } });
+  const body = (await res.json()) as Envelope;
+  return { version: body.currentVersion, etag: res.headers.get("etag") ?? "(none)" };
+}
+
+/** A captured answer as bench/static-server.ts reads it, written to `file`. */
+export function writeCapture(file: string, answer: Captured): void {
+  writeFileSync(file, JSON.stringify({ status: answer.status, headers: answer.headers, body: Buffer.from(answer.body).toString("base64") }));
+}
+
 /** One path: capture, check, serve the capture as the limit, then load both alternately. */
 async function measurePath(ctx: Context, nompdUrl: string, p: ReadPath): Promise<void> {
   const row = { part: "read", what: p.what, target: p.target };
@@ -128,7 +140,7 @@ async function measurePath(ctx: Context, nompdUrl: string, p: ReadPath): Promise
   if (wrong) return ctx.report.add({ ...row, value: NaN, detail: "", broken: `Nompd's answer is wrong: ${wrong}` });
 
   const file = join(ctx.work, `capture-${p.what.replace(/\W+/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({ status: ours.status, headers: ours.headers, body: Buffer.from(ours.body).toString("base64") }));
+  writeCapture(file, ours);
   // The limit, and beside it (no target of its own) a limit that reads the request as Nompd must.
   const servers = [spawn([BUN, join(ROOT, "bench", "static-server.ts"), file]), spawn([BUN, join(ROOT, "bench", "static-server.ts"), file, "--reads-request"])];
   try {
@@ -193,9 +205,7 @@ export const readPart: Part = {
     const { db, key } = await ctx.readDb();
     const server = await serveNompd(db);
     try {
-      const res = await fetch(`${server.url}/api/v1/treatmentGroup`, { headers: { "X-API-KEY": key, "Accept-Encoding": "identity" } });
-      const body = (await res.json()) as Envelope;
-      const current = { version: body.currentVersion, etag: res.headers.get("etag") ?? "(none)" };
+      const current = await currentList(server.url, key);
       for (const p of readPaths(key, current)) await measurePath(ctx, server.url, p);
     } finally {
       await stop(server.proc);

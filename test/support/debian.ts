@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
  * The Debian packages that tests (and `make bench`) drive as real programs, each with a program on PATH
  * (or, for a package without one, a file) that shows it is installed. `ensurePackages` installs the
  * missing ones with apt-get; `make test-deps` (and
- * so `make test` and .ci/run) installs all of them before the suite runs, the benchmark's small wrk
+ * so `make test` and .ci/run) installs all of them before the suite runs, the benchmarks' wrk and perf
  * included. A test that needs one calls `ensurePackages([...])` at its top, so that running a single file
  * works too; so does the benchmark.
  */
@@ -30,6 +30,8 @@ export const PACKAGES = {
   haproxy: { package: "haproxy", program: "haproxy" },
   // The load tool of `make bench` (bench/lib/wrk.ts); no test uses it.
   wrk: { package: "wrk", program: "wrk" },
+  // The profiler of bench/request-cpu.ts; no test uses it.
+  perf: { package: "linux-perf", program: "perf" },
 } as const satisfies Record<string, { package: string } & ({ program: string } | { file: string })>;
 
 export type PackageName = keyof typeof PACKAGES;
