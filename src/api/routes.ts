@@ -15,25 +15,11 @@ import { acceptsGzip, json, sendJson } from "./http";
 import type { LongPolls } from "./longPoll";
 import { metricsText, type RequestMetrics } from "./metrics";
 import { ADMIN, CONSUMER, envelope, error, ErrorBody, Health, modelOf, notModified, versionedItem } from "./schemas";
+import type { RouteDeps } from "./routeDeps";
 import { statusRoutes } from "./statusRoutes";
 import { pageRoutes } from "../ui/page";
 import { API_PREFIX, listPath } from "./paths";
 
-export interface RouteDeps {
-  store: Store;
-  answers: Answers;
-  sync: SyncService;
-  log: Logger;
-  /** The sync schedule, when one runs: shown by /health. */
-  schedule: { cron: string; timeZone: string } | null;
-  /** Request counters for /metrics, or null when /metrics is off. */
-  metrics: RequestMetrics | null;
-  build: { version: string; commit: string };
-  /** Requests waiting for a newer version (?wait=S). */
-  polls: LongPolls;
-  /** --follow-max-lag in seconds: on a replica, how old its data may be while /health/ready answers 200. */
-  followMaxLag: number;
-}
 
 const versionParam = (description: string) => Type.Integer({ minimum: 0, description });
 const SINCE = versionParam(

@@ -8,7 +8,7 @@ import { datasetJson } from "./answers";
 import type { RouteDef } from "./edge";
 import { API_PREFIX } from "./paths";
 import { json, sendJson } from "./http";
-import type { RouteDeps } from "./routes";
+import type { RouteDeps } from "./routeDeps";
 import { ADMIN, CONSUMER, error, notModified } from "./schemas";
 import { ApiKeyList, NewApiKey, NewApiKeyRequest, Status, SyncProgress, VersionChanges, VersionList } from "./statusSchemas";
 

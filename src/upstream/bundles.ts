@@ -1,11 +1,8 @@
 import { isRawCollection, type RawCollection } from "../collections";
 import { asArray, isObj } from "../fhir/read";
-import type { ResourceSink } from "./source";
+import type { Ignored, ResourceSink } from "./source";
 
 import { SourceError } from "../errors";
-
-/** Resources a source met that belong to none of the three collections, by resourceType. */
-export type Ignored = Record<string, number>;
 
 /**
  * Routes one parsed JSON value — a Bundle (entries' resources) or a single resource — to the sink by

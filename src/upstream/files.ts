@@ -1,9 +1,9 @@
 import { readdirSync, statSync, type Stats } from "node:fs";
 import { extname, join } from "node:path";
 import { SourceError } from "../errors";
-import { collect, type Ignored } from "./bundles";
-import { pageLimit } from "./fromSettings";
-import type { ResourceSink, Source, SourceResult } from "./source";
+import { collect } from "./bundles";
+import { pageLimit } from "./pageLimit";
+import type { Ignored, ResourceSink, Source, SourceResult } from "./source";
 
 /** The file's text, or a SourceError naming it: bytes that are not UTF-8 are refused, never replaced. */
 function decodeUtf8(bytes: Uint8Array, where: string): string {

@@ -1,5 +1,6 @@
-import type { Config, Settings } from "../config";
+import type { Config } from "../config";
 import type { UpstreamOptions } from "./fhirSource";
+import { maxPageBytes } from "./pageLimit";
 
 /** The upstream the settings describe, or null when no --upstream-url is set. */
 export function upstreamFromConfig({ settings, secrets, network }: Config): UpstreamOptions | null {
@@ -16,16 +17,4 @@ export function upstreamFromConfig({ settings, secrets, network }: Config): Upst
     proxy: network.proxy,
     ca: network.ca,
   };
-}
-
-const MIB = 1024 * 1024;
-
-/** The largest upstream page or import file read (--max-page-mib), in bytes. */
-export function maxPageBytes(settings: Pick<Settings, "maxPageMib">): number {
-  return settings.maxPageMib * MIB;
-}
-
-/** The limit a page or a file went over, in the words of every such error: "the 64 MiB allowed for one page (--max-page-mib)". */
-export function pageLimit(maxBytes: number, unit: "page" | "file"): string {
-  return `the ${Math.floor(maxBytes / MIB)} MiB allowed for one ${unit} (--max-page-mib)`;
 }

@@ -1,8 +1,8 @@
 import activityDefinitions from "../../data/sample/ActivityDefinition.json";
 import planDefinitions from "../../data/sample/PlanDefinition.json";
 import regulatedAuthorizations from "../../data/sample/RegulatedAuthorization.json";
-import { collect, type Ignored } from "./bundles";
-import type { Source, SourceResult } from "./source";
+import { collect } from "./bundles";
+import type { Ignored, Source, SourceResult } from "./source";
 
 /** The bundled sample dataset (data/sample/), embedded in the binary by these imports. */
 export const SAMPLE_BUNDLES: Record<string, unknown> = {

@@ -1,5 +1,7 @@
 import type { RawCollection } from "../collections";
-import type { Ignored } from "./bundles";
+
+/** Resources a source met that belong to none of the three collections, by resourceType. */
+export type Ignored = Record<string, number>;
 
 export interface SourceResult {
   /** Resources of other types that were met and left out, by resourceType. */

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { X509Certificate } from "node:crypto";
 import { getCACertificates } from "node:tls";
 import { isUtf8 } from "node:buffer";
-import { pageLimit } from "./fromSettings";
+import { pageLimit } from "./pageLimit";
 
 /**
  * How upstream requests leave this machine: through a proxy or directly, and which CAs their TLS trusts.
