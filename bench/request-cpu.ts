@@ -1,12 +1,12 @@
 /**
- * Where a small answer's CPU time goes: Nompd against the limit that reads the request as Nompd must
+ * Where a read's CPU time goes: Nompd against the limit that reads the request as Nompd must
  * (bench/static-server.ts --reads-request), each server run under `perf record` while wrk loads it as
- * `make bench` does. For every read path of bench/parts/read.ts whose answer is under 16 KiB, it prints
- * the CPU time per request of the server's thread that answers, split three ways by the sampled call
- * stacks: in JavaScript (a stack with a JIT-compiled frame: the request's own code and all it calls),
- * the kernel outside it (the socket's reads and writes), and Bun's native code outside it (its HTTP
- * server); and the process's other threads. Figures under the profiler are slower than without it: the
- * split is what matters. Not part of `make bench` (it has no target); Linux only, as root (perf).
+ * `make bench` does. For every read path of `make bench` (bench/parts/read.ts), it prints the CPU time
+ * per request of the server's thread that answers, split three ways by the sampled call stacks: in
+ * JavaScript (a stack with a JIT-compiled frame: the request's own code and all it calls), the kernel
+ * outside it (the socket's reads and writes), and Bun's native code outside it (its HTTP server); and
+ * the process's other threads. Figures under the profiler are slower than without it: the split is what
+ * matters. Not part of `make bench` (it has no target); Linux only, as root (perf).
  *
  *   make build && bun bench/request-cpu.ts [SECONDS]
  */
@@ -20,10 +20,9 @@ import { makeContext } from "./lib/context";
 import { BUN, ROOT, killChildren, serveNompd, spawn, stop, waitFor } from "./lib/procs";
 import { Report } from "./lib/report";
 import { wrk, wrkRequestBytes, type Load } from "./lib/wrk";
-import { CONNECTIONS, currentList, readPaths, writeCapture } from "./parts/read";
+import { CONNECTIONS, currentList, diffDb, diffPath, readPaths, writeCapture, type ReadPath } from "./parts/read";
 
 const seconds = Number(process.argv[2] ?? 5);
-const SMALL_BYTES = 16 * 1024;
 
 ensurePackages(["wrk", "perf"]);
 const work = mkdtempSync(join(tmpdir(), "nompd-request-cpu-"));
@@ -81,23 +80,42 @@ async function profile(proc: Subprocess, file: string, load: Load): Promise<Spli
 }
 
 const ctx = makeContext(seconds, work, new Report());
-const { db, key } = await ctx.readDb();
+const read = await ctx.readDb();
+const diff = await diffDb(work);
 
-// The small answers, captured from a server without the profiler (and checked, as `make bench` does).
-const plain = await serveNompd(db);
-const small: Array<{ what: string; path: string; load: (url: string) => Load; file: string }> = [];
-for (const p of readPaths(key, await currentList(plain.url, key))) {
-  const load = (url: string): Load => ({ url: `${url}${p.path}`, headers: p.headers, connections: CONNECTIONS });
-  await wrk(load(plain.url), 1);
-  const answer = await capture(load(plain.url).url, await wrkRequestBytes(load(plain.url)));
-  const wrong = p.check(answer);
-  if (wrong) throw new Error(`${p.what}: Nompd's answer is wrong: ${wrong}`);
-  if (answer.body.length >= SMALL_BYTES) continue;
-  const file = join(work, `capture-${small.length}.json`);
-  writeCapture(file, answer);
-  small.push({ what: p.what, path: p.path, load, file });
+interface Measured {
+  what: string;
+  db: string;
+  load: (url: string) => Load;
+  /** Nompd's answer, captured from a server without the profiler, which the limit serves. */
+  file: string;
 }
-await stop(plain.proc);
+
+/** Each path's answer, captured and checked (as `make bench` does) from a server on `db` without the profiler. */
+async function captured(db: string, paths: (url: string) => Promise<ReadPath[]>): Promise<Measured[]> {
+  const plain = await serveNompd(db);
+  const out: Measured[] = [];
+  try {
+    for (const p of await paths(plain.url)) {
+      const load = (url: string): Load => ({ url: `${url}${p.path}`, headers: p.headers, connections: CONNECTIONS });
+      await wrk(load(plain.url), 1);
+      const answer = await capture(load(plain.url).url, await wrkRequestBytes(load(plain.url)));
+      const wrong = p.check(answer);
+      if (wrong) throw new Error(`${p.what}: Nompd's answer is wrong: ${wrong}`);
+      const file = join(work, `capture-${p.what.replace(/\W+/g, "-")}.json`);
+      writeCapture(file, answer);
+      out.push({ what: p.what, db, load, file });
+    }
+  } finally {
+    await stop(plain.proc);
+  }
+  return out;
+}
+
+const measured = [
+  ...(await captured(read.db, async (url) => readPaths(read.key, await currentList(url, read.key)))),
+  ...(await captured(diff.db, async () => [diffPath(diff.key)])),
+];
 
 const us = (n: number) => n.toFixed(2);
 const row = (path: string, server: string, s: Split & { rps: number }) =>
@@ -105,9 +123,9 @@ const row = (path: string, server: string, s: Split & { rps: number }) =>
 console.log(`CPU µs per request under perf, wrk -t1 -c${CONNECTIONS} -d${seconds}s, Bun ${Bun.version}\n`);
 console.log("| path | server | req/s | answering thread | in JavaScript | kernel outside it | Bun's native code outside it | other threads |");
 console.log("|---|---|---|---|---|---|---|---|");
-for (const [i, p] of small.entries()) {
+for (const [i, p] of measured.entries()) {
   const nompdData = join(work, `nompd-${i}.data`);
-  const nompd = await serveNompd(db, {}, [], profiled(nompdData));
+  const nompd = await serveNompd(p.db, {}, [], profiled(nompdData));
   const ours = await profile(nompd.proc, nompdData, p.load(nompd.url));
   const limitData = join(work, `limit-${i}.data`);
   const limit = spawn([...profiled(limitData), BUN, join(ROOT, "bench", "static-server.ts"), p.file, "--reads-request"]);

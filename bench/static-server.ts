@@ -10,7 +10,8 @@ import { readFileSync } from "node:fs";
 import { SERVER_SET } from "./lib/capture";
 
 const file = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as { status: number; headers: Array<[string, string]>; body: string };
-const body = file.body.length > 0 ? Buffer.from(file.body, "base64") : null;
+// A Blob, as Nompd holds its bodies: a Response shares a Blob's bytes, where it copies a Uint8Array's.
+const body = file.body.length > 0 ? new Blob([Buffer.from(file.body, "base64")]) : null;
 const headers = file.headers.filter(([name]) => !SERVER_SET.has(name.toLowerCase()));
 const answer = () => new Response(body, { status: file.status, headers });
 let read = 0;

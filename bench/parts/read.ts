@@ -20,7 +20,7 @@ import { generateDataset, regulatedAuthorization, writeBundles } from "../genera
 
 export const CONNECTIONS = 32;
 
-interface ReadPath {
+export interface ReadPath {
   what: string;
   path: string;
   headers: Record<string, string>;
@@ -213,31 +213,41 @@ export const readPart: Part = {
   },
 };
 
+/** The diff's dataset: 10,000 reimbursement groups imported, then 10 of them changed (version 2). */
+export async function diffDb(work: string): Promise<{ db: string; key: string }> {
+  const db = join(work, "diff.db");
+  const data = generateDataset({ groups: 0, auths: 10_000 });
+  for (const [version, dir] of [[1, "diff1"], [2, "diff2"]] as const) {
+    if (version === 2) for (let i = 0; i < 10; i++) data.RegulatedAuthorization[i * 997] = regulatedAuthorization(i * 997, 1);
+    writeBundles(join(work, dir), data);
+    const r = nompd(["import", join(work, dir), "--db", db]);
+    if (r.exitCode !== 0) throw new Error(`nompd import failed: ${r.stderr}`);
+  }
+  return { db, key: await createKey(db, "bench") };
+}
+
+/** The diff's one path, on diffDb. */
+export function diffPath(key: string): ReadPath {
+  return {
+    what: "diff, 10 of 10,000 changed (?sinceVersion=1)",
+    path: "/api/v1/reimbursementGroup?sinceVersion=1",
+    headers: { "X-API-KEY": key },
+    target: ratio("≥", 0.8),
+    check: expect(200, null, (a) => {
+      const items = json<Envelope>(a).items;
+      return items.length === 10 && items.every((i) => i.version === 2) ? null : `${items.length} items, expected the 10 changed at version 2`;
+    }),
+  };
+}
+
 export const diffPart: Part = {
   name: "diff",
   title: "A diff: 10 of 10,000 reimbursement groups changed since the client's version",
   async run(ctx) {
-    const db = join(ctx.work, "diff.db");
-    const data = generateDataset({ groups: 0, auths: 10_000 });
-    for (const [version, dir] of [[1, "diff1"], [2, "diff2"]] as const) {
-      if (version === 2) for (let i = 0; i < 10; i++) data.RegulatedAuthorization[i * 997] = regulatedAuthorization(i * 997, 1);
-      writeBundles(join(ctx.work, dir), data);
-      const r = nompd(["import", join(ctx.work, dir), "--db", db]);
-      if (r.exitCode !== 0) throw new Error(`nompd import failed: ${r.stderr}`);
-    }
-    const key = await createKey(db, "bench");
+    const { db, key } = await diffDb(ctx.work);
     const server = await serveNompd(db);
     try {
-      await measurePath(ctx, server.url, {
-        what: "diff, 10 of 10,000 changed (?sinceVersion=1)",
-        path: "/api/v1/reimbursementGroup?sinceVersion=1",
-        headers: { "X-API-KEY": key },
-        target: ratio("≥", 0.8),
-        check: expect(200, null, (a) => {
-          const items = json<Envelope>(a).items;
-          return items.length === 10 && items.every((i) => i.version === 2) ? null : `${items.length} items, expected the 10 changed at version 2`;
-        }),
-      });
+      await measurePath(ctx, server.url, diffPath(key));
     } finally {
       await stop(server.proc);
     }

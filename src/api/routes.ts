@@ -2,24 +2,19 @@ import { Type, type TObject, type TSchema } from "@sinclair/typebox";
 import { gzipSync } from "node:zlib";
 import { collectionDef, OUTPUT_COLLECTIONS, RAW_COLLECTIONS, type Collection, type FilterDef, type OutputCollection } from "../collections";
 import { NotFoundError, UsageError } from "../errors";
-import type { Logger } from "../log";
 import { DryRunReport, SyncRun } from "../models";
 import type { Store, StoreState } from "../store/db";
 import { nextRun } from "../sync/cron";
 import type { FailureKind } from "../sync/run";
-import type { SyncService } from "../sync/service";
 import { followHealth } from "../follow/health";
-import type { Answers } from "./answers";
 import type { RouteDef } from "./edge";
 import { acceptsGzip, json, sendJson } from "./http";
-import type { LongPolls } from "./longPoll";
-import { metricsText, type RequestMetrics } from "./metrics";
+import { metricsText } from "./metrics";
 import { ADMIN, CONSUMER, envelope, error, ErrorBody, Health, modelOf, notModified, versionedItem } from "./schemas";
 import type { RouteDeps } from "./routeDeps";
 import { statusRoutes } from "./statusRoutes";
 import { pageRoutes } from "../ui/page";
 import { API_PREFIX, listPath } from "./paths";
-
 
 const versionParam = (description: string) => Type.Integer({ minimum: 0, description });
 const SINCE = versionParam(

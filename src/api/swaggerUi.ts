@@ -9,16 +9,19 @@ import scalarBundlePath from "../../node_modules/@scalar/api-reference/dist/brow
 
 export const SCALAR_BUNDLE_PATH = "/swagger/scalar.js";
 
-/** Serves the embedded Scalar bundle (gzip when accepted, compressed once on first use). */
+/**
+ * Serves the embedded Scalar bundle (gzip when accepted, compressed once on first use). Both forms are
+ * held as Blobs, whose bytes a Response shares rather than copies (see Form in http.ts).
+ */
 export function swaggerUiAssets() {
-  let plain: Uint8Array | null = null;
-  let gzipped: Uint8Array | null = null;
+  let plain: Blob | null = null;
+  let gzipped: Blob | null = null;
   return new Elysia({ name: "swagger-ui-assets" }).get(
     SCALAR_BUNDLE_PATH,
     async ({ request }) => {
-      plain ??= new Uint8Array(await Bun.file(scalarBundlePath).arrayBuffer());
+      plain ??= new Blob([await Bun.file(scalarBundlePath).arrayBuffer()]);
       const gzip = acceptsGzip(request.headers.get("accept-encoding"));
-      if (gzip) gzipped ??= gzipSync(plain, { level: 6 });
+      if (gzip) gzipped ??= new Blob([gzipSync(await plain.bytes(), { level: 6 })]);
       return new Response(gzip ? gzipped : plain, {
         headers: {
           "content-type": "text/javascript; charset=utf-8",

@@ -1,8 +1,9 @@
-/**
+/*
  * The size limit of one upstream page or import file (--max-page-mib), and how every error that meets it
- * names it. Apart from the settings module, which reads the setting, so that what enforces the limit
- * (transport.ts, files.ts) imports nothing of the settings.
+ * names it: kept apart from fromSettings.ts, which reads the settings, so that what enforces the limit
+ * (transport.ts, files.ts) needs nothing of them.
  */
+
 const MIB = 1024 * 1024;
 
 /** The largest upstream page or import file read (--max-page-mib), in bytes. */
