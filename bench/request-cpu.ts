@@ -15,12 +15,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { ensurePackages } from "../test/support/debian";
-import { capture } from "./lib/capture";
 import { makeContext } from "./lib/context";
 import { BUN, ROOT, killChildren, serveNompd, spawn, stop, waitFor } from "./lib/procs";
 import { Report } from "./lib/report";
-import { wrk, wrkRequestBytes, type Load } from "./lib/wrk";
-import { CONNECTIONS, currentList, diffDb, diffPath, readPaths, writeCapture, type ReadPath } from "./parts/read";
+import { wrk, type Load } from "./lib/wrk";
+import { CONNECTIONS, capturedAnswer, currentList, diffDb, diffPath, loadOf, readPaths, type ReadPath } from "./parts/read";
 
 const seconds = Number(process.argv[2] ?? 5);
 
@@ -97,14 +96,9 @@ async function captured(db: string, paths: (url: string) => Promise<ReadPath[]>)
   const out: Measured[] = [];
   try {
     for (const p of await paths(plain.url)) {
-      const load = (url: string): Load => ({ url: `${url}${p.path}`, headers: p.headers, connections: CONNECTIONS });
-      await wrk(load(plain.url), 1);
-      const answer = await capture(load(plain.url).url, await wrkRequestBytes(load(plain.url)));
-      const wrong = p.check(answer);
+      const { file, wrong } = await capturedAnswer(work, loadOf(plain.url, p), p);
       if (wrong) throw new Error(`${p.what}: Nompd's answer is wrong: ${wrong}`);
-      const file = join(work, `capture-${p.what.replace(/\W+/g, "-")}.json`);
-      writeCapture(file, answer);
-      out.push({ what: p.what, db, load, file });
+      out.push({ what: p.what, db, load: (url) => loadOf(url, p), file });
     }
   } finally {
     await stop(plain.proc);

@@ -124,23 +124,35 @@ export async function currentList(url: string, key: string): Promise<{ version: 
 }
 
 /** A captured answer as bench/static-server.ts reads it, written to `file`. */
-export function writeCapture(file: string, answer: Captured): void {
+function writeCapture(file: string, answer: Captured): void {
   writeFileSync(file, JSON.stringify({ status: answer.status, headers: answer.headers, body: Buffer.from(answer.body).toString("base64") }));
+}
+
+/** wrk's load of a path on the server at `url`. */
+export function loadOf(url: string, p: ReadPath): Load {
+  return { url: `${url}${p.path}`, headers: p.headers, connections: CONNECTIONS };
+}
+
+/**
+ * Nompd's answer to a path, captured once the server is warm (a first answer may differ from the steady
+ * one: a body compressed quickly first, better once it has been asked for again, say) and written to
+ * `work` for the limit to serve, with what is wrong with it (null when it is the right answer).
+ */
+export async function capturedAnswer(work: string, load: Load, p: ReadPath): Promise<{ answer: Captured; file: string; wrong: string | null }> {
+  await wrk(load, 1);
+  const answer = await capture(load.url, await wrkRequestBytes(load));
+  const file = join(work, `capture-${p.what.replace(/\W+/g, "-")}.json`);
+  writeCapture(file, answer);
+  return { answer, file, wrong: p.check(answer) };
 }
 
 /** One path: capture, check, serve the capture as the limit, then load both alternately. */
 async function measurePath(ctx: Context, nompdUrl: string, p: ReadPath): Promise<void> {
   const row = { part: "read", what: p.what, target: p.target };
-  const load: Load = { url: `${nompdUrl}${p.path}`, headers: p.headers, connections: CONNECTIONS };
-  // Nompd is warmed before its answer is captured: a first answer may differ from the steady one (a
-  // body compressed quickly first, better once it has been asked for again, say).
-  await wrk(load, 1);
-  const ours = await capture(load.url, await wrkRequestBytes(load));
-  const wrong = p.check(ours);
+  const load = loadOf(nompdUrl, p);
+  const { answer: ours, file, wrong } = await capturedAnswer(ctx.work, load, p);
   if (wrong) return ctx.report.add({ ...row, value: NaN, detail: "", broken: `Nompd's answer is wrong: ${wrong}` });
 
-  const file = join(ctx.work, `capture-${p.what.replace(/\W+/g, "-")}.json`);
-  writeCapture(file, ours);
   // The limit, and beside it (no target of its own) a limit that reads the request as Nompd must.
   const servers = [spawn([BUN, join(ROOT, "bench", "static-server.ts"), file]), spawn([BUN, join(ROOT, "bench", "static-server.ts"), file, "--reads-request"])];
   try {
